@@ -1,0 +1,105 @@
+// The store: custody's only path to durable state. One interface, two backends (SQLite embedded,
+// PostgreSQL via libpq) that run the same SQL and the same numbered migrations.
+//
+// SQL dialect. Statements use PostgreSQL-style positional parameters $1..$N (a parameter may be
+// used more than once); the SQLite backend rewrites them to ?N. Only the portable subset of SQL is
+// used: TEXT, BIGINT, INSERT ... ON CONFLICT, RETURNING, LIMIT. Migrations may use the tokens
+// listed in migrations.h for the few types that differ.
+//
+// Concurrency. A Store is safe to use from any number of threads.
+//  - read() runs synchronously on a pooled read connection; each statement sees committed data.
+//  - write() queues work for the writer. The writer runs queued works back to back inside ONE
+//    transaction (group commit), each work inside its own SAVEPOINT: a work that returns an error
+//    is rolled back alone and its `done` gets that error; the others commit. `done` is called on
+//    the writer thread only after the COMMIT is durable (SQLite: WAL + synchronous=FULL;
+//    PostgreSQL: synchronous_commit as configured on the server, default on). A failed COMMIT
+//    fails every work of the batch. Works must not block on other store calls.
+//  - Every mutation and the audit event that records it are written by the same work, so they
+//    commit together or not at all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "store/value.h"
+
+namespace custody::store {
+
+// A transaction (or, inside read(), a plain connection). Valid only during the callback that
+// received it; never keep a reference.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+
+  // Runs a statement that returns rows.
+  virtual Result<Rows> query(std::string_view sql, std::span<const Value> params) = 0;
+  // Runs a statement that returns no rows; the result is the number of rows changed.
+  virtual Result<std::int64_t> exec(std::string_view sql, std::span<const Value> params) = 0;
+
+  Result<Rows> query(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  Result<std::int64_t> exec(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return exec(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+};
+
+// Backend errors map onto custody codes: unique-constraint violations → kConflict (the message
+// names the constraint), foreign-key violations → kUnprocessable, connection loss or "database is
+// locked" beyond the busy timeout → kUnavailable, anything else → kInternal.
+
+struct StoreOptions {
+  // "sqlite:PATH", a plain file path (SQLite), or "postgres://..." / "postgresql://..." (libpq).
+  std::string url;
+  int read_connections = 4;      // pooled read connections
+  int busy_timeout_ms = 5000;    // SQLite busy timeout; PostgreSQL connect timeout
+  int max_batch = 512;           // most works in one group commit
+};
+
+struct StoreStats {
+  std::uint64_t reads = 0;
+  std::uint64_t writes = 0;          // works committed
+  std::uint64_t batches = 0;         // COMMITs
+  std::uint64_t write_errors = 0;    // works that failed
+  std::uint64_t read_micros = 0;     // total time in read()
+  std::uint64_t commit_micros = 0;   // total time from BEGIN to durable COMMIT, per batch
+};
+
+class Store {
+ public:
+  using Work = std::function<Status(Tx&)>;
+  using Done = std::function<void(Status)>;
+
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Runs `work` on a read connection and returns its status.
+  virtual Status read(const Work& work) = 0;
+  // Queues `work`; see the contract above. After close() has begun, `done` gets kUnavailable.
+  virtual void write(Work work, Done done) = 0;
+  // write() and wait for `done`. Never call from the writer thread (i.e. inside a work).
+  Status write_sync(Work work);
+
+  // Cheap round trip to the backend ("SELECT 1"); used by /readyz.
+  virtual Status ping() = 0;
+  // Stops accepting writes, commits everything already queued, and closes connections.
+  // Idempotent; the destructor calls it.
+  virtual void close() = 0;
+
+  virtual std::string_view backend() const = 0;  // "sqlite" or "postgres"
+  virtual StoreStats stats() const = 0;
+};
+
+// Opens the backend named by options.url, applies pending migrations (each in its own
+// transaction, recorded in schema_migrations), and returns the ready store.
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
+
+}  // namespace custody::store
