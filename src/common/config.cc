@@ -1,0 +1,230 @@
+#include "common/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <functional>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace custody {
+namespace {
+
+// One configurable key: how to set it from text, and its bounds when numeric.
+struct Key {
+  std::string name;
+  std::function<Status(Config&, const std::string&)> set;
+};
+
+Status parse_int(const std::string& key, const std::string& text, std::int64_t lo,
+                 std::int64_t hi, std::int64_t* out) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size())
+    return Error::invalid("config key " + key + ": expected an integer, got \"" + text + "\"", key);
+  if (v < lo || v > hi)
+    return Error::invalid("config key " + key + ": " + text + " is outside [" +
+                              std::to_string(lo) + ", " + std::to_string(hi) + "]",
+                          key);
+  *out = v;
+  return ok_status();
+}
+
+Key int_key(std::string name, std::int64_t Config::*field, std::int64_t lo, std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.*field));
+          }};
+}
+Key limit_key(std::string name, std::int64_t Limits::*field, std::int64_t lo, std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.limits.*field));
+          }};
+}
+Key str_key(std::string name, std::string Config::*field) {
+  return {name, [=](Config& c, const std::string& t) {
+            c.*field = t;
+            return ok_status();
+          }};
+}
+Key bool_key(std::string name, bool Config::*field) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            if (t == "true" || t == "1" || t == "yes" || t == "on") {
+              c.*field = true;
+            } else if (t == "false" || t == "0" || t == "no" || t == "off") {
+              c.*field = false;
+            } else {
+              return Error::invalid("config key " + name + ": expected true or false", name);
+            }
+            return ok_status();
+          }};
+}
+Key enum_key(std::string name, std::string Config::*field, std::vector<std::string> allowed) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            if (std::find(allowed.begin(), allowed.end(), t) == allowed.end()) {
+              std::string list;
+              for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+              return Error::invalid("config key " + name + ": \"" + t + "\" is not one of " + list,
+                                    name);
+            }
+            c.*field = t;
+            return ok_status();
+          }};
+}
+
+const std::vector<Key>& keys() {
+  constexpr std::int64_t kMax = std::int64_t(1) << 40;
+  static const std::vector<Key> all = {
+      {"listen",
+       [](Config& c, const std::string& t) -> Status {
+         auto colon = t.rfind(':');
+         if (colon == std::string::npos || colon == 0 || colon + 1 == t.size())
+           return Error::invalid("config key listen: expected HOST:PORT, got \"" + t + "\"",
+                                 "listen");
+         std::int64_t port;
+         CUSTODY_TRY(parse_int("listen", t.substr(colon + 1), 0, 65535, &port));
+         c.listen = t;
+         return ok_status();
+       }},
+      str_key("data_dir", &Config::data_dir),
+      str_key("store", &Config::store),
+      str_key("public_url", &Config::public_url),
+      int_key("threads", &Config::threads, 0, 256),
+      str_key("bootstrap_admin_token", &Config::bootstrap_admin_token),
+      str_key("server_secret_file", &Config::server_secret_file),
+      int_key("shutdown_drain_ms", &Config::shutdown_drain_ms, 0, 600'000),
+      enum_key("log_level", &Config::log_level, {"debug", "info", "warn", "error"}),
+      enum_key("log_format", &Config::log_format, {"json", "text"}),
+      bool_key("access_log", &Config::access_log),
+      int_key("credential_max_age_seconds", &Config::credential_max_age_seconds, 60, kMax),
+      int_key("admin_token_default_ttl_seconds", &Config::admin_token_default_ttl_seconds, 0, kMax),
+      int_key("store_read_connections", &Config::store_read_connections, 1, 256),
+      {"tls.cert_file",
+       [](Config& c, const std::string& t) {
+         c.tls.cert_file = t;
+         return ok_status();
+       }},
+      {"tls.key_file",
+       [](Config& c, const std::string& t) {
+         c.tls.key_file = t;
+         return ok_status();
+       }},
+      limit_key("limits.max_header_bytes", &Limits::max_header_bytes, 1024, 1 << 20),
+      limit_key("limits.max_body_bytes", &Limits::max_body_bytes, 1024, 1LL << 30),
+      limit_key("limits.max_json_depth", &Limits::max_json_depth, 2, 1024),
+      limit_key("limits.read_timeout_ms", &Limits::read_timeout_ms, 100, 3'600'000),
+      limit_key("limits.idle_timeout_ms", &Limits::idle_timeout_ms, 100, 3'600'000),
+      limit_key("limits.write_timeout_ms", &Limits::write_timeout_ms, 100, 3'600'000),
+      limit_key("limits.max_connections", &Limits::max_connections, 1, 1'000'000),
+      limit_key("limits.max_page_size", &Limits::max_page_size, 1, 100'000),
+  };
+  return all;
+}
+
+std::string env_name(const std::string& key) {
+  std::string out = "CUSTODY_";
+  for (char c : key) out += (c == '.') ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+const Key* find_key(const std::string& name) {
+  for (const auto& k : keys())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+// Flattens a YAML mapping into dotted keys; sequences and nested non-maps are errors.
+Status flatten(const YAML::Node& node, const std::string& prefix,
+               std::vector<std::pair<std::string, std::string>>* out) {
+  if (!node.IsMap())
+    return Error::invalid("config: " + (prefix.empty() ? std::string("the document") : prefix) +
+                              " must be a mapping",
+                          prefix);
+  for (const auto& kv : node) {
+    std::string key = prefix.empty() ? kv.first.as<std::string>()
+                                     : prefix + "." + kv.first.as<std::string>();
+    if (kv.second.IsMap()) {
+      CUSTODY_TRY(flatten(kv.second, key, out));
+    } else if (kv.second.IsScalar()) {
+      out->emplace_back(key, kv.second.as<std::string>());
+    } else if (kv.second.IsNull()) {
+      out->emplace_back(key, "");
+    } else {
+      return Error::invalid("config key " + key + ": expected a scalar value", key);
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+std::string Config::store_url() const {
+  if (!store.empty()) return store;
+  return "sqlite:" + (std::filesystem::path(data_dir) / "custody.db").string();
+}
+
+std::string Config::server_secret_path() const {
+  if (!server_secret_file.empty()) return server_secret_file;
+  return (std::filesystem::path(data_dir) / "server.secret").string();
+}
+
+Result<Config> load_config(const std::optional<std::string>& file,
+                           const std::map<std::string, std::string>& env) {
+  Config config;
+  std::optional<std::string> path = file;
+  if (!path) {
+    auto it = env.find("CUSTODY_CONFIG");
+    if (it != env.end() && !it->second.empty()) {
+      path = it->second;
+    } else if (std::filesystem::exists("custody.yaml")) {
+      path = "custody.yaml";
+    }
+  }
+  if (path) {
+    std::vector<std::pair<std::string, std::string>> entries;
+    try {
+      YAML::Node root = YAML::LoadFile(*path);
+      if (root.IsDefined() && !root.IsNull()) CUSTODY_TRY(flatten(root, "", &entries));
+    } catch (const YAML::Exception& e) {
+      return Error::invalid("config file " + *path + ": " + e.what());
+    }
+    for (const auto& [k, v] : entries) {
+      const Key* key = find_key(k);
+      if (!key) return Error::invalid("config file " + *path + ": unknown key " + k, k);
+      CUSTODY_TRY(key->set(config, v));
+    }
+  }
+  for (const auto& [name, value] : env) {
+    if (name.rfind("CUSTODY_", 0) != 0) continue;
+    for (const auto& k : keys()) {
+      if (env_name(k.name) == name) {
+        Status s = k.set(config, value);
+        if (!s.ok()) return Error::invalid(s.error().message + " (from " + name + ")", k.name);
+      }
+    }
+  }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty())
+    return Error::invalid("config keys tls.cert_file and tls.key_file must be set together",
+                          "tls.cert_file");
+  return config;
+}
+
+std::map<std::string, std::string> environment_map() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string s(*e);
+    auto eq = s.find('=');
+    if (eq != std::string::npos) out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> config_keys() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& k : keys()) out.emplace_back(k.name, env_name(k.name));
+  return out;
+}
+
+}  // namespace custody
