@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -40,10 +42,15 @@ struct EventFilter {
 
 struct EventPage {
   std::vector<Event> items;  // newest first
-  std::optional<std::string> next_cursor;
+  std::optional<std::string> next_cursor;  // encode_cursor(seq of the last item)
 };
 
+// limit is clamped to 1..1000.
 Result<EventPage> list(store::Tx& tx, const EventFilter& filter);
+
+// Page cursors are opaque to clients; they encode the seq to continue below.
+std::string encode_cursor(std::int64_t before_seq);
+Result<std::int64_t> decode_cursor(std::string_view cursor);  // kInvalidArgument, field "cursor"
 
 nlohmann::json to_json(const Event& event);
 

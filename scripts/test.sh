@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything with AddressSanitizer + UBSan, and runs the whole
+# suite through ctest: unit tests, API tests against a real custodyd on SQLite and on a throw-away
+# PostgreSQL cluster, and the format check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+build=build/asan
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCUSTODY_SANITIZE=ON >/dev/null
+ninja -C "$build"
+export CUSTODY_REQUIRE_POSTGRES=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+cd "$build"
+ctest --output-on-failure -j "$(nproc)" "$@"

@@ -1,0 +1,19 @@
+// What the admin API handlers share: the store, the clock, the configuration and the secret
+// hasher. Built once by app/, read-only afterwards, shared by all io threads.
+#pragma once
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "crypto/keyed_hash.h"
+#include "store/store.h"
+
+namespace custody::api {
+
+struct ApiContext {
+  store::Store& store;
+  const Clock& clock;
+  const Config& config;
+  crypto::SecretHasher hasher;
+};
+
+}  // namespace custody::api

@@ -1,0 +1,136 @@
+#include "api/operation.h"
+
+#include <memory>
+
+#include "audit/events.h"
+#include "common/log.h"
+#include "directory/admin_tokens.h"
+#include "http/problem.h"
+
+namespace custody::api {
+namespace {
+
+// Extracts the bearer token; empty when absent or not a Bearer credential.
+std::string_view bearer_token(const http::Request& request) {
+  std::string_view h = request.header("Authorization");
+  if (h.size() < 7) return {};
+  std::string scheme(h.substr(0, 7));
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(c));
+  if (scheme != "bearer ") return {};
+  h.remove_prefix(7);
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  return h;
+}
+
+Result<directory::Principal> authenticate(ApiContext& api, store::Tx& tx,
+                                          const http::Request& request, Micros now) {
+  std::string_view token = bearer_token(request);
+  if (token.empty()) return Error::unauthenticated("missing bearer token");
+  return directory::authenticate_admin_token(tx, token, api.hasher, now);
+}
+
+}  // namespace
+
+void refuse(ApiContext& api, const http::Request& request, http::Responder respond,
+            const std::string& actor, const std::string& action, const std::string& target,
+            const Error& error) {
+  audit::Event event;
+  event.time = api.clock.now();
+  event.actor = actor.empty() ? "anonymous" : actor;
+  event.action = action;
+  event.target = target;
+  event.outcome = std::string(code_name(error.code));
+  event.request_id = request.request_id;
+  event.details = {{"method", request.method}, {"path", request.path}, {"reason", error.message}};
+  if (!error.field.empty()) event.details["field"] = error.field;
+  if (!request.remote_address.empty()) event.details["remote"] = request.remote_address;
+  http::Response response = http::problem(request, error);
+  auto shared = std::make_shared<http::Response>(std::move(response));
+  api.store.write(
+      [event](store::Tx& tx) mutable { return audit::append(tx, event); },
+      [respond, shared, rid = request.request_id](Status s) {
+        if (!s.ok())
+          log::error("could not audit a refused request",
+                     {{"request_id", rid}, {"error", s.error().message}});
+        respond(std::move(*shared));
+      });
+}
+
+void read_operation(ApiContext& api, http::Request& request, http::Responder respond,
+                    std::string action, std::string target, OperationBody body) {
+  Micros now = api.clock.now();
+  std::optional<http::Response> response;
+  std::optional<Error> failure;
+  std::string actor;
+  Status s = api.store.read([&](store::Tx& tx) -> Status {
+    auto who = authenticate(api, tx, request, now);
+    if (!who.ok()) {
+      failure = who.error();
+      return ok_status();
+    }
+    actor = who->actor();
+    directory::OpContext ctx{*who, request.request_id, now};
+    auto r = body(tx, ctx);
+    if (!r.ok()) {
+      failure = r.error();
+    } else {
+      response = std::move(r).value();
+    }
+    return ok_status();
+  });
+  if (!s.ok()) failure = s.error();
+  if (failure) return refuse(api, request, respond, actor, action, target, *failure);
+  respond(std::move(*response));
+}
+
+void write_operation(ApiContext& api, http::Request& request, http::Responder respond,
+                     std::string action, std::string target, OperationBody body) {
+  Micros now = api.clock.now();
+  // Authenticate on a read connection first so that refusals never wait behind the writer.
+  std::optional<directory::Principal> principal;
+  std::optional<Error> failure;
+  Status s = api.store.read([&](store::Tx& tx) -> Status {
+    auto who = authenticate(api, tx, request, now);
+    if (who.ok()) principal = std::move(who).value();
+    else failure = who.error();
+    return ok_status();
+  });
+  if (!s.ok()) failure = s.error();
+  if (failure) return refuse(api, request, respond, "", action, target, *failure);
+  if (!principal->can_write())
+    return refuse(api, request, respond, principal->actor(), action, target,
+                  Error::denied("auditor tokens are read-only"));
+
+  auto result = std::make_shared<std::optional<http::Response>>();
+  auto who = std::make_shared<directory::Principal>(*principal);
+  std::string request_id = request.request_id;
+  // The request object outlives the write: the server keeps it until `respond` runs.
+  api.store.write(
+      [result, who, request_id, now, body](store::Tx& tx) -> Status {
+        directory::OpContext ctx{*who, request_id, now};
+        auto r = body(tx, ctx);
+        if (!r.ok()) return r.error();
+        *result = std::move(r).value();
+        return ok_status();
+      },
+      [&api, &request, respond, result, who, action, target](Status st) {
+        if (!st.ok()) return refuse(api, request, respond, who->actor(), action, target, st.error());
+        respond(std::move(**result));
+      });
+}
+
+Result<std::optional<std::int64_t>> if_match_version(const http::Request& request) {
+  std::string_view v = request.header("If-Match");
+  if (v.empty()) return std::optional<std::int64_t>();
+  if (v.substr(0, 2) == "W/") v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  std::int64_t n = 0;
+  if (v.empty() || v.size() > 18) return Error::invalid("If-Match must be an ETag", "If-Match");
+  for (char c : v) {
+    if (c < '0' || c > '9') return Error::invalid("If-Match must be an ETag", "If-Match");
+    n = n * 10 + (c - '0');
+  }
+  return std::optional<std::int64_t>(n);
+}
+
+}  // namespace custody::api

@@ -1,0 +1,40 @@
+// The two shapes every admin API handler takes, so that authentication, error mapping and the
+// auditing of refusals are written once:
+//  - read_operation: authenticates and runs `body` on a read connection, answering at once;
+//  - write_operation: authenticates, then queues `body` for the group-commit writer and answers
+//    only after the commit is durable (the mutation and its audit event commit together).
+// Any refusal (bad token, bad input, domain error) is written as an audit event with the
+// refusal's code as outcome, durably, before the problem response goes out. A refusal changes
+// nothing else.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/context.h"
+#include "common/result.h"
+#include "directory/principal.h"
+#include "http/message.h"
+
+namespace custody::api {
+
+// Produces the response from inside the store callback. Returning an error refuses the request.
+using OperationBody =
+    std::function<Result<http::Response>(store::Tx&, const directory::OpContext&)>;
+
+// `action` names the attempted action in the refusal's audit event; `target` its object.
+void read_operation(ApiContext& api, http::Request& request, http::Responder respond,
+                    std::string action, std::string target, OperationBody body);
+void write_operation(ApiContext& api, http::Request& request, http::Responder respond,
+                     std::string action, std::string target, OperationBody body);
+
+// Audits a refusal durably, then sends the problem response.
+void refuse(ApiContext& api, const http::Request& request, http::Responder respond,
+            const std::string& actor, const std::string& action, const std::string& target,
+            const Error& error);
+
+// Reads an optional If-Match header ("\"3\"", "3" or "W/\"3\"") as a version. A malformed value
+// is kInvalidArgument.
+Result<std::optional<std::int64_t>> if_match_version(const http::Request& request);
+
+}  // namespace custody::api

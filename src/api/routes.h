@@ -1,0 +1,26 @@
+// Registers every admin API and operations route on the router (docs/api.md is the reference).
+#pragma once
+
+#include "api/context.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace custody::api {
+
+void add_identity_routes(http::Router& router, ApiContext& api);
+void add_entitlement_routes(http::Router& router, ApiContext& api);
+void add_credential_routes(http::Router& router, ApiContext& api);
+void add_token_routes(http::Router& router, ApiContext& api);
+void add_audit_routes(http::Router& router, ApiContext& api);
+void add_operations_routes(http::Router& router, ApiContext& api, http::Metrics& metrics);
+
+inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics& metrics) {
+  add_operations_routes(router, api, metrics);
+  add_identity_routes(router, api);
+  add_entitlement_routes(router, api);
+  add_credential_routes(router, api);
+  add_token_routes(router, api);
+  add_audit_routes(router, api);
+}
+
+}  // namespace custody::api

@@ -1,0 +1,226 @@
+#include "app/app.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "api/context.h"
+#include "api/routes.h"
+#include "app/demo_data.h"
+#include "app/server_secret.h"
+#include "audit/events.h"
+#include "common/log.h"
+#include "directory/admin_tokens.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace custody::app {
+namespace {
+
+Status prepare_data_dir(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Error::unavailable("cannot create data_dir " + config.data_dir + ": " + ec.message());
+  ::chmod(config.data_dir.c_str(), 0700);
+  return ok_status();
+}
+
+struct Opened {
+  std::unique_ptr<store::Store> store;
+  ServerSecret secret;
+};
+
+Result<Opened> open_everything(const Config& config) {
+  CUSTODY_TRY(prepare_data_dir(config));
+  CUSTODY_ASSIGN(auto secret, load_or_create_server_secret(config.server_secret_path()));
+  store::StoreOptions options;
+  options.url = config.store_url();
+  options.read_connections = static_cast<int>(config.store_read_connections);
+  CUSTODY_ASSIGN(auto store, store::open_store(options));
+  return Opened{std::move(store), std::move(secret)};
+}
+
+// Creates the first admin token when the store has none.
+Result<InitResult> bootstrap_admin(store::Store& store, const Config& config,
+                                   const crypto::SecretHasher& hasher, const Clock& clock) {
+  InitResult result;
+  directory::Principal system = directory::system_principal();
+  CUSTODY_TRY(store.write_sync([&](store::Tx& tx) -> Status {
+    CUSTODY_ASSIGN(auto count, directory::count_admin_tokens(tx));
+    if (count > 0) return ok_status();
+    directory::OpContext ctx{system, "bootstrap", clock.now()};
+    directory::NewAdminToken in;
+    in.role = directory::Role::kAdmin;
+    in.description = "bootstrap admin token";
+    if (!config.bootstrap_admin_token.empty()) in.token_value = config.bootstrap_admin_token;
+    CUSTODY_ASSIGN(auto created, directory::create_admin_token(tx, ctx, in, hasher));
+    result.admin_token = created.value;
+    result.admin_token_id = created.token.id;
+    return ok_status();
+  }));
+  return result;
+}
+
+Result<std::shared_ptr<boost::asio::ssl::context>> make_tls(const TlsConfig& tls) {
+  if (!tls.enabled()) return std::shared_ptr<boost::asio::ssl::context>();
+  auto ctx = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(boost::asio::ssl::context::default_workarounds |
+                       boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
+                       boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1,
+                   ec);
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) return Error::invalid("tls.cert_file " + tls.cert_file + ": " + ec.message(), "tls.cert_file");
+  ctx->use_private_key_file(tls.key_file, boost::asio::ssl::context::pem, ec);
+  if (ec) return Error::invalid("tls.key_file " + tls.key_file + ": " + ec.message(), "tls.key_file");
+  return ctx;
+}
+
+std::string store_metrics(const store::Store& store) {
+  auto s = store.stats();
+  std::string out;
+  out += "# TYPE custody_store_reads_total counter\ncustody_store_reads_total " +
+         std::to_string(s.reads) + "\n";
+  out += "# TYPE custody_store_read_seconds_total counter\ncustody_store_read_seconds_total " +
+         std::to_string(double(s.read_micros) / 1e6) + "\n";
+  out += "# TYPE custody_store_writes_total counter\ncustody_store_writes_total " +
+         std::to_string(s.writes) + "\n";
+  out += "# TYPE custody_store_write_errors_total counter\ncustody_store_write_errors_total " +
+         std::to_string(s.write_errors) + "\n";
+  out += "# TYPE custody_store_commits_total counter\ncustody_store_commits_total " +
+         std::to_string(s.batches) + "\n";
+  out += "# TYPE custody_store_commit_seconds_total counter\ncustody_store_commit_seconds_total " +
+         std::to_string(double(s.commit_micros) / 1e6) + "\n";
+  return out;
+}
+
+}  // namespace
+
+Result<InitResult> init(const Config& config) {
+  CUSTODY_ASSIGN(auto opened, open_everything(config));
+  SystemClock clock;
+  crypto::SecretHasher hasher(opened.secret.key);
+  CUSTODY_ASSIGN(auto result, bootstrap_admin(*opened.store, config, hasher, clock));
+  result.created_secret = opened.secret.created;
+  opened.store->close();
+  return result;
+}
+
+int serve(const Config& config, const ServeOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  log::configure(config.log_level, config.log_format);
+
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto listen = http::parse_listen(config.listen);
+  if (!listen.ok()) {
+    log::error(listen.error().message);
+    return 2;
+  }
+  auto tls = make_tls(config.tls);
+  if (!tls.ok()) {
+    log::error(tls.error().message, {{"key", tls.error().field}});
+    return 2;
+  }
+  auto opened = open_everything(config);
+  if (!opened.ok()) {
+    log::error("cannot start: " + opened.error().message);
+    return 1;
+  }
+  store::Store& store = *opened->store;
+  SystemClock clock;
+  api::ApiContext api{store, clock, config, crypto::SecretHasher(opened->secret.key)};
+
+  auto boot = bootstrap_admin(store, config, api.hasher, clock);
+  if (!boot.ok()) {
+    log::error("cannot create the first admin token: " + boot.error().message);
+    return 1;
+  }
+  if (!boot->admin_token.empty()) {
+    if (config.bootstrap_admin_token.empty()) {
+      std::cout << "custody admin token (shown once, keep it safe): " << boot->admin_token
+                << std::endl;
+    }
+    log::info("created the first admin token", {{"token_id", boot->admin_token_id}});
+  }
+  if (options.demo) {
+    auto seeded = seed_demo_data(store, clock);
+    if (!seeded.ok()) {
+      log::error("cannot write demo data: " + seeded.error().message);
+      return 1;
+    }
+    if (*seeded) log::info("wrote demo identities");
+  }
+
+  http::Metrics metrics;
+  metrics.add_collector([&store] { return store_metrics(store); });
+  http::Router router;
+  api::add_all_routes(router, api, metrics);
+
+  http::ServerOptions server_options;
+  server_options.host = listen->first;
+  server_options.port = listen->second;
+  server_options.threads = config.threads > 0
+                               ? static_cast<int>(config.threads)
+                               : std::max(1u, std::thread::hardware_concurrency());
+  server_options.limits = config.limits;
+  server_options.tls = *tls;
+  server_options.access_log = config.access_log;
+  server_options.drain_ms = config.shutdown_drain_ms;
+  server_options.on_refused = [&store, &clock](const http::RefusedRequest& r,
+                                               std::function<void()> then) {
+    audit::Event event;
+    event.time = clock.now();
+    event.actor = "anonymous";
+    event.action = "request.refused";
+    event.target = r.path;
+    event.outcome = r.status == 404   ? "not_found"
+                    : r.status == 405 ? "method_not_allowed"
+                    : r.status == 413 ? "too_large"
+                    : r.status == 431 ? "header_too_large"
+                                      : "invalid_argument";
+    event.request_id = r.request_id;
+    event.details = {{"method", r.method}, {"status", r.status}, {"reason", r.detail}};
+    if (!r.remote_address.empty()) event.details["remote"] = r.remote_address;
+    store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
+                [then = std::move(then)](Status) { then(); });
+  };
+
+  http::Server server(server_options, router, metrics);
+  auto port = server.start();
+  if (!port.ok()) {
+    log::error(port.error().message);
+    return 1;
+  }
+  std::string scheme = config.tls.enabled() ? "https" : "http";
+  std::string host = listen->first.find(':') != std::string::npos ? "[" + listen->first + "]"
+                                                                    : listen->first;
+  double startup_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  log::info("listening on " + scheme + "://" + host + ":" + std::to_string(*port),
+            {{"store", store.backend()},
+             {"threads", server_options.threads},
+             {"startup_ms", startup_ms}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  server.stop();
+  store.close();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace custody::app

@@ -1,0 +1,244 @@
+#include "cli/http_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <exception>
+
+namespace custody::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Beast's synchronous calls ignore tcp_stream's expiry, so every step is started asynchronously
+// and the io_context is run until that step completes: the code reads sequentially while the
+// stream's timer still bounds each step.
+template <class Start>
+beast::error_code run_step(asio::io_context& ioc, Start&& start) {
+  beast::error_code result = asio::error::operation_aborted;
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  return result;
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+std::string lower_first(std::string text) {
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+Error unavailable(std::string reason) { return Error::unavailable(std::move(reason)); }
+
+// A reason for a failed step; `phase` names what was being waited for in timeout messages.
+Error step_error(const beast::error_code& ec, std::string_view phase,
+                 std::chrono::milliseconds timeout) {
+  if (ec == beast::error::timeout) {
+    return unavailable("timed out after " + seconds_text(timeout) + " " + std::string(phase));
+  }
+  if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again) {
+    return unavailable("unknown host");
+  }
+  if (ec == http::error::body_limit) return unavailable("response body too large");
+  if (ec == asio::error::eof || ec == http::error::end_of_stream) {
+    return unavailable("connection closed before a complete response arrived");
+  }
+  return unavailable(lower_first(ec.message()));
+}
+
+bool header_safe(std::string_view text) {
+  return text.find_first_of("\r\n") == std::string_view::npos && text.find('\0') == text.npos;
+}
+
+http::verb to_verb(Method method) {
+  switch (method) {
+    case Method::kGet: return http::verb::get;
+    case Method::kPost: return http::verb::post;
+    case Method::kPatch: return http::verb::patch;
+    case Method::kDelete: return http::verb::delete_;
+  }
+  return http::verb::get;
+}
+
+// Writes the request and reads the whole response over an established stream.
+template <class Stream>
+Result<HttpResponse> exchange(asio::io_context& ioc, Stream& stream,
+                              http::request<http::string_body>& request,
+                              const HttpClientOptions& options) {
+  beast::get_lowest_layer(stream).expires_after(options.io_timeout);
+  beast::error_code ec = run_step(ioc, [&](auto handler) {
+    http::async_write(stream, request, std::move(handler));
+  });
+  if (ec) return step_error(ec, "sending the request", options.io_timeout);
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(64 * 1024);
+  parser.body_limit(options.max_body_bytes);
+  ec = run_step(ioc, [&](auto handler) {
+    http::async_read(stream, buffer, parser, std::move(handler));
+  });
+  if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
+
+  auto& message = parser.get();
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  for (const auto& field : message) {
+    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  response.body = std::move(message.body());
+  return response;
+}
+
+// Configures peer verification on one TLS connection: certificate chain against the default
+// trust store, the certificate's names against the host we meant to reach, and SNI.
+Status prepare_tls(ssl::stream<beast::tcp_stream>& stream, const ServerUrl& server) {
+  SSL* handle = stream.native_handle();
+  if (server.is_ip_literal()) {
+    // RFC 6066 forbids IP literals in SNI; the certificate must carry the IP in its SAN.
+    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), server.host.c_str()) != 1) {
+      return unavailable("cannot verify IP address " + server.host);
+    }
+  } else {
+    if (SSL_set1_host(handle, server.host.c_str()) != 1 ||
+        SSL_set_tlsext_host_name(handle, server.host.c_str()) != 1) {
+      return unavailable("cannot set up TLS for host " + server.host);
+    }
+  }
+  stream.set_verify_mode(ssl::verify_peer);
+  return ok_status();
+}
+
+}  // namespace
+
+std::string_view method_name(Method method) {
+  switch (method) {
+    case Method::kGet: return "GET";
+    case Method::kPost: return "POST";
+    case Method::kPatch: return "PATCH";
+    case Method::kDelete: return "DELETE";
+  }
+  return "GET";
+}
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (beast::iequals(key, name)) return value;
+  }
+  return std::nullopt;
+}
+
+HttpClient::HttpClient(ServerUrl server, HttpClientOptions options)
+    : server_(std::move(server)), options_(std::move(options)) {}
+
+Result<HttpResponse> HttpClient::send(const HttpRequest& request) const try {
+  if (request.target.empty() || request.target.front() != '/') {
+    return Error::invalid("request target must start with '/'");
+  }
+  http::request<http::string_body> message{to_verb(request.method),
+                                           server_.base_path + request.target, 11};
+  message.set(http::field::host, server_.host_header());
+  message.set(http::field::user_agent, options_.user_agent);
+  message.set(http::field::accept, "application/json, application/problem+json");
+  message.set(http::field::connection, "close");
+  for (const auto& [name, value] : request.headers) {
+    // A CR or LF would let a value (say, a token pasted with a newline) forge extra headers.
+    if (name.empty() || !header_safe(name) || !header_safe(value)) {
+      return Error::invalid("header " + name + " contains a line break or NUL");
+    }
+    message.set(name, value);
+  }
+  if (!request.body.empty()) {
+    message.set(http::field::content_type, request.content_type);
+    message.body() = request.body;
+  }
+  message.prepare_payload();
+
+  asio::io_context ioc;
+  const auto deadline = Clock::now() + options_.connect_timeout;
+
+  // Name resolution has no stream to time it out, so a timer cancels it instead.
+  tcp::resolver resolver(ioc);
+  asio::steady_timer resolve_timer(ioc, deadline);
+  bool resolve_timed_out = false;
+  beast::error_code ec = asio::error::operation_aborted;
+  tcp::resolver::results_type endpoints;
+  resolve_timer.async_wait([&](beast::error_code timer_ec) {
+    if (!timer_ec) {
+      resolve_timed_out = true;
+      resolver.cancel();
+    }
+  });
+  resolver.async_resolve(server_.host, std::to_string(server_.port),
+                         [&](beast::error_code resolve_ec, tcp::resolver::results_type results) {
+                           resolve_timer.cancel();
+                           ec = resolve_ec;
+                           endpoints = std::move(results);
+                         });
+  ioc.run();
+  if (resolve_timed_out) {
+    return unavailable("timed out after " + seconds_text(options_.connect_timeout) +
+                       " resolving " + server_.host);
+  }
+  if (ec) return step_error(ec, "resolving the host", options_.connect_timeout);
+
+  auto connect = [&](beast::tcp_stream& tcp_stream) {
+    tcp_stream.expires_at(deadline);
+    return run_step(ioc, [&](auto handler) {
+      tcp_stream.async_connect(endpoints, std::move(handler));
+    });
+  };
+
+  if (!server_.tls) {
+    beast::tcp_stream stream(ioc);
+    ec = connect(stream);
+    if (ec) return step_error(ec, "connecting", options_.connect_timeout);
+    return exchange(ioc, stream, message, options_);
+  }
+
+  ssl::context context(ssl::context::tls_client);
+  context.set_default_verify_paths(ec);
+  if (ec) return unavailable("cannot load the system's trusted certificates: " + ec.message());
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+
+  ssl::stream<beast::tcp_stream> stream(ioc, context);
+  CUSTODY_TRY(prepare_tls(stream, server_));
+  ec = connect(beast::get_lowest_layer(stream));
+  if (ec) return step_error(ec, "connecting", options_.connect_timeout);
+  ec = run_step(ioc, [&](auto handler) {
+    stream.async_handshake(ssl::stream_base::client, std::move(handler));
+  });
+  if (ec) {
+    long verify = SSL_get_verify_result(stream.native_handle());
+    if (verify != X509_V_OK) {
+      return unavailable(std::string("TLS certificate verification failed: ") +
+                         X509_verify_cert_error_string(verify));
+    }
+    return step_error(ec, "in the TLS handshake", options_.connect_timeout);
+  }
+  return exchange(ioc, stream, message, options_);
+} catch (const std::exception& e) {
+  // Asio and Beast report through error codes above; this only catches allocation failures and
+  // the like, so that no exception leaves the client.
+  return unavailable(e.what());
+}
+
+}  // namespace custody::cli

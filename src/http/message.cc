@@ -1,0 +1,67 @@
+#include "http/message.h"
+
+#include <optional>
+
+namespace custody::http {
+
+std::string_view Request::header(std::string_view name) const {
+  auto it = raw.find(name);
+  if (it == raw.end()) return {};
+  return it->value();
+}
+
+std::string_view Request::param(std::string_view name) const {
+  for (const auto& [k, v] : path_params)
+    if (k == name) return v;
+  return {};
+}
+
+void Responder::operator()(Response response) const {
+  bool expected = false;
+  if (state_->done.compare_exchange_strong(expected, true)) state_->send(std::move(response));
+}
+
+std::optional<std::string> url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      auto hex = [](char h) -> int {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    auto name = url_decode(part.substr(0, eq));
+    auto value = url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    // A malformed escape keeps the raw text so the handler can refuse it by name.
+    out.emplace_back(name ? *name : std::string(part.substr(0, eq)),
+                     value ? *value : std::string("\x01invalid-escape"));
+  }
+  return out;
+}
+
+}  // namespace custody::http

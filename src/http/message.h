@@ -1,0 +1,77 @@
+// What a handler sees of an HTTP exchange. The server owns the Request until the handler has
+// called its Responder; handlers may finish asynchronously (e.g. after a group commit) by calling
+// the Responder later from any thread, exactly once.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace custody::http {
+
+namespace beast_http = boost::beast::http;
+using BeastRequest = beast_http::request<beast_http::string_body>;
+
+struct Request {
+  const BeastRequest& raw;
+  std::string_view method;      // "GET", ...
+  std::string_view path;        // without the query
+  std::string_view query;       // without '?'
+  std::string request_id;
+  std::string remote_address;
+  std::vector<std::pair<std::string, std::string>> path_params;  // from "{name}" segments
+  Micros received_at = 0;
+
+  std::string_view header(std::string_view name) const;
+  std::string_view body() const { return raw.body(); }
+  // The value of the "{name}" path segment; empty when absent.
+  std::string_view param(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  Response& header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+// Sends the response for one request. Copyable handle; the first call wins, later calls are
+// ignored. Safe to call from any thread.
+class Responder {
+ public:
+  using SendFn = std::function<void(Response)>;
+  explicit Responder(SendFn send) : state_(std::make_shared<State>(std::move(send))) {}
+  void operator()(Response response) const;
+
+ private:
+  struct State {
+    explicit State(SendFn f) : send(std::move(f)) {}
+    SendFn send;
+    std::atomic<bool> done{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+using Handler = std::function<void(Request&, Responder)>;
+
+// Parsed query string: name → values in order (repeatable parameters keep every value).
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+// Percent-decoding ('+' → space); nullopt on a malformed escape.
+std::optional<std::string> url_decode(std::string_view text);
+
+}  // namespace custody::http

@@ -1,0 +1,306 @@
+#include "store/group_commit.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <utility>
+
+namespace custody::store {
+namespace {
+
+// The store whose writer runs on this thread, if any.
+thread_local const GroupCommitStore* tls_writer_of = nullptr;
+
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+// Runs a caller-supplied work, turning exceptions into kInternal so that none escapes the store.
+Status run_guarded(const Store::Work& work, Tx& tx) {
+  try {
+    return work(tx);
+  } catch (const std::exception& e) {
+    return Error::internal(std::string("store work threw: ") + e.what());
+  } catch (...) {
+    return Error::internal("store work threw a non-standard exception");
+  }
+}
+
+// The Tx handed to a write work: forwards to the writer connection and remembers the first
+// failed statement, so that a work cannot swallow an error and still commit (see header).
+class TrackingTx final : public Tx {
+ public:
+  using Tx::exec;
+  using Tx::query;
+
+  explicit TrackingTx(Connection& conn) : conn_(conn) {}
+
+  Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    auto r = conn_.query(sql, params);
+    if (!r.ok()) note(r.error());
+    return r;
+  }
+  Result<std::int64_t> exec(std::string_view sql, std::span<const Value> params) override {
+    auto r = conn_.exec(sql, params);
+    if (!r.ok()) note(r.error());
+    return r;
+  }
+  const std::optional<Error>& first_error() const { return first_error_; }
+
+ private:
+  void note(const Error& e) {
+    if (!first_error_) first_error_ = e;
+  }
+  Connection& conn_;
+  std::optional<Error> first_error_;
+};
+
+// The error every work of a batch gets when the transaction as a whole failed.
+Error batch_error(const Error& cause, bool connection_lost) {
+  const Code code =
+      connection_lost || cause.code == Code::kUnavailable ? Code::kUnavailable : Code::kInternal;
+  return Error{code, "transaction not committed: " + cause.message, {}};
+}
+
+}  // namespace
+
+bool on_writer_thread() {
+  return tls_writer_of != nullptr;
+}
+
+GroupCommitStore::GroupCommitStore(std::string backend, ConnectionFactory factory,
+                                   std::unique_ptr<Connection> writer, const StoreOptions& options)
+    : backend_(std::move(backend)),
+      factory_(std::move(factory)),
+      max_batch_(std::max(1, options.max_batch)),
+      writer_(std::move(writer)) {
+  const int n = std::max(1, options.read_connections);
+  slots_.resize(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < slots_.size(); ++i) free_.push_back(i);
+}
+
+Result<std::unique_ptr<Store>> GroupCommitStore::create(std::string backend,
+                                                        ConnectionFactory factory,
+                                                        std::unique_ptr<Connection> writer,
+                                                        const StoreOptions& options) {
+  std::unique_ptr<GroupCommitStore> s(
+      new GroupCommitStore(std::move(backend), std::move(factory), std::move(writer), options));
+  // Open the readers now so that a bad URL or an unreachable server fails open_store().
+  for (auto& slot : s->slots_) {
+    CUSTODY_ASSIGN(slot, s->factory_(ConnectionRole::kReader));
+  }
+  s->writer_thread_ = std::thread([p = s.get()] { p->writer_loop(); });
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+GroupCommitStore::~GroupCommitStore() {
+  close();
+}
+
+// --- reads -----------------------------------------------------------------------------------
+
+Result<std::size_t> GroupCommitStore::borrow_reader() {
+  std::unique_lock lk(pool_mu_);
+  pool_cv_.wait(lk, [&] { return pool_closed_ || !free_.empty(); });
+  if (pool_closed_) return Error::unavailable("store is closing");
+  const std::size_t slot = free_.back();
+  free_.pop_back();
+  ++borrowed_;
+  if (slots_[slot] && !slots_[slot]->broken()) return slot;
+
+  // Reconnect outside the lock: it can take up to the connect timeout.
+  lk.unlock();
+  auto conn = factory_(ConnectionRole::kReader);
+  lk.lock();
+  if (!conn.ok()) {
+    slots_[slot].reset();
+    free_.push_back(slot);
+    --borrowed_;
+    pool_cv_.notify_all();
+    return Error::unavailable("store unavailable: " + conn.error().message);
+  }
+  slots_[slot] = std::move(conn).value();
+  return slot;
+}
+
+void GroupCommitStore::return_reader(std::size_t slot) {
+  std::lock_guard lk(pool_mu_);
+  free_.push_back(slot);
+  --borrowed_;
+  pool_cv_.notify_all();  // a waiting reader, or close() waiting for borrowed_ == 0
+}
+
+Status GroupCommitStore::read(const Work& work) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto slot = borrow_reader();
+  if (!slot.ok()) return slot.error();
+  // While borrowed, the slot belongs to this thread alone.
+  Status st = run_guarded(work, *slots_[*slot]);
+  return_reader(*slot);
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  read_micros_.fetch_add(micros_since(t0), std::memory_order_relaxed);
+  return st;
+}
+
+Status GroupCommitStore::ping() {
+  return read([](Tx& tx) -> Status {
+    CUSTODY_TRY(tx.query("SELECT 1"));
+    return ok_status();
+  });
+}
+
+// --- writes ----------------------------------------------------------------------------------
+
+void GroupCommitStore::write(Work work, Done done) {
+  if (!done) done = [](Status) {};
+  if (!work) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    done(Error::internal("empty store work"));
+    return;
+  }
+  {
+    std::lock_guard lk(queue_mu_);
+    if (accepting_) {
+      queue_.push_back(Item{std::move(work), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  done(Error::unavailable("store is closing"));
+}
+
+void GroupCommitStore::writer_loop() {
+  tls_writer_of = this;
+  std::vector<Item> batch;
+  for (;;) {
+    {
+      std::unique_lock lk(queue_mu_);
+      queue_cv_.wait(lk, [&] { return !queue_.empty() || !accepting_; });
+      if (queue_.empty()) break;  // closing and drained
+      const std::size_t n = std::min(queue_.size(), static_cast<std::size_t>(max_batch_));
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    run_batch(batch);
+    batch.clear();
+  }
+  tls_writer_of = nullptr;
+}
+
+Status GroupCommitStore::ensure_writer() {
+  if (writer_ && !writer_->broken()) return ok_status();
+  writer_.reset();
+  auto conn = factory_(ConnectionRole::kWriter);
+  if (!conn.ok()) return Error::unavailable("store unavailable: " + conn.error().message);
+  writer_ = std::move(conn).value();
+  return ok_status();
+}
+
+Status GroupCommitStore::run_one(Item& item, Status* fatal) {
+  Connection& c = *writer_;
+  if (Status sp = c.exec_raw("SAVEPOINT custody_work"); !sp.ok()) {
+    *fatal = sp;
+    return sp;
+  }
+  TrackingTx tx(c);
+  Status st = run_guarded(item.work, tx);
+  if (st.ok() && tx.first_error()) {
+    st = Error::internal("store work returned OK after a failed statement: " +
+                         tx.first_error()->message);
+  }
+  if (c.broken()) {
+    *fatal = Error::unavailable("store connection lost");
+    return *fatal;
+  }
+  if (st.ok()) {
+    Status rel = c.exec_raw("RELEASE SAVEPOINT custody_work");
+    if (rel.ok()) return st;
+    st = rel;
+  }
+  Status undo = c.exec_raw("ROLLBACK TO SAVEPOINT custody_work");
+  if (undo.ok()) undo = c.exec_raw("RELEASE SAVEPOINT custody_work");
+  if (!undo.ok()) *fatal = undo;
+  return st;
+}
+
+void GroupCommitStore::run_batch(std::vector<Item>& batch) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Status> results(batch.size());
+  std::size_t ran = 0;
+  Status fatal = ensure_writer();
+  if (fatal.ok()) fatal = writer_->exec_raw(begin_sql(writer_->dialect()));
+  if (fatal.ok()) {
+    for (; ran < batch.size() && fatal.ok(); ++ran) results[ran] = run_one(batch[ran], &fatal);
+    if (fatal.ok()) fatal = writer_->exec_raw("COMMIT");
+    // Leaves no transaction open whatever failed; its own error adds nothing.
+    if (!fatal.ok() && !writer_->broken()) (void)writer_->exec_raw("ROLLBACK");
+  }
+
+  if (fatal.ok()) {
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    commit_micros_.fetch_add(micros_since(t0), std::memory_order_relaxed);
+  } else {
+    // Works that failed on their own keep their error; all others share the batch's.
+    const Error e = batch_error(fatal.error(), writer_ && writer_->broken());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i >= ran || results[i].ok()) results[i] = e;
+    }
+  }
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    (results[i].ok() ? writes_ : write_errors_).fetch_add(1, std::memory_order_relaxed);
+    try {
+      batch[i].done(results[i]);
+    } catch (...) {
+      // A throwing callback is the caller's bug; it must not take the writer down with it.
+    }
+  }
+}
+
+// --- lifecycle -------------------------------------------------------------------------------
+
+void GroupCommitStore::close() {
+  if (tls_writer_of == this) {
+    // Called from inside a work or done(): joining ourselves would deadlock. Stop accepting;
+    // the owner's close() (at the latest the destructor) finishes the job.
+    std::lock_guard lk(queue_mu_);
+    accepting_ = false;
+    return;
+  }
+  std::lock_guard close_lk(close_mu_);
+  if (closed_) return;
+  {
+    std::lock_guard lk(queue_mu_);
+    accepting_ = false;
+    queue_cv_.notify_all();
+  }
+  if (writer_thread_.joinable()) writer_thread_.join();
+  writer_.reset();
+  // Reads stay available while the queue drains (a done() may read); only now are they refused.
+  {
+    std::unique_lock lk(pool_mu_);
+    pool_closed_ = true;
+    pool_cv_.notify_all();
+    pool_cv_.wait(lk, [&] { return borrowed_ == 0; });
+    slots_.clear();
+  }
+  closed_ = true;
+}
+
+StoreStats GroupCommitStore::stats() const {
+  StoreStats s;
+  s.reads = reads_.load(std::memory_order_relaxed);
+  s.writes = writes_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.write_errors = write_errors_.load(std::memory_order_relaxed);
+  s.read_micros = read_micros_.load(std::memory_order_relaxed);
+  s.commit_micros = commit_micros_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace custody::store

@@ -1,0 +1,92 @@
+// GroupCommitStore: the Store contract (store.h) on top of any backend's Connections.
+//
+//  - read(): borrows one of `read_connections` pooled reader connections, waiting while all are
+//    busy; a broken or missing connection is (re)opened on borrow.
+//  - write(): queues the work for the single writer thread, which takes up to max_batch queued
+//    works and runs them in one transaction: BEGIN, then per work SAVEPOINT / work /
+//    RELEASE (or ROLLBACK TO + RELEASE on error), then COMMIT, then every done() in queue order.
+//    A work that returns OK but swallowed a failed statement is rolled back and fails with
+//    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
+//    so refusing it on both keeps the backends' behaviour identical.
+//  - close(): rejects new writes with kUnavailable, lets the writer drain the queue (reads are
+//    still served meanwhile), joins it, then rejects new reads with kUnavailable, waits for
+//    borrowed readers and closes every connection. Idempotent. Called from inside a work or
+//    done() it only stops accepting writes; the owner's close() or destructor finishes.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/connection.h"
+
+namespace custody::store {
+
+class GroupCommitStore final : public Store {
+ public:
+  // `writer` is an already-migrated writer connection; readers are opened from `factory`.
+  static Result<std::unique_ptr<Store>> create(std::string backend, ConnectionFactory factory,
+                                               std::unique_ptr<Connection> writer,
+                                               const StoreOptions& options);
+  ~GroupCommitStore() override;
+
+  Status read(const Work& work) override;
+  void write(Work work, Done done) override;
+  Status ping() override;
+  void close() override;
+  std::string_view backend() const override { return backend_; }
+  StoreStats stats() const override;
+
+ private:
+  struct Item {
+    Work work;
+    Done done;
+  };
+
+  GroupCommitStore(std::string backend, ConnectionFactory factory,
+                   std::unique_ptr<Connection> writer, const StoreOptions& options);
+
+  // Reader pool.
+  Result<std::size_t> borrow_reader();
+  void return_reader(std::size_t slot);
+
+  // Writer thread.
+  void writer_loop();
+  void run_batch(std::vector<Item>& batch);
+  Status ensure_writer();
+  // Runs one work in its own savepoint; returns its outcome. Sets *fatal when the transaction
+  // itself can no longer be trusted (savepoint control failed, connection lost).
+  Status run_one(Item& item, Status* fatal);
+
+  const std::string backend_;
+  const ConnectionFactory factory_;
+  const int max_batch_;
+
+  // Readers: slots_[i] may be null (not opened, or dropped after breaking).
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Connection>> slots_;
+  std::vector<std::size_t> free_;
+  std::size_t borrowed_ = 0;
+  bool pool_closed_ = false;
+
+  // Writer queue.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Item> queue_;
+  bool accepting_ = true;
+  std::unique_ptr<Connection> writer_;  // touched only by the writer thread once it runs
+  std::thread writer_thread_;
+
+  std::mutex close_mu_;  // serializes close()
+  bool closed_ = false;
+
+  std::atomic<std::uint64_t> reads_{0}, writes_{0}, batches_{0}, write_errors_{0}, read_micros_{0},
+      commit_micros_{0};
+};
+
+}  // namespace custody::store

@@ -1,0 +1,86 @@
+// open_store(): picks the backend from the URL, migrates, and hands back a GroupCommitStore.
+#include "store/store.h"
+
+#include <cctype>
+#include <filesystem>
+#include <future>
+#include <system_error>
+
+#include "common/clock.h"
+#include "store/connection.h"
+#include "store/group_commit.h"
+#include "store/postgres/pg_connection.h"
+#include "store/sqlite/sqlite_connection.h"
+
+namespace custody::store {
+namespace {
+
+bool has_scheme(std::string_view url) {
+  const auto pos = url.find("://");
+  if (pos == std::string_view::npos || pos == 0) return false;
+  for (char c : url.substr(0, pos)) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status make_parent_dir(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return ok_status();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return Error::unavailable("cannot create directory " + parent.string() + ": " + ec.message());
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status Store::write_sync(Work work) {
+  // The writer would wait for itself: fail loudly instead of hanging the store.
+  if (on_writer_thread()) return Error::internal("write_sync called on a store writer thread");
+  std::promise<Status> promise;
+  std::future<Status> result = promise.get_future();
+  write(std::move(work), [&promise](Status st) { promise.set_value(std::move(st)); });
+  return result.get();
+}
+
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
+  if (options.read_connections < 1 || options.max_batch < 1 || options.busy_timeout_ms < 0) {
+    return Error::invalid("store options: read_connections and max_batch must be positive");
+  }
+  const std::string& url = options.url;
+  const int timeout = options.busy_timeout_ms;
+  std::string backend;
+  ConnectionFactory factory;
+
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    backend = "postgres";
+    factory = [url, timeout](ConnectionRole role) {
+      return open_pg_connection(url, role, timeout);
+    };
+  } else {
+    if (has_scheme(url)) return Error::invalid("unsupported store URL scheme: " + url, "url");
+    const std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+    // Every connection opens the file separately, so a private in-memory database would be a
+    // different database per connection.
+    if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
+      return Error::invalid("store URL must name an SQLite file path: " + url, "url");
+    }
+    CUSTODY_TRY(make_parent_dir(path));
+    backend = "sqlite";
+    factory = [path, timeout](ConnectionRole role) {
+      return open_sqlite_connection(path, role, timeout);
+    };
+  }
+
+  CUSTODY_ASSIGN(std::unique_ptr<Connection> writer, factory(ConnectionRole::kWriter));
+  CUSTODY_TRY(apply_migrations(*writer, SystemClock().now()));
+  return GroupCommitStore::create(std::move(backend), std::move(factory), std::move(writer),
+                                  options);
+}
+
+}  // namespace custody::store
