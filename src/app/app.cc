@@ -188,6 +188,7 @@ int serve(const Config& config, const ServeOptions& options) {
     event.outcome = r.status == 404   ? "not_found"
                     : r.status == 405 ? "method_not_allowed"
                     : r.status == 413 ? "too_large"
+                    : r.status == 415 ? "unsupported_media_type"
                     : r.status == 431 ? "header_too_large"
                                       : "invalid_argument";
     event.request_id = r.request_id;

@@ -10,7 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kMaxLimit = 1000;
+// The API applies the configured limits.max_page_size; this only bounds what any caller may ask.
+constexpr int kMaxLimit = 100'000;
 constexpr std::string_view kColumns =
     "seq, id, time, actor, action, target, outcome, request_id, details";
 

@@ -45,7 +45,7 @@ struct EventPage {
   std::optional<std::string> next_cursor;  // encode_cursor(seq of the last item)
 };
 
-// limit is clamped to 1..1000.
+// The caller bounds limit (limits.max_page_size); it is clamped to 1..100000 here.
 Result<EventPage> list(store::Tx& tx, const EventFilter& filter);
 
 // Page cursors are opaque to clients; they encode the seq to continue below.

@@ -11,6 +11,7 @@ std::string_view code_name(Code code) {
     case Code::kConflict: return "conflict";
     case Code::kPreconditionFailed: return "precondition_failed";
     case Code::kTooLarge: return "too_large";
+    case Code::kUnsupportedMediaType: return "unsupported_media_type";
     case Code::kUnprocessable: return "unprocessable";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal";
@@ -27,6 +28,7 @@ int http_status(Code code) {
     case Code::kConflict: return 409;
     case Code::kPreconditionFailed: return 412;
     case Code::kTooLarge: return 413;
+    case Code::kUnsupportedMediaType: return 415;
     case Code::kUnprocessable: return 422;
     case Code::kUnavailable: return 503;
     case Code::kInternal: return 500;

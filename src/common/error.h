@@ -2,6 +2,7 @@
 // the HTTP layer maps Code to a status and writes RFC 9457 problem+json from it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,7 @@ enum class Code {
   kConflict,            // illegal state transition, duplicate: 409
   kPreconditionFailed,  // stale If-Match: 412
   kTooLarge,            // body or limit exceeded: 413
+  kUnsupportedMediaType,  // body not in the expected media type: 415
   kUnprocessable,       // well-formed but semantically refused (missing owner): 422
   kUnavailable,         // store down, shutting down: 503
   kInternal,            // a bug or an unexpected backend failure: 500
@@ -24,6 +26,13 @@ struct Error {
   Code code = Code::kInternal;
   std::string message;  // one sentence for a human; never contains secrets
   std::string field;    // JSON pointer-ish name of the offending input field, when there is one
+  // Extra machine-readable members for the problem document (e.g. "current_state").
+  std::map<std::string, std::string> details;
+
+  Error with(std::string key, std::string value) && {
+    details[std::move(key)] = std::move(value);
+    return std::move(*this);
+  }
 
   static Error invalid(std::string msg, std::string field = {}) {
     return {Code::kInvalidArgument, std::move(msg), std::move(field)};

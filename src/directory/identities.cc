@@ -17,7 +17,8 @@ using nlohmann::json;
 constexpr std::size_t kMaxDisplayName = 200;
 constexpr std::size_t kMaxDescription = 2000;
 constexpr std::size_t kMaxReason = 2000;
-constexpr int kMaxListLimit = 1000;
+// The API applies the configured limits.max_page_size; this only bounds what any caller may ask.
+constexpr int kMaxListLimit = 100'000;
 constexpr std::size_t kMaxLabelFilters = 64;
 
 // The owner a non-human needs: an existing human in state active (422 otherwise).
@@ -254,7 +255,8 @@ Result<TransitionResult> transition(store::Tx& tx, const OpContext& ctx, std::st
   if (!transition_allowed(current.state, target)) {
     return Error::conflict("illegal transition from " + std::string(state_name(current.state)) +
                                " to " + std::string(state_name(target)),
-                           "state");
+                           "state")
+        .with("current_state", std::string(state_name(current.state)));
   }
   if (target == State::kActive && current.kind != Kind::kHuman) {
     if (!current.owner_id) {

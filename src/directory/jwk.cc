@@ -104,7 +104,7 @@ Status check_alg(const std::string& kty, const std::string& alg) {
   }};
   for (const auto& [k, a] : kAllowed)
     if (k == kty && a == alg) return ok_status();
-  return bad("public_jwk \"alg\" " + alg + " does not fit a " + kty + " key");
+  return bad("public_jwk \"alg\" is not a signature algorithm for " + kty + " keys");
 }
 
 }  // namespace

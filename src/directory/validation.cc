@@ -116,10 +116,18 @@ Status check_labels(const std::map<std::string, std::string>& labels) {
     if (key.empty() || key.size() > kMaxLabelKey)
       return Error::invalid("label keys must be 1 to 63 characters", "labels");
     for (char c : key) {
+      // The key is not echoed: it may hold bytes that do not belong in a JSON message.
       if (!is_label_key_char(c))
-        return Error::invalid("label key \"" + key + "\" may use only a-z 0-9 _ . - /", "labels");
+        return Error::invalid("label keys may use only a-z 0-9 _ . - /", "labels");
     }
-    CUSTODY_TRY(check_utf8(value, 0, kMaxLabelValue, "labels", false));
+    std::vector<char32_t> cps;
+    if (!decode_utf8(value, &cps) || cps.size() > kMaxLabelValue)
+      return Error::invalid("label \"" + key + "\" needs a UTF-8 value of at most 256 characters",
+                            "labels");
+    for (char32_t cp : cps) {
+      if (is_control(cp))
+        return Error::invalid("label \"" + key + "\" has a control character", "labels");
+    }
   }
   return ok_status();
 }

@@ -36,7 +36,7 @@ Result<nlohmann::json> parse_json_object(const Request& request, int max_depth) 
   std::string lower(media);
   std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
   if (lower != "application/json")
-    return Error::invalid("the body must be application/json", "Content-Type");
+    return Error{Code::kUnsupportedMediaType, "the body must be application/json", "Content-Type"};
   CUSTODY_ASSIGN(nlohmann::json j, parse_json_text(request.body(), max_depth));
   if (!j.is_object()) return Error::invalid("the body must be a JSON object");
   return j;

@@ -12,6 +12,7 @@ std::string_view title_for(Code code) {
     case Code::kConflict: return "Conflict";
     case Code::kPreconditionFailed: return "Precondition Failed";
     case Code::kTooLarge: return "Content Too Large";
+    case Code::kUnsupportedMediaType: return "Unsupported Media Type";
     case Code::kUnprocessable: return "Unprocessable Content";
     case Code::kUnavailable: return "Service Unavailable";
     case Code::kInternal: return "Internal Server Error";
@@ -41,8 +42,10 @@ Response make(const Request& req, int status, std::string_view suffix, std::stri
 }  // namespace
 
 Response problem(const Request& request, const Error& error, const nlohmann::json& extra) {
+  nlohmann::json members = extra.is_object() ? extra : nlohmann::json::object();
+  for (const auto& [k, v] : error.details) members[k] = v;
   return make(request, http_status(error.code), code_name(error.code), title_for(error.code),
-              error.message, error.field, extra);
+              error.message, error.field, members);
 }
 
 Response problem(const Request& request, int status, std::string_view type_suffix,

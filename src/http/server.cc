@@ -9,6 +9,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <chrono>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -144,9 +145,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void read_request() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.limits.max_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(server_.options.limits.max_body_bytes));
+    // The body limit is applied once the head is in, so that a refusal can still name the
+    // request (its id, method and path) and be audited.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::milliseconds(server_.options.limits.read_timeout_ms));
+    beast::http::async_read_header(stream_, buffer_, *parser_,
+                                   [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                                     if (ec) return self->on_read(ec);
+                                     self->read_body();
+                                   });
+  }
+
+  void read_body() {
+    const auto limit = static_cast<std::uint64_t>(server_.options.limits.max_body_bytes);
+    auto length = parser_->content_length();
+    if (length && *length > limit) return on_read(beast::http::error::body_limit);
+    parser_->body_limit(limit);
+    // The read deadline set before the head still runs: head and body share one budget.
     beast::http::async_read(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               self->on_read(ec);
@@ -178,11 +194,21 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // Answers a request that could not be read whole, then closes the connection.
   void refuse(int status, std::string_view suffix, std::string_view title, std::string detail) {
     static const BeastRequest empty;
-    Request req{empty, "", "", "", new_request_id(), remote_, {}, 0};
-    keep_alive_ = false;
-    route_ = "(unparsed)";
+    std::string request_id = new_request_id();
     method_ = "-";
     path_ = "-";
+    if (parser_ && parser_->is_header_done()) {
+      // The head was read whole (e.g. the body is too large): keep what identifies the request.
+      const auto& head = parser_->get();
+      method_ = std::string(head.method_string());
+      std::string_view target = head.target();
+      path_ = std::string(target.substr(0, target.find('?')));
+      auto rid = head.find("X-Request-Id");
+      if (rid != head.end() && sane_request_id(rid->value())) request_id = std::string(rid->value());
+    }
+    Request req{empty, method_, path_, "", request_id, remote_, {}, 0};
+    keep_alive_ = false;
+    route_ = "(unparsed)";
     Response response = problem(req, status, suffix, title, detail);
     notify_refused(status, std::move(detail), std::move(response), req.request_id);
   }

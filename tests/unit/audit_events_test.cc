@@ -34,7 +34,9 @@ class AuditEventsTest : public DirectoryTest {
   }
 };
 
-TEST_F(AuditEventsTest, AppendAssignsIdAndIncreasingSeq) {
+CUSTODY_ON_BOTH_BACKENDS(AuditEventsTest);
+
+TEST_P(AuditEventsTest, AppendAssignsIdAndIncreasingSeq) {
   Event e = event("tok_a", "identity.create", "agt_1", kT0);
   e.details = {{"kind", "agent"}};
   auto first = add(e);
@@ -59,7 +61,7 @@ TEST_F(AuditEventsTest, AppendAssignsIdAndIncreasingSeq) {
   EXPECT_FALSE(all->next_cursor);
 }
 
-TEST_F(AuditEventsTest, InvalidUtf8InDetailsIsStoredReplaced) {
+TEST_P(AuditEventsTest, InvalidUtf8InDetailsIsStoredReplaced) {
   Event e = event("anonymous", "request.refused", "", kT0, "invalid_argument");
   e.details = {{"path", std::string("/api/v1/\xff")}};
   ASSERT_TRUE(add(e).ok());
@@ -72,7 +74,7 @@ TEST_F(AuditEventsTest, InvalidUtf8InDetailsIsStoredReplaced) {
   EXPECT_EQ(all->items[1].details["path"], "/api/v1/\xef\xbf\xbd");
 }
 
-TEST_F(AuditEventsTest, FiltersAndPaginatesNewestFirst) {
+TEST_P(AuditEventsTest, FiltersAndPaginatesNewestFirst) {
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(add(event(i % 2 ? "tok_odd" : "tok_even", i < 5 ? "a.one" : "a.two",
                           "t" + std::to_string(i % 3), kT0 + i * kMicrosPerSecond,
@@ -124,7 +126,7 @@ TEST_F(AuditEventsTest, FiltersAndPaginatesNewestFirst) {
   }
 }
 
-TEST_F(AuditEventsTest, RefusedWorkLeavesNoEvent) {
+TEST_P(AuditEventsTest, RefusedWorkLeavesNoEvent) {
   Status st = store_->write_sync([&](store::Tx& tx) -> Status {
     Event e = event("tok_a", "identity.create", "agt_x", kT0);
     CUSTODY_TRY(append(tx, e));
@@ -134,7 +136,7 @@ TEST_F(AuditEventsTest, RefusedWorkLeavesNoEvent) {
   EXPECT_TRUE(page({})->items.empty());
 }
 
-TEST_F(AuditEventsTest, JsonShape) {
+TEST_P(AuditEventsTest, JsonShape) {
   Event e = event("usr_1", "identity.suspend", "agt_1", 1'800'000'000'123'000);
   e.seq = 42;
   e.id = "evt_1";

@@ -69,7 +69,9 @@ class CredentialsTest : public DirectoryTest {
   CredentialPolicy policy_{.max_age_seconds = 30LL * 24 * 3600};
 };
 
-TEST_F(CredentialsTest, ClientSecretIsShownOnceAndStoredAsKeyedHash) {
+CUSTODY_ON_BOTH_BACKENDS(CredentialsTest);
+
+TEST_P(CredentialsTest, ClientSecretIsShownOnceAndStoredAsKeyedHash) {
   Identity h = human();
   Identity svc = agent(h.id, State::kActive, Kind::kService);
   auto created = create(admin_, svc.id, secret_spec());
@@ -104,7 +106,7 @@ TEST_F(CredentialsTest, ClientSecretIsShownOnceAndStoredAsKeyedHash) {
   EXPECT_EQ(details.find(*c.secret_hash), std::string::npos);
 }
 
-TEST_F(CredentialsTest, VerifyClientSecret) {
+TEST_P(CredentialsTest, VerifyClientSecret) {
   Identity h = human();
   Identity svc = agent(h.id, State::kActive, Kind::kService);
   Identity other = agent(h.id, State::kActive, Kind::kService);
@@ -137,7 +139,7 @@ TEST_F(CredentialsTest, VerifyClientSecret) {
   EXPECT_EQ(verify(svc.id, s1).error().code, Code::kUnauthenticated);
 }
 
-TEST_F(CredentialsTest, MaxAgeDefaultsToAndIsCappedByPolicy) {
+TEST_P(CredentialsTest, MaxAgeDefaultsToAndIsCappedByPolicy) {
   Identity h = human();
   Identity svc = agent(h.id);
   NewCredential c;
@@ -157,7 +159,7 @@ TEST_F(CredentialsTest, MaxAgeDefaultsToAndIsCappedByPolicy) {
   EXPECT_TRUE(create(admin_, svc.id, c).ok());
 }
 
-TEST_F(CredentialsTest, OnlyNonHumanNonRetiredIdentities) {
+TEST_P(CredentialsTest, OnlyNonHumanNonRetiredIdentities) {
   Identity h = human();
   auto r = create(admin_, h.id, secret_spec());
   ASSERT_FALSE(r.ok());
@@ -169,7 +171,7 @@ TEST_F(CredentialsTest, OnlyNonHumanNonRetiredIdentities) {
             Code::kNotFound);
 }
 
-TEST_F(CredentialsTest, Rfc7638ThumbprintExample) {
+TEST_P(CredentialsTest, Rfc7638ThumbprintExample) {
   auto t = jwk_thumbprint(kRfc7638Rsa);
   ASSERT_TRUE(t.ok()) << t.error().message;
   EXPECT_EQ(*t, kRfc7638Thumbprint);
@@ -181,7 +183,7 @@ TEST_F(CredentialsTest, Rfc7638ThumbprintExample) {
   EXPECT_EQ(jwk_thumbprint(kEc).value(), "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s");
 }
 
-TEST_F(CredentialsTest, RegistersValidPublicKeys) {
+TEST_P(CredentialsTest, RegistersValidPublicKeys) {
   Identity h = human();
   Identity svc = agent(h.id, State::kActive, Kind::kService);
   for (const json& key : {kRfc7638Rsa, kEc, kOkp}) {
@@ -217,7 +219,7 @@ TEST_F(CredentialsTest, RegistersValidPublicKeys) {
             json({{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", kOkp["x"]}, {"kid", "k1"}}));
 }
 
-TEST_F(CredentialsTest, RefusesBadKeys) {
+TEST_P(CredentialsTest, RefusesBadKeys) {
   Identity h = human();
   Identity svc = agent(h.id, State::kActive, Kind::kService);
   auto with = [](json key, const std::string& member, json value) {
@@ -278,7 +280,7 @@ TEST_F(CredentialsTest, RefusesBadKeys) {
   EXPECT_EQ(create(admin_, svc.id, long_description).error().field, "description");
 }
 
-TEST_F(CredentialsTest, RevocationIsIdempotentAndRecorded) {
+TEST_P(CredentialsTest, RevocationIsIdempotentAndRecorded) {
   Identity h = human();
   Identity svc = agent(h.id);
   Credential c = create(admin_, svc.id, secret_spec()).value().credential;
@@ -298,7 +300,7 @@ TEST_F(CredentialsTest, RevocationIsIdempotentAndRecorded) {
   EXPECT_EQ(to_json(list(admin_, svc.id).value()[0], clock_.now())["active"], false);
 }
 
-TEST_F(CredentialsTest, RolesAreEnforced) {
+TEST_P(CredentialsTest, RolesAreEnforced) {
   Identity me = human("Me");
   Identity them = human("Them");
   Identity mine = agent(me.id);

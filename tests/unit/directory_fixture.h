@@ -1,14 +1,23 @@
-// Shared fixture of the directory and audit unit tests: a real SQLite store in a temp directory,
-// a fixed clock, principals of each role, and helpers that run one operation per write.
+// Shared fixture of the directory and audit unit tests: a real store (parameter "sqlite": a temp
+// file; "postgres": a fresh database on the cluster named by CUSTODY_TEST_PG_URL_FILE, skipped
+// when there is none, as in store_test.cc), a fixed clock, principals of each role, and helpers
+// that run one operation per write.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "audit/events.h"
@@ -22,13 +31,68 @@ namespace custody::directory::testing {
 // 2027-01-15T08:00:00Z: far from the epoch so that "in the past" is easy to express.
 inline constexpr Micros kT0 = 1'800'000'000LL * kMicrosPerSecond;
 
-class DirectoryTest : public ::testing::Test {
+inline std::optional<std::string> pg_admin_url() {
+  const char* file = std::getenv("CUSTODY_TEST_PG_URL_FILE");
+  if (file == nullptr || *file == '\0') return std::nullopt;
+  std::ifstream in(file);
+  std::string url;
+  if (!in || !std::getline(in, url) || url.empty()) return std::nullopt;
+  return url;
+}
+
+// Runs one statement on a short-lived connection; returns the error text or "".
+inline std::string pg_exec(const std::string& url, const std::string& sql) {
+  PGconn* c = PQconnectdb(url.c_str());
+  std::string err;
+  if (PQstatus(c) != CONNECTION_OK) {
+    err = PQerrorMessage(c);
+  } else {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(c);
+  return err;
+}
+
+// The URL with its database name replaced.
+inline std::string with_database(const std::string& url, const std::string& db) {
+  const auto authority = url.find("://") + 3;
+  const auto slash = url.find('/', authority);
+  const auto query = url.find('?', authority);
+  const std::string base = url.substr(0, std::min(slash, query));
+  const std::string tail = query == std::string::npos ? "" : url.substr(query);
+  return base + "/" + db + tail;
+}
+
+class DirectoryTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/custody-directory-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto opened = store::open_store({.url = "sqlite:" + dir_ + "/custody.db"});
+    std::string url;
+    if (GetParam() == "sqlite") {
+      char tmpl[] = "/tmp/custody-directory-test-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      dir_ = tmpl;
+      url = "sqlite:" + dir_ + "/custody.db";
+    } else {
+      auto admin = pg_admin_url();
+      if (!admin) {
+        const char* required = std::getenv("CUSTODY_REQUIRE_POSTGRES");
+        if (required && std::string_view(required) == "1")
+          FAIL() << "CUSTODY_REQUIRE_POSTGRES=1 but CUSTODY_TEST_PG_URL_FILE names no URL file";
+        GTEST_SKIP() << "PostgreSQL not configured (CUSTODY_TEST_PG_URL_FILE)";
+      }
+      static std::atomic<int> counter{0};
+      const std::string db =
+          "custody_dir_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+      ASSERT_EQ(pg_exec(*admin, "CREATE DATABASE " + db), "");
+      pg_admin_ = *admin;
+      pg_db_ = db;
+      url = with_database(*admin, db);
+    }
+    store::StoreOptions options;
+    options.url = url;
+    auto opened = store::open_store(options);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened).value();
   }
@@ -36,8 +100,11 @@ class DirectoryTest : public ::testing::Test {
   void TearDown() override {
     if (store_) store_->close();
     store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    if (!pg_db_.empty()) (void)pg_exec(pg_admin_, "DROP DATABASE " + pg_db_ + " WITH (FORCE)");
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
   }
 
   OpContext ctx(const Principal& who) const { return OpContext{who, "req-test", clock_.now()}; }
@@ -126,7 +193,8 @@ class DirectoryTest : public ::testing::Test {
     return Principal{.token_id = "tok_owner", .role = Role::kOwner, .human_id = h.id};
   }
 
-  std::string dir_;
+  std::string dir_;               // sqlite
+  std::string pg_admin_, pg_db_;  // postgres
   std::unique_ptr<store::Store> store_;
   FixedClock clock_{kT0};
   Principal admin_{.token_id = "tok_admin", .role = Role::kAdmin, .human_id = std::nullopt};
@@ -134,3 +202,9 @@ class DirectoryTest : public ::testing::Test {
 };
 
 }  // namespace custody::directory::testing
+
+// Runs a DirectoryTest-based suite on both backends.
+#define CUSTODY_ON_BOTH_BACKENDS(Suite)                                                   \
+  INSTANTIATE_TEST_SUITE_P(                                                               \
+      Backends, Suite, ::testing::Values(std::string("sqlite"), std::string("postgres")), \
+      [](const ::testing::TestParamInfo<std::string>& info) { return info.param; })

@@ -46,7 +46,9 @@ class IdentitiesTest : public DirectoryTest {
   }
 };
 
-TEST_F(IdentitiesTest, CreatesHumanActiveByDefaultWithEvent) {
+CUSTODY_ON_BOTH_BACKENDS(IdentitiesTest);
+
+TEST_P(IdentitiesTest, CreatesHumanActiveByDefaultWithEvent) {
   auto r = create(admin_, spec(Kind::kHuman, "Ada Lovelace"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->id.starts_with("usr_"));
@@ -71,7 +73,7 @@ TEST_F(IdentitiesTest, CreatesHumanActiveByDefaultWithEvent) {
   EXPECT_TRUE(evs[0].details["owner_id"].is_null());
 }
 
-TEST_F(IdentitiesTest, CreatesNonHumansPendingByDefaultWithKindPrefix) {
+TEST_P(IdentitiesTest, CreatesNonHumansPendingByDefaultWithKindPrefix) {
   Identity h = human();
   const std::pair<Kind, std::string> kinds[] = {
       {Kind::kService, "svc_"}, {Kind::kAgent, "agt_"}, {Kind::kMcpServer, "mcp_"}};
@@ -92,7 +94,7 @@ TEST_F(IdentitiesTest, CreatesNonHumansPendingByDefaultWithKindPrefix) {
   }
 }
 
-TEST_F(IdentitiesTest, InitialStateMayBeDiscoveredPendingOrActiveOnly) {
+TEST_P(IdentitiesTest, InitialStateMayBeDiscoveredPendingOrActiveOnly) {
   Identity h = human();
   for (State s : {State::kDiscovered, State::kPending, State::kActive}) {
     auto r = create(admin_, spec(Kind::kAgent, "bot", h.id, s));
@@ -111,7 +113,7 @@ TEST_F(IdentitiesTest, InitialStateMayBeDiscoveredPendingOrActiveOnly) {
   EXPECT_EQ(pending_human->state, State::kPending);
 }
 
-TEST_F(IdentitiesTest, NonHumanNeedsAnActiveHumanOwner) {
+TEST_P(IdentitiesTest, NonHumanNeedsAnActiveHumanOwner) {
   Identity h = human();
   Identity suspended = human("Gone");
   ASSERT_TRUE(move(admin_, suspended.id, State::kSuspended).ok());
@@ -143,7 +145,7 @@ TEST_F(IdentitiesTest, NonHumanNeedsAnActiveHumanOwner) {
   EXPECT_EQ(owned_human.error().field, "owner_id");
 }
 
-TEST_F(IdentitiesTest, ValidatesFieldsAndWritesNothingOnRefusal) {
+TEST_P(IdentitiesTest, ValidatesFieldsAndWritesNothingOnRefusal) {
   Identity h = human();
   const auto before = events().size();
   struct Case {
@@ -181,7 +183,7 @@ TEST_F(IdentitiesTest, ValidatesFieldsAndWritesNothingOnRefusal) {
   EXPECT_EQ(events().size(), before + 1);
 }
 
-TEST_F(IdentitiesTest, EveryTransitionFollowsTheTable) {
+TEST_P(IdentitiesTest, EveryTransitionFollowsTheTable) {
   Identity h = human();
   for (State from : kStates) {
     for (State to : kStates) {
@@ -211,7 +213,7 @@ TEST_F(IdentitiesTest, EveryTransitionFollowsTheTable) {
   }
 }
 
-TEST_F(IdentitiesTest, TransitionEventsNameTheAction) {
+TEST_P(IdentitiesTest, TransitionEventsNameTheAction) {
   Identity h = human();
   Identity a = agent(h.id, State::kDiscovered);
   ASSERT_TRUE(move(admin_, a.id, State::kPending).ok());
@@ -229,7 +231,7 @@ TEST_F(IdentitiesTest, TransitionEventsNameTheAction) {
   EXPECT_EQ(get(admin_, a.id)->version, 6);
 }
 
-TEST_F(IdentitiesTest, ActivatingNeedsAnActiveHumanOwner) {
+TEST_P(IdentitiesTest, ActivatingNeedsAnActiveHumanOwner) {
   Identity h = human();
   Identity a = agent(h.id, State::kDiscovered);  // offboarding leaves discovered ones alone
   ASSERT_TRUE(move(admin_, h.id, State::kSuspended).ok());
@@ -244,7 +246,7 @@ TEST_F(IdentitiesTest, ActivatingNeedsAnActiveHumanOwner) {
   EXPECT_TRUE(move(admin_, a.id, State::kActive).ok());
 }
 
-TEST_F(IdentitiesTest, OffboardingSuspendsOwnedIdentitiesExceptReassignedOnes) {
+TEST_P(IdentitiesTest, OffboardingSuspendsOwnedIdentitiesExceptReassignedOnes) {
   Identity leaver = human("Leaver");
   Identity stayer = human("Stayer");
   Identity active = agent(leaver.id, State::kActive);
@@ -290,7 +292,7 @@ TEST_F(IdentitiesTest, OffboardingSuspendsOwnedIdentitiesExceptReassignedOnes) {
   EXPECT_EQ(events_for(leaver.id)[0].details["reason"], "left the company");
 }
 
-TEST_F(IdentitiesTest, SuspendingAHumanAlsoCascades) {
+TEST_P(IdentitiesTest, SuspendingAHumanAlsoCascades) {
   Identity h = human();
   Identity a = agent(h.id);
   auto r = move(admin_, h.id, State::kSuspended);
@@ -302,7 +304,7 @@ TEST_F(IdentitiesTest, SuspendingAHumanAlsoCascades) {
   EXPECT_EQ(get(admin_, a.id)->state, State::kSuspended);
 }
 
-TEST_F(IdentitiesTest, StaleETagIsRefused) {
+TEST_P(IdentitiesTest, StaleETagIsRefused) {
   Identity h = human();
   Identity a = agent(h.id);
   IdentityPatch patch;
@@ -325,7 +327,7 @@ TEST_F(IdentitiesTest, StaleETagIsRefused) {
   EXPECT_TRUE(move(admin_, a.id, State::kSuspended, 2).ok());
 }
 
-TEST_F(IdentitiesTest, UpdateChangesFieldsAndRecordsThem) {
+TEST_P(IdentitiesTest, UpdateChangesFieldsAndRecordsThem) {
   Identity h = human();
   Identity h2 = human("Second");
   Identity a = agent(h.id);
@@ -355,7 +357,7 @@ TEST_F(IdentitiesTest, UpdateChangesFieldsAndRecordsThem) {
   EXPECT_EQ(events_for(a.id).size(), evs.size());
 }
 
-TEST_F(IdentitiesTest, UpdateRefusesBadOwnersAndRetiredIdentities) {
+TEST_P(IdentitiesTest, UpdateRefusesBadOwnersAndRetiredIdentities) {
   Identity h = human();
   Identity gone = human("Gone");
   ASSERT_TRUE(move(admin_, gone.id, State::kRetired).ok());
@@ -391,7 +393,7 @@ TEST_F(IdentitiesTest, UpdateRefusesBadOwnersAndRetiredIdentities) {
   EXPECT_EQ(missing.error().code, Code::kNotFound);
 }
 
-TEST_F(IdentitiesTest, AuditorIsReadOnly) {
+TEST_P(IdentitiesTest, AuditorIsReadOnly) {
   Identity h = human();
   Identity a = agent(h.id);
   auto c = create(auditor_, spec(Kind::kHuman, "x"));
@@ -408,7 +410,7 @@ TEST_F(IdentitiesTest, AuditorIsReadOnly) {
   EXPECT_EQ(all->items.size(), 2u);
 }
 
-TEST_F(IdentitiesTest, OwnersSeeAndManageOnlyWhatTheyOwn) {
+TEST_P(IdentitiesTest, OwnersSeeAndManageOnlyWhatTheyOwn) {
   Identity me = human("Me");
   Identity them = human("Them");
   Identity mine = agent(me.id);
@@ -449,7 +451,7 @@ TEST_F(IdentitiesTest, OwnersSeeAndManageOnlyWhatTheyOwn) {
   EXPECT_TRUE(list(owner, theirs_filter)->items.empty());
 }
 
-TEST_F(IdentitiesTest, ListFiltersByKindStateOwnerAndLabels) {
+TEST_P(IdentitiesTest, ListFiltersByKindStateOwnerAndLabels) {
   Identity h = human();
   Identity h2 = human("Other");
   auto make = [&](Kind kind, const std::string& owner, State state,
@@ -505,7 +507,7 @@ TEST_F(IdentitiesTest, ListFiltersByKindStateOwnerAndLabels) {
   EXPECT_EQ(ids_of(f), sorted({s1.id}));
 }
 
-TEST_F(IdentitiesTest, ListPaginatesWithCursors) {
+TEST_P(IdentitiesTest, ListPaginatesWithCursors) {
   Identity h = human();
   std::vector<std::string> expected;
   for (int i = 0; i < 8; ++i) {
@@ -545,7 +547,8 @@ TEST_F(IdentitiesTest, ListPaginatesWithCursors) {
   EXPECT_EQ(second->items.size(), 4u);
   EXPECT_FALSE(second->next_cursor);
 
-  for (const std::string bad : {"!!", "", base64url_encode("not-an-id"), "dXNyXzE"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"!!", "", base64url_encode("not-an-id"), "dXNyXzE"}) {
     IdentityFilter g;
     g.cursor = bad;
     auto r = list(admin_, g);
@@ -553,7 +556,7 @@ TEST_F(IdentitiesTest, ListPaginatesWithCursors) {
     EXPECT_EQ(r.error().code, Code::kInvalidArgument);
     EXPECT_EQ(r.error().field, "cursor");
   }
-  for (int bad : {0, -1, 1001}) {
+  for (int bad : {0, -1, 100'001}) {
     IdentityFilter g;
     g.limit = bad;
     EXPECT_EQ(list(admin_, g).error().field, "limit");

@@ -777,7 +777,7 @@ TEST(StoreDurability, SqliteAcknowledgedWritesSurviveSigkill) {
     auto s = open_store(o);
     if (!s.ok()) _exit(2);
     for (int i = 0; i < kRows; ++i) {
-      const std::string key = "k" + std::to_string(i);
+      const std::string key = "key_" + std::to_string(i);
       Status st = (*s)->write_sync([&](Tx& tx) -> Status {
         CUSTODY_TRY(tx.exec("INSERT INTO meta (key, value) VALUES ($1, $1)", {key}));
         return ok_status();
