@@ -21,6 +21,7 @@ export CUSTODY_TOKEN="cst_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d 
 export CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$CUSTODY_TOKEN CUSTODY_ACCESS_LOG=false
 url=http://127.0.0.1:$port
 pid=
+startup_ms=0
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
@@ -31,18 +32,20 @@ start() {
   pid=$!
   until curl -sf "$url/readyz" >/dev/null 2>&1; do sleep 0.002; done
   t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000000 ))
+  startup_ms=$(( (t1 - t0) / 1000000 ))
 }
 
-echo "== start-up (empty store): $(start) ms"
+start
+echo "== start-up (empty store): $startup_ms ms"
 
 echo "== bulk create $count identities (wrk -t1 -c64)"
 t0=$(date +%s%N)
-BULK_COUNT=$count wrk -t1 -c64 -d600s -s "$root/bench/load/bulk_create.lua" "$url" >"$work/bulk.txt"
+BULK_COUNT=$count wrk -t1 -c64 -d600s -s "$root/bench/load/bulk_create.lua" "$url" >"$work/bulk.txt" 2>"$work/bulk.err" || { cat "$work/bulk.err"; exit 1; }
+cat "$work/bulk.err"
 t1=$(date +%s%N)
 secs=$(python3 -c "print(round(($t1-$t0)/1e9,2))")
 echo "   took ${secs}s ($(python3 -c "print(int($count/(($t1-$t0)/1e9)))") identities/s)"
-grep -E 'Non-2xx|Socket errors' "$work/bulk.txt" || true
+grep -E "Non-2xx|Socket errors" "$work/bulk.txt" || true
 
 # Collect ids for the GET benchmark.
 python3 - "$url" "$work/ids.txt" <<'PY'
@@ -76,6 +79,7 @@ g=$(awk '/Requests\/sec/ {print $2}' "$work/get.txt")
 echo "== ratio GET identity / GET healthz: $(python3 -c "print(round($g/$h,3))")"
 
 kill "$pid"; wait "$pid" || true; pid=
-echo "== start-up (existing store, $count identities): $(start) ms"
+start
+echo "== start-up (existing store, $count identities): $startup_ms ms (custodyd: $(grep -o '"startup_ms":[0-9.]*' "$work/log" | tail -1 | cut -d: -f2) ms)"
 rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 echo "== idle RSS after restart: $((rss / 1024)) MiB"

@@ -16,15 +16,24 @@ Result<audit::EventFilter> parse_filter(const Request& req, const Config& config
                                         std::string* cursor) {
   audit::EventFilter f;
   for (const auto& [name, value] : http::parse_query(req.query)) {
-    if (name == "actor") f.actor = value;
-    else if (name == "target") f.target = value;
-    else if (name == "action") f.action = value;
-    else if (name == "outcome") f.outcome = value;
-    else if (name == "since") { CUSTODY_ASSIGN(f.since, parse_time(value, "since")); }
-    else if (name == "until") { CUSTODY_ASSIGN(f.until, parse_time(value, "until")); }
-    else if (name == "limit") { CUSTODY_ASSIGN(f.limit, parse_limit(value, config)); }
-    else if (name == "cursor") *cursor = value;
-    else return Error::invalid("unknown query parameter \"" + name + "\"", name);
+    if (name == "actor")
+      f.actor = value;
+    else if (name == "target")
+      f.target = value;
+    else if (name == "action")
+      f.action = value;
+    else if (name == "outcome")
+      f.outcome = value;
+    else if (name == "since") {
+      CUSTODY_ASSIGN(f.since, parse_time(value, "since"));
+    } else if (name == "until") {
+      CUSTODY_ASSIGN(f.until, parse_time(value, "until"));
+    } else if (name == "limit") {
+      CUSTODY_ASSIGN(f.limit, parse_limit(value, config));
+    } else if (name == "cursor")
+      *cursor = value;
+    else
+      return Error::invalid("unknown query parameter \"" + name + "\"", name);
   }
   return f;
 }

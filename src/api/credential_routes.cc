@@ -38,25 +38,27 @@ Result<directory::NewCredential> parse_new_credential(const nlohmann::json& body
 }  // namespace
 
 void add_credential_routes(http::Router& router, ApiContext& api) {
-  router.add("POST", "/api/v1/identities/{id}/credentials", [&api](Request& req, Responder respond) {
-    std::string id(req.param("id"));
-    auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-    if (!body.ok()) return refuse(api, req, respond, "", "credential.create", id, body.error());
-    auto input = parse_new_credential(*body);
-    if (!input.ok()) return refuse(api, req, respond, "", "credential.create", id, input.error());
-    directory::CredentialPolicy policy{api.config.credential_max_age_seconds};
-    write_operation(api, req, respond, "credential.create", id,
-                    [&api, id, policy, in = std::move(input).value()](
-                        store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                      CUSTODY_ASSIGN(auto created, directory::create_credential(
-                                                       tx, ctx, id, in, api.hasher, policy));
-                      nlohmann::json j = directory::to_json(created.credential, ctx.now);
-                      if (created.secret) j["secret"] = *created.secret;
-                      Response r = http::json_response(201, j);
-                      r.header("Cache-Control", "no-store");
-                      return r;
-                    });
-  });
+  router.add(
+      "POST", "/api/v1/identities/{id}/credentials", [&api](Request& req, Responder respond) {
+        std::string id(req.param("id"));
+        auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
+        if (!body.ok()) return refuse(api, req, respond, "", "credential.create", id, body.error());
+        auto input = parse_new_credential(*body);
+        if (!input.ok())
+          return refuse(api, req, respond, "", "credential.create", id, input.error());
+        directory::CredentialPolicy policy{api.config.credential_max_age_seconds};
+        write_operation(api, req, respond, "credential.create", id,
+                        [&api, id, policy, in = std::move(input).value()](
+                            store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                          CUSTODY_ASSIGN(auto created, directory::create_credential(
+                                                           tx, ctx, id, in, api.hasher, policy));
+                          nlohmann::json j = directory::to_json(created.credential, ctx.now);
+                          if (created.secret) j["secret"] = *created.secret;
+                          Response r = http::json_response(201, j);
+                          r.header("Cache-Control", "no-store");
+                          return r;
+                        });
+      });
 
   router.add("GET", "/api/v1/identities/{id}/credentials", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));

@@ -15,8 +15,8 @@ using http::Responder;
 using http::Response;
 
 Result<directory::NewEntitlement> parse_new_entitlement(const nlohmann::json& body) {
-  CUSTODY_TRY(http::check_members(body, {"scope", "resource", "tools", "expires_at",
-                                         "justification"}));
+  CUSTODY_TRY(
+      http::check_members(body, {"scope", "resource", "tools", "expires_at", "justification"}));
   directory::NewEntitlement in;
   CUSTODY_ASSIGN(in.scope, http::req_string(body, "scope"));
   CUSTODY_ASSIGN(in.resource, http::req_string(body, "resource"));
@@ -29,44 +29,45 @@ Result<directory::NewEntitlement> parse_new_entitlement(const nlohmann::json& bo
 }  // namespace
 
 void add_entitlement_routes(http::Router& router, ApiContext& api) {
-  router.add("POST", "/api/v1/identities/{id}/entitlements", [&api](Request& req, Responder respond) {
-    std::string id(req.param("id"));
-    auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-    if (!body.ok()) return refuse(api, req, respond, "", "entitlement.grant", id, body.error());
-    auto input = parse_new_entitlement(*body);
-    if (!input.ok()) return refuse(api, req, respond, "", "entitlement.grant", id, input.error());
-    write_operation(api, req, respond, "entitlement.grant", id,
-                    [id, in = std::move(input).value()](store::Tx& tx,
-                                                        const directory::OpContext& ctx)
-                        -> Result<Response> {
-                      CUSTODY_ASSIGN(auto e, directory::grant_entitlement(tx, ctx, id, in));
-                      Response r = http::json_response(201, directory::to_json(e, ctx.now));
-                      r.header("Location", "/api/v1/entitlements/" + e.id);
-                      return r;
-                    });
-  });
+  router.add(
+      "POST", "/api/v1/identities/{id}/entitlements", [&api](Request& req, Responder respond) {
+        std::string id(req.param("id"));
+        auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
+        if (!body.ok()) return refuse(api, req, respond, "", "entitlement.grant", id, body.error());
+        auto input = parse_new_entitlement(*body);
+        if (!input.ok())
+          return refuse(api, req, respond, "", "entitlement.grant", id, input.error());
+        write_operation(api, req, respond, "entitlement.grant", id,
+                        [id, in = std::move(input).value()](
+                            store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                          CUSTODY_ASSIGN(auto e, directory::grant_entitlement(tx, ctx, id, in));
+                          Response r = http::json_response(201, directory::to_json(e, ctx.now));
+                          r.header("Location", "/api/v1/entitlements/" + e.id);
+                          return r;
+                        });
+      });
 
-  router.add("GET", "/api/v1/identities/{id}/entitlements", [&api](Request& req, Responder respond) {
-    std::string id(req.param("id"));
-    bool active_only = false;
-    for (const auto& [name, value] : http::parse_query(req.query)) {
-      if (name != "active")
-        return refuse(api, req, respond, "", "entitlement.list", id,
-                      Error::invalid("unknown query parameter \"" + name + "\"", name));
-      auto b = parse_bool(value, "active");
-      if (!b.ok()) return refuse(api, req, respond, "", "entitlement.list", id, b.error());
-      active_only = *b;
-    }
-    read_operation(api, req, respond, "entitlement.list", id,
-                   [id, active_only](store::Tx& tx, const directory::OpContext& ctx)
-                       -> Result<Response> {
-                     CUSTODY_ASSIGN(auto list,
-                                    directory::list_entitlements(tx, ctx, id, active_only));
-                     nlohmann::json items = nlohmann::json::array();
-                     for (const auto& e : list) items.push_back(directory::to_json(e, ctx.now));
-                     return http::json_response(200, {{"items", std::move(items)}});
-                   });
-  });
+  router.add(
+      "GET", "/api/v1/identities/{id}/entitlements", [&api](Request& req, Responder respond) {
+        std::string id(req.param("id"));
+        bool active_only = false;
+        for (const auto& [name, value] : http::parse_query(req.query)) {
+          if (name != "active")
+            return refuse(api, req, respond, "", "entitlement.list", id,
+                          Error::invalid("unknown query parameter \"" + name + "\"", name));
+          auto b = parse_bool(value, "active");
+          if (!b.ok()) return refuse(api, req, respond, "", "entitlement.list", id, b.error());
+          active_only = *b;
+        }
+        read_operation(
+            api, req, respond, "entitlement.list", id,
+            [id, active_only](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+              CUSTODY_ASSIGN(auto list, directory::list_entitlements(tx, ctx, id, active_only));
+              nlohmann::json items = nlohmann::json::array();
+              for (const auto& e : list) items.push_back(directory::to_json(e, ctx.now));
+              return http::json_response(200, {{"items", std::move(items)}});
+            });
+      });
 
   router.add("GET", "/api/v1/entitlements/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));

@@ -60,7 +60,8 @@ Result<directory::IdentityFilter> parse_filter(const Request& req, const Config&
   for (const auto& [name, value] : http::parse_query(req.query)) {
     if (name == "kind") {
       auto k = directory::parse_kind(value);
-      if (!k) return Error::invalid("kind must be one of human, service, agent, mcp_server", "kind");
+      if (!k)
+        return Error::invalid("kind must be one of human, service, agent, mcp_server", "kind");
       f.kind = *k;
     } else if (name == "state") {
       auto s = directory::parse_state(value);
@@ -87,37 +88,37 @@ Result<directory::IdentityFilter> parse_filter(const Request& req, const Config&
 // Lifecycle action routes share one shape.
 void add_transition(http::Router& router, ApiContext& api, const char* verb,
                     directory::State target, const char* action) {
-  router.add("POST", std::string("/api/v1/identities/{id}/") + verb,
-             [&api, target, action](Request& req, Responder respond) {
-               std::string id(req.param("id"));
-               std::string reason;
-               if (!req.body().empty()) {
-                 auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-                 if (!body.ok()) return refuse(api, req, respond, "", action, id, body.error());
-                 Status st = http::check_members(*body, {"reason"});
-                 if (!st.ok()) return refuse(api, req, respond, "", action, id, st.error());
-                 auto r = http::opt_string(*body, "reason");
-                 if (!r.ok()) return refuse(api, req, respond, "", action, id, r.error());
-                 if (r.value()) reason = *r.value();
-               }
-               auto version = if_match_version(req);
-               if (!version.ok()) return refuse(api, req, respond, "", action, id, version.error());
-               write_operation(
-                   api, req, respond, action, id,
-                   [id, target, reason, v = *version](store::Tx& tx, const directory::OpContext& ctx)
-                       -> Result<Response> {
-                     CUSTODY_ASSIGN(auto result,
-                                    directory::transition(tx, ctx, id, target, v, reason));
-                     bool with_affected = target == directory::State::kSuspended ||
-                                          target == directory::State::kRetired;
-                     if (!with_affected) return identity_response(200, result.identity);
-                     Response r = http::json_response(
-                         200, {{"identity", directory::to_json(result.identity)},
-                               {"affected", result.affected}});
-                     r.header("ETag", "\"" + std::to_string(result.identity.version) + "\"");
-                     return r;
-                   });
-             });
+  router.add(
+      "POST", std::string("/api/v1/identities/{id}/") + verb,
+      [&api, target, action](Request& req, Responder respond) {
+        std::string id(req.param("id"));
+        std::string reason;
+        if (!req.body().empty()) {
+          auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
+          if (!body.ok()) return refuse(api, req, respond, "", action, id, body.error());
+          Status st = http::check_members(*body, {"reason"});
+          if (!st.ok()) return refuse(api, req, respond, "", action, id, st.error());
+          auto r = http::opt_string(*body, "reason");
+          if (!r.ok()) return refuse(api, req, respond, "", action, id, r.error());
+          if (r.value()) reason = *r.value();
+        }
+        auto version = if_match_version(req);
+        if (!version.ok()) return refuse(api, req, respond, "", action, id, version.error());
+        write_operation(
+            api, req, respond, action, id,
+            [id, target, reason, v = *version](
+                store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+              CUSTODY_ASSIGN(auto result, directory::transition(tx, ctx, id, target, v, reason));
+              bool with_affected =
+                  target == directory::State::kSuspended || target == directory::State::kRetired;
+              if (!with_affected) return identity_response(200, result.identity);
+              Response r =
+                  http::json_response(200, {{"identity", directory::to_json(result.identity)},
+                                            {"affected", result.affected}});
+              r.header("ETag", "\"" + std::to_string(result.identity.version) + "\"");
+              return r;
+            });
+      });
 }
 
 }  // namespace
@@ -129,9 +130,8 @@ void add_identity_routes(http::Router& router, ApiContext& api) {
     auto input = parse_new_identity(*body);
     if (!input.ok()) return refuse(api, req, respond, "", "identity.create", "", input.error());
     write_operation(api, req, respond, "identity.create", "",
-                    [in = std::move(input).value()](store::Tx& tx,
-                                                    const directory::OpContext& ctx)
-                        -> Result<Response> {
+                    [in = std::move(input).value()](
+                        store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                       CUSTODY_ASSIGN(Identity created, directory::create_identity(tx, ctx, in));
                       return identity_response(201, created);
                     });
@@ -141,9 +141,8 @@ void add_identity_routes(http::Router& router, ApiContext& api) {
     auto filter = parse_filter(req, api.config);
     if (!filter.ok()) return refuse(api, req, respond, "", "identity.list", "", filter.error());
     read_operation(api, req, respond, "identity.list", "",
-                   [f = std::move(filter).value()](store::Tx& tx,
-                                                   const directory::OpContext& ctx)
-                       -> Result<Response> {
+                   [f = std::move(filter).value()](
+                       store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                      CUSTODY_ASSIGN(auto page, directory::list_identities(tx, ctx, f));
                      nlohmann::json items = nlohmann::json::array();
                      for (const auto& i : page.items) items.push_back(directory::to_json(i));
@@ -169,8 +168,7 @@ void add_identity_routes(http::Router& router, ApiContext& api) {
     auto patch = parse_patch(*body);
     if (!patch.ok()) return refuse(api, req, respond, "", "identity.update", id, patch.error());
     auto version = if_match_version(req);
-    if (!version.ok())
-      return refuse(api, req, respond, "", "identity.update", id, version.error());
+    if (!version.ok()) return refuse(api, req, respond, "", "identity.update", id, version.error());
     write_operation(api, req, respond, "identity.update", id,
                     [id, p = std::move(patch).value(), v = *version](
                         store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {

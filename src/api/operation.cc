@@ -46,14 +46,13 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
   if (!request.remote_address.empty()) event.details["remote"] = request.remote_address;
   http::Response response = http::problem(request, error);
   auto shared = std::make_shared<http::Response>(std::move(response));
-  api.store.write(
-      [event](store::Tx& tx) mutable { return audit::append(tx, event); },
-      [respond, shared, rid = request.request_id](Status s) {
-        if (!s.ok())
-          log::error("could not audit a refused request",
-                     {{"request_id", rid}, {"error", s.error().message}});
-        respond(std::move(*shared));
-      });
+  api.store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
+                  [respond, shared, rid = request.request_id](Status s) {
+                    if (!s.ok())
+                      log::error("could not audit a refused request",
+                                 {{"request_id", rid}, {"error", s.error().message}});
+                    respond(std::move(*shared));
+                  });
 }
 
 void read_operation(ApiContext& api, http::Request& request, http::Responder respond,
@@ -91,8 +90,10 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
   std::optional<Error> failure;
   Status s = api.store.read([&](store::Tx& tx) -> Status {
     auto who = authenticate(api, tx, request, now);
-    if (who.ok()) principal = std::move(who).value();
-    else failure = who.error();
+    if (who.ok())
+      principal = std::move(who).value();
+    else
+      failure = who.error();
     return ok_status();
   });
   if (!s.ok()) failure = s.error();
@@ -114,7 +115,8 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
         return ok_status();
       },
       [&api, &request, respond, result, who, action, target](Status st) {
-        if (!st.ok()) return refuse(api, request, respond, who->actor(), action, target, st.error());
+        if (!st.ok())
+          return refuse(api, request, respond, who->actor(), action, target, st.error());
         respond(std::move(**result));
       });
 }

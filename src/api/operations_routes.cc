@@ -11,7 +11,8 @@ void add_operations_routes(http::Router& router, ApiContext& api, http::Metrics&
   router.add("GET", "/readyz", [&api](http::Request& req, http::Responder respond) {
     Status s = api.store.ping();
     if (!s.ok())
-      return respond(http::problem(req, Error::unavailable("store unreachable: " + s.error().message)));
+      return respond(
+          http::problem(req, Error::unavailable("store unreachable: " + s.error().message)));
     respond(http::json_response(200, {{"status", "ready"}, {"store", api.store.backend()}}));
   });
   router.add("GET", "/metrics", [&metrics](http::Request&, http::Responder respond) {

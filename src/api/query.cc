@@ -25,7 +25,8 @@ Result<bool> parse_bool(std::string_view text, const char* name) {
 
 Result<Micros> parse_time(std::string_view text, const char* name) {
   Micros t;
-  if (!parse_rfc3339(text, &t)) return Error::invalid(std::string(name) + " must be an RFC 3339 time", name);
+  if (!parse_rfc3339(text, &t))
+    return Error::invalid(std::string(name) + " must be an RFC 3339 time", name);
   return t;
 }
 

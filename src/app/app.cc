@@ -25,7 +25,8 @@ namespace {
 Status prepare_data_dir(const Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Error::unavailable("cannot create data_dir " + config.data_dir + ": " + ec.message());
+  if (ec)
+    return Error::unavailable("cannot create data_dir " + config.data_dir + ": " + ec.message());
   ::chmod(config.data_dir.c_str(), 0700);
   return ok_status();
 }
@@ -75,9 +76,11 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_tls(const TlsConfig& tls
                        boost::asio::ssl::context::no_tlsv1 | boost::asio::ssl::context::no_tlsv1_1,
                    ec);
   ctx->use_certificate_chain_file(tls.cert_file, ec);
-  if (ec) return Error::invalid("tls.cert_file " + tls.cert_file + ": " + ec.message(), "tls.cert_file");
+  if (ec)
+    return Error::invalid("tls.cert_file " + tls.cert_file + ": " + ec.message(), "tls.cert_file");
   ctx->use_private_key_file(tls.key_file, boost::asio::ssl::context::pem, ec);
-  if (ec) return Error::invalid("tls.key_file " + tls.key_file + ": " + ec.message(), "tls.key_file");
+  if (ec)
+    return Error::invalid("tls.key_file " + tls.key_file + ": " + ec.message(), "tls.key_file");
   return ctx;
 }
 
@@ -171,9 +174,8 @@ int serve(const Config& config, const ServeOptions& options) {
   http::ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
-  server_options.threads = config.threads > 0
-                               ? static_cast<int>(config.threads)
-                               : std::max(1u, std::thread::hardware_concurrency());
+  server_options.threads = config.threads > 0 ? static_cast<int>(config.threads)
+                                              : std::max(1u, std::thread::hardware_concurrency());
   server_options.limits = config.limits;
   server_options.tls = *tls;
   server_options.access_log = config.access_log;
@@ -205,11 +207,10 @@ int serve(const Config& config, const ServeOptions& options) {
     return 1;
   }
   std::string scheme = config.tls.enabled() ? "https" : "http";
-  std::string host = listen->first.find(':') != std::string::npos ? "[" + listen->first + "]"
-                                                                    : listen->first;
+  std::string host =
+      listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   double startup_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log::info("listening on " + scheme + "://" + host + ":" + std::to_string(*port),
             {{"store", store.backend()},
              {"threads", server_options.threads},

@@ -10,9 +10,9 @@
 namespace custody::app {
 
 struct InitResult {
-  std::string admin_token;     // the new admin token, shown once; empty if one already existed
-  std::string admin_token_id;  // its tok_ id
-  bool created_secret = false; // a new server secret file was written
+  std::string admin_token;      // the new admin token, shown once; empty if one already existed
+  std::string admin_token_id;   // its tok_ id
+  bool created_secret = false;  // a new server secret file was written
 };
 
 // Prepares the data directory (mode 0700), the server secret (0600) and the store schema, and

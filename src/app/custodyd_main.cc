@@ -1,6 +1,5 @@
 // custodyd: the custody server. Flags override custody.yaml and CUSTODY_* variables.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "app/app.h"
@@ -9,7 +8,8 @@ int main(int argc, char** argv) {
   CLI::App cli{"custodyd: the custody agentic IAM server"};
   std::string config_file, listen, data_dir, store;
   bool demo = false;
-  cli.add_option("-c,--config", config_file, "custody.yaml path (default: ./custody.yaml if present)");
+  cli.add_option("-c,--config", config_file,
+                 "custody.yaml path (default: ./custody.yaml if present)");
   cli.add_option("--listen", listen, "HOST:PORT to listen on (CUSTODY_LISTEN)");
   cli.add_option("--data-dir", data_dir, "data directory (CUSTODY_DATA_DIR)");
   cli.add_option("--store", store, "store URL: sqlite:PATH or postgres://... (CUSTODY_STORE)");

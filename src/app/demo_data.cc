@@ -17,33 +17,31 @@ Result<bool> seed_demo_data(store::Store& store, const Clock& clock) {
   CUSTODY_TRY(store.write_sync([&](store::Tx& tx) -> Status {
     directory::OpContext ctx{system, "demo", clock.now()};
     using directory::Kind;
-    CUSTODY_ASSIGN(auto ada, directory::create_identity(
-                                 tx, ctx,
-                                 {.kind = Kind::kHuman,
-                                  .display_name = "Ada Lovelace",
-                                  .description = "Head of platform engineering",
-                                  .labels = {{"team", "platform"}}}));
-    CUSTODY_ASSIGN(auto agent, directory::create_identity(
-                                   tx, ctx,
-                                   {.kind = Kind::kAgent,
-                                    .display_name = "Billing assistant",
-                                    .description = "Answers invoice questions",
-                                    .labels = {{"team", "billing"}},
-                                    .owner_id = ada.id,
-                                    .state = directory::State::kActive}));
-    CUSTODY_ASSIGN(auto mcp, directory::create_identity(
-                                 tx, ctx,
-                                 {.kind = Kind::kMcpServer,
-                                  .display_name = "Invoices MCP server",
-                                  .labels = {{"team", "billing"}},
-                                  .owner_id = ada.id,
-                                  .state = directory::State::kActive}));
-    CUSTODY_ASSIGN(auto ci, directory::create_identity(
-                                tx, ctx,
-                                {.kind = Kind::kService,
-                                 .display_name = "CI pipeline",
-                                 .labels = {{"team", "platform"}},
-                                 .owner_id = ada.id}));
+    CUSTODY_ASSIGN(auto ada,
+                   directory::create_identity(tx, ctx,
+                                              {.kind = Kind::kHuman,
+                                               .display_name = "Ada Lovelace",
+                                               .description = "Head of platform engineering",
+                                               .labels = {{"team", "platform"}}}));
+    CUSTODY_ASSIGN(auto agent,
+                   directory::create_identity(tx, ctx,
+                                              {.kind = Kind::kAgent,
+                                               .display_name = "Billing assistant",
+                                               .description = "Answers invoice questions",
+                                               .labels = {{"team", "billing"}},
+                                               .owner_id = ada.id,
+                                               .state = directory::State::kActive}));
+    CUSTODY_ASSIGN(auto mcp, directory::create_identity(tx, ctx,
+                                                        {.kind = Kind::kMcpServer,
+                                                         .display_name = "Invoices MCP server",
+                                                         .labels = {{"team", "billing"}},
+                                                         .owner_id = ada.id,
+                                                         .state = directory::State::kActive}));
+    CUSTODY_ASSIGN(auto ci, directory::create_identity(tx, ctx,
+                                                       {.kind = Kind::kService,
+                                                        .display_name = "CI pipeline",
+                                                        .labels = {{"team", "platform"}},
+                                                        .owner_id = ada.id}));
     (void)ci;
     CUSTODY_TRY(directory::grant_entitlement(
         tx, ctx, agent.id,
@@ -51,11 +49,11 @@ Result<bool> seed_demo_data(store::Store& store, const Clock& clock) {
          .resource = "https://invoices.example.com/mcp",
          .tools = std::vector<std::string>{"invoice.lookup", "invoice.list"},
          .justification = "demo: the assistant looks invoices up"}));
-    CUSTODY_TRY(directory::grant_entitlement(
-        tx, ctx, mcp.id,
-        {.scope = "ledger:read",
-         .resource = "https://ledger.example.com",
-         .justification = "demo: the MCP server reads the ledger"}));
+    CUSTODY_TRY(
+        directory::grant_entitlement(tx, ctx, mcp.id,
+                                     {.scope = "ledger:read",
+                                      .resource = "https://ledger.example.com",
+                                      .justification = "demo: the MCP server reads the ledger"}));
     return ok_status();
   }));
   return true;

@@ -17,8 +17,7 @@ Result<ServerSecret> load_or_create_server_secret(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (st.st_mode & (S_IRWXG | S_IRWXO))
-      return Error::invalid("server secret file " + path +
-                                " is readable by others; chmod 600 it",
+      return Error::invalid("server secret file " + path + " is readable by others; chmod 600 it",
                             "server_secret_file");
     std::ifstream in(path);
     std::stringstream ss;

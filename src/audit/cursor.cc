@@ -20,7 +20,8 @@ Result<std::int64_t> decode_cursor(std::string_view cursor) {
   const char* last = raw->data() + raw->size();
   auto [end, ec] = std::from_chars(first, last, v);
   // from_chars refuses overflow (a crafted cursor must not wrap around) and trailing bytes.
-  if (ec != std::errc() || end != last || v < 0) return Error::invalid("malformed cursor", "cursor");
+  if (ec != std::errc() || end != last || v < 0)
+    return Error::invalid("malformed cursor", "cursor");
   return v;
 }
 

@@ -4,9 +4,8 @@
 // are fixed at append time and never updated.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,13 +18,13 @@
 namespace custody::audit {
 
 struct Event {
-  std::int64_t seq = 0;   // assigned by the store on append
-  std::string id;         // evt_…, assigned on append when empty
+  std::int64_t seq = 0;  // assigned by the store on append
+  std::string id;        // evt_…, assigned on append when empty
   Micros time = 0;
-  std::string actor;      // tok_… / usr_… / "anonymous" / "system"
-  std::string action;     // "identity.create", "request.refused", ...
-  std::string target;     // the object acted on, when there is one
-  std::string outcome;    // "success" or the refusal's code name ("conflict", ...)
+  std::string actor;    // tok_… / usr_… / "anonymous" / "system"
+  std::string action;   // "identity.create", "request.refused", ...
+  std::string target;   // the object acted on, when there is one
+  std::string outcome;  // "success" or the refusal's code name ("conflict", ...)
   std::string request_id;
   nlohmann::json details = nlohmann::json::object();  // never secrets
 };
@@ -35,13 +34,13 @@ Status append(store::Tx& tx, Event& event);
 
 struct EventFilter {
   std::optional<std::string> actor, target, action, outcome;
-  std::optional<Micros> since, until;  // inclusive bounds on time
+  std::optional<Micros> since, until;      // inclusive bounds on time
   std::optional<std::int64_t> before_seq;  // cursor: only events with seq < this
   int limit = 100;
 };
 
 struct EventPage {
-  std::vector<Event> items;  // newest first
+  std::vector<Event> items;                // newest first
   std::optional<std::string> next_cursor;  // encode_cursor(seq of the last item)
 };
 

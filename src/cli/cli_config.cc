@@ -10,7 +10,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -74,8 +75,8 @@ Result<ConfigFile> parse_config_file(std::string_view text, std::string_view pat
 Settings resolve_settings(std::string_view flag_server, std::string_view flag_token,
                           const EnvMap& env, const ConfigFile& file) {
   Settings s;
-  s.server = first_set(
-      {flag_server, env_value(env, "CUSTODY_SERVER"), file.server, kDefaultServer});
+  s.server =
+      first_set({flag_server, env_value(env, "CUSTODY_SERVER"), file.server, kDefaultServer});
   s.token = first_set({flag_token, env_value(env, "CUSTODY_TOKEN"), file.token});
   s.config_path = config_file_path(env);
   return s;
@@ -96,8 +97,10 @@ Result<Settings> load_settings(std::string_view flag_server, std::string_view fl
     CUSTODY_ASSIGN(file, parse_config_file(text.str(), path));
     // Like ssh with private keys: an admin token readable by other users is worth a warning.
     if (!file.token.empty() && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-      warnings.push_back(path + " holds an admin token but is accessible by other users; run "
-                                "chmod 600 " + path);
+      warnings.push_back(path +
+                         " holds an admin token but is accessible by other users; run "
+                         "chmod 600 " +
+                         path);
     }
   }
   Settings s = resolve_settings(flag_server, flag_token, env, file);

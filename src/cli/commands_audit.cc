@@ -22,14 +22,13 @@ void add_audit_commands(CLI::App& app, Action& action) {
   auto* cmd = group->add_subcommand("list", "List audit events, newest first");
   a->actor_opt = cmd->add_option("--actor", a->actor, "only events by this tok_ or usr_ id");
   a->target_opt = cmd->add_option("--target", a->target, "only events about this id");
-  a->action_opt =
-      cmd->add_option("--action", a->action, "only this action, e.g. identity.suspend");
+  a->action_opt = cmd->add_option("--action", a->action, "only this action, e.g. identity.suspend");
   a->outcome_opt = cmd->add_option("--outcome", a->outcome,
                                    "success, or a refusal type such as permission_denied");
   a->since_opt = cmd->add_option("--since", a->since,
                                  "events at or after this RFC 3339 time, or this long ago (24h)");
-  a->until_opt = cmd->add_option("--until", a->until,
-                                 "events before this RFC 3339 time, or this long ago");
+  a->until_opt =
+      cmd->add_option("--until", a->until, "events before this RFC 3339 time, or this long ago");
   a->limit_opt = cmd->add_option("--limit", a->limit, "page size (server default 100)")
                      ->check(CLI::PositiveNumber);
   a->cursor_opt = cmd->add_option("--cursor", a->cursor, "continue from this page cursor");

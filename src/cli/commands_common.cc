@@ -1,6 +1,5 @@
 // Helpers shared by the commands_*.cc files (declared in commands.h).
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"

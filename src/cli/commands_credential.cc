@@ -29,10 +29,12 @@ Result<std::string> read_small_file(const std::string& path) {
 
 // The creation response carries the secret once; show it last, where it is hard to miss.
 void render_created(std::ostream& out, const Json& credential) {
-  render_credential(out, credential);
+  Fields fields = credential_fields(credential);
   auto secret = credential.find("secret");
-  if (secret != credential.end() && secret->is_string()) {
-    render_fields(out, {{"secret", secret->get<std::string>()}});
+  bool has_secret = secret != credential.end() && secret->is_string();
+  if (has_secret) fields.emplace_back("secret", secret->get<std::string>());
+  render_fields(out, fields);
+  if (has_secret) {
     std::cerr << "custody: warning: the secret above is shown once and cannot be retrieved "
                  "again; store it now\n";
   }

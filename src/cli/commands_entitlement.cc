@@ -22,7 +22,9 @@ void add_grant(CLI::App* group, Action& action) {
   cmd->add_option("--scope", a->request.scope, "scope, e.g. billing:read")->required();
   cmd->add_option("--resource", a->request.resource, "resource, e.g. https://api.example.com")
       ->required();
-  cmd->add_option("--tool", a->request.tools, "limit the grant to this tool (repeatable)");
+  // One value per flag, so a following positional argument is never swallowed as a tool.
+  cmd->add_option("--tool", a->request.tools, "limit the grant to this tool (repeatable)")
+      ->allow_extra_args(false);
   a->expires_opt =
       cmd->add_option("--expires", a->expires, "expiry time, RFC 3339 (2026-12-31T00:00:00Z)");
   a->ttl_opt = cmd->add_option("--ttl", a->ttl, "expire after this long (30d, 8h, 15m)")
@@ -38,7 +40,8 @@ void add_grant(CLI::App* group, Action& action) {
     if (!body.ok()) return usage_error(body.error());
     return with_session(args.remote, [&](const Session& s) {
       return call_and_print(
-          s, {Method::kPost, api_path({"identities", args.identity, "entitlements"}), {}, *body, {}},
+          s,
+          {Method::kPost, api_path({"identities", args.identity, "entitlements"}), {}, *body, {}},
           render_entitlement);
     });
   });
@@ -67,8 +70,7 @@ void add_list(CLI::App* group, Action& action) {
 }
 
 // show and revoke: GET or DELETE /entitlements/{id}, both answered with the entitlement.
-void add_by_id(CLI::App* group, Action& action, const char* name, Method method,
-               const char* help) {
+void add_by_id(CLI::App* group, Action& action, const char* name, Method method, const char* help) {
   struct Args {
     RemoteFlags remote;
     std::string id;

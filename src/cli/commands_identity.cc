@@ -1,6 +1,5 @@
 // custody identity create|list|show|update|activate|submit|suspend|retire
 #include <CLI/CLI.hpp>
-
 #include <memory>
 
 #include "cli/commands.h"
@@ -35,7 +34,8 @@ void add_create(CLI::App* group, Action& action) {
   a->description_opt = cmd->add_option("--description", a->description, "free text");
   a->owner_opt = cmd->add_option("--owner", a->owner,
                                  "owning human (usr_...); required for every kind but human");
-  cmd->add_option("--label", a->request.labels, "key=value label (repeatable)");
+  cmd->add_option("--label", a->request.labels, "key=value label (repeatable)")
+      ->allow_extra_args(false);
   a->state_opt = cmd->add_option("--state", a->state,
                                  "initial state: discovered, pending or active (default: active "
                                  "for humans, pending otherwise)")
@@ -70,7 +70,8 @@ void add_list(CLI::App* group, Action& action) {
       cmd->add_option("--state", a->state, "only this state")->check(CLI::IsMember(kStates));
   a->owner_opt = cmd->add_option("--owner", a->owner, "only identities owned by this usr_ id");
   cmd->add_option("--label", a->request.labels,
-                  "key=value; repeatable, every given label must match");
+                  "key=value; repeatable, every given label must match")
+      ->allow_extra_args(false);
   a->limit_opt = cmd->add_option("--limit", a->limit, "page size (server default 100)")
                      ->check(CLI::PositiveNumber);
   a->cursor_opt = cmd->add_option("--cursor", a->cursor, "continue from this page cursor");
@@ -127,13 +128,16 @@ void add_update(CLI::App* group, Action& action) {
     CLI::Option *name_opt, *description_opt, *owner_opt, *version_opt;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = group->add_subcommand("update", "Change an identity's name, description, labels "
-                                              "or owner");
+  auto* cmd = group->add_subcommand("update",
+                                    "Change an identity's name, description, labels "
+                                    "or owner");
   add_id(cmd, &a->id);
   a->name_opt = cmd->add_option("--name", a->name, "new display name");
   a->description_opt = cmd->add_option("--description", a->description, "new description");
+  // One value per flag, so the ID after it is never swallowed as a label.
   cmd->add_option("--label", a->request.labels,
-                  "key=value (repeatable); the given labels replace the whole map");
+                  "key=value (repeatable); the given labels replace the whole map")
+      ->allow_extra_args(false);
   cmd->add_flag("--clear-labels", a->request.clear_labels, "remove every label");
   a->owner_opt = cmd->add_option("--owner", a->owner, "new owner (an active human, usr_...)");
   add_if_match(cmd, &a->version, &a->version_opt);
@@ -146,7 +150,10 @@ void add_update(CLI::App* group, Action& action) {
     if (!body.ok()) return usage_error(body.error());
     return with_session(args.remote, [&](const Session& s) {
       return call_and_print(s,
-                            {Method::kPatch, api_path({"identities", args.id}), {}, *body,
+                            {Method::kPatch,
+                             api_path({"identities", args.id}),
+                             {},
+                             *body,
                              if_match_headers(args.version_opt, args.version)},
                             render_identity);
     });
@@ -168,8 +175,8 @@ void add_transition(CLI::App* group, Action& action, const char* verb, const cha
   if (with_if_match) add_if_match(cmd, &a->version, &a->version_opt);
   add_remote_flags(cmd, &a->remote);
   on_run(cmd, action, a, [](Args& args) {
-    Headers headers = args.version_opt ? if_match_headers(args.version_opt, args.version)
-                                       : Headers{};
+    Headers headers =
+        args.version_opt ? if_match_headers(args.version_opt, args.version) : Headers{};
     return with_session(args.remote, [&](const Session& s) {
       return call_and_print(
           s, {Method::kPost, api_path({"identities", args.id, args.verb}), {}, {}, headers},
@@ -192,7 +199,7 @@ void add_offboarding(CLI::App* group, Action& action, const char* verb, const ch
   a->reason_opt = cmd->add_option("--reason", a->reason, "why; recorded in the audit log");
   add_remote_flags(cmd, &a->remote);
   on_run(cmd, action, a, [](Args& args) {
-    Json body = reason_body(given(args.reason_opt, args.reason));
+    Body body = reason_body(given(args.reason_opt, args.reason));
     return with_session(args.remote, [&](const Session& s) {
       return call_and_print(
           s, {Method::kPost, api_path({"identities", args.id, args.verb}), {}, body, {}},
@@ -212,8 +219,10 @@ void add_identity_commands(CLI::App& app, Action& action) {
   add_update(group, action);
   add_transition(group, action, "activate",
                  "Activate an identity (pending→active, or suspended→active)", true);
-  add_transition(group, action, "submit", "Submit a discovered identity for review "
-                                          "(discovered→pending)", false);
+  add_transition(group, action, "submit",
+                 "Submit a discovered identity for review "
+                 "(discovered→pending)",
+                 false);
   add_offboarding(group, action, "suspend",
                   "Suspend an identity; suspending a human also suspends what it owns");
   add_offboarding(group, action, "retire",

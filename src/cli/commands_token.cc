@@ -13,10 +13,12 @@ const std::vector<std::string> kRoles = {"admin", "auditor", "owner"};
 
 // The creation response carries the token once; show it last, where it is hard to miss.
 void render_created(std::ostream& out, const Json& token) {
-  render_token(out, token);
+  Fields fields = token_fields(token);
   auto value = token.find("token");
-  if (value != token.end() && value->is_string()) {
-    render_fields(out, {{"token", value->get<std::string>()}});
+  bool has_token = value != token.end() && value->is_string();
+  if (has_token) fields.emplace_back("token", value->get<std::string>());
+  render_fields(out, fields);
+  if (has_token) {
     std::cerr << "custody: warning: the token above is shown once and cannot be retrieved "
                  "again; store it now\n";
   }

@@ -2,7 +2,6 @@
 // the server itself. Exit codes: 0 success, 1 the server refused or could not be reached, 2 usage
 // errors (bad flags, missing arguments).
 #include <CLI/CLI.hpp>
-
 #include <exception>
 #include <iostream>
 
@@ -10,8 +9,9 @@
 
 int main(int argc, char** argv) {
   using namespace custody::cli;
-  CLI::App app{"custody: manage identities, entitlements, credentials and tokens on a custody "
-               "server"};
+  CLI::App app{
+      "custody: manage identities, entitlements, credentials and tokens on a custody "
+      "server"};
   app.require_subcommand(1);
   Action action;
   add_server_commands(app, action);

@@ -9,12 +9,18 @@ constexpr std::int64_t kMaxSeconds = 100LL * 366 * 24 * 3600;
 
 std::int64_t unit_seconds(char unit) {
   switch (unit) {
-    case 's': return 1;
-    case 'm': return 60;
-    case 'h': return 3600;
-    case 'd': return 24 * 3600;
-    case 'w': return 7 * 24 * 3600;
-    default: return 0;
+    case 's':
+      return 1;
+    case 'm':
+      return 60;
+    case 'h':
+      return 3600;
+    case 'd':
+      return 24 * 3600;
+    case 'w':
+      return 7 * 24 * 3600;
+    default:
+      return 0;
   }
 }
 

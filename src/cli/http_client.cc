@@ -46,7 +46,9 @@ std::string lower_first(std::string text) {
   return text;
 }
 
-Error unavailable(std::string reason) { return Error::unavailable(std::move(reason)); }
+Error unavailable(std::string reason) {
+  return Error::unavailable(std::move(reason));
+}
 
 // A reason for a failed step; `phase` names what was being waited for in timeout messages.
 Error step_error(const beast::error_code& ec, std::string_view phase,
@@ -70,10 +72,14 @@ bool header_safe(std::string_view text) {
 
 http::verb to_verb(Method method) {
   switch (method) {
-    case Method::kGet: return http::verb::get;
-    case Method::kPost: return http::verb::post;
-    case Method::kPatch: return http::verb::patch;
-    case Method::kDelete: return http::verb::delete_;
+    case Method::kGet:
+      return http::verb::get;
+    case Method::kPost:
+      return http::verb::post;
+    case Method::kPatch:
+      return http::verb::patch;
+    case Method::kDelete:
+      return http::verb::delete_;
   }
   return http::verb::get;
 }
@@ -84,9 +90,8 @@ Result<HttpResponse> exchange(asio::io_context& ioc, Stream& stream,
                               http::request<http::string_body>& request,
                               const HttpClientOptions& options) {
   beast::get_lowest_layer(stream).expires_after(options.io_timeout);
-  beast::error_code ec = run_step(ioc, [&](auto handler) {
-    http::async_write(stream, request, std::move(handler));
-  });
+  beast::error_code ec =
+      run_step(ioc, [&](auto handler) { http::async_write(stream, request, std::move(handler)); });
   if (ec) return step_error(ec, "sending the request", options.io_timeout);
 
   beast::flat_buffer buffer;
@@ -94,8 +99,16 @@ Result<HttpResponse> exchange(asio::io_context& ioc, Stream& stream,
   parser.header_limit(64 * 1024);
   parser.body_limit(options.max_body_bytes);
   ec = run_step(ioc, [&](auto handler) {
-    http::async_read(stream, buffer, parser, std::move(handler));
+    http::async_read_header(stream, buffer, parser, std::move(handler));
   });
+  if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
+  // Beast 1.74 drops the body_limit error for a too-large Content-Length when parsing eagerly,
+  // so that case is checked here; chunked and close-delimited bodies are limited by the parser.
+  if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
+    return unavailable("response body too large");
+  }
+  ec = run_step(
+      ioc, [&](auto handler) { http::async_read(stream, buffer, parser, std::move(handler)); });
   if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
 
   auto& message = parser.get();
@@ -106,6 +119,36 @@ Result<HttpResponse> exchange(asio::io_context& ioc, Stream& stream,
   }
   response.body = std::move(message.body());
   return response;
+}
+
+// Name resolution has no stream to time it out, so a timer cancels it instead.
+Result<tcp::resolver::results_type> resolve(asio::io_context& ioc, const ServerUrl& server,
+                                            Clock::time_point deadline,
+                                            std::chrono::milliseconds timeout) {
+  tcp::resolver resolver(ioc);
+  asio::steady_timer timer(ioc, deadline);
+  bool timed_out = false;
+  beast::error_code ec = asio::error::operation_aborted;
+  tcp::resolver::results_type endpoints;
+  timer.async_wait([&](beast::error_code timer_ec) {
+    if (!timer_ec) {
+      timed_out = true;
+      resolver.cancel();
+    }
+  });
+  resolver.async_resolve(server.host, std::to_string(server.port),
+                         [&](beast::error_code resolve_ec, tcp::resolver::results_type results) {
+                           timer.cancel();
+                           ec = resolve_ec;
+                           endpoints = std::move(results);
+                         });
+  ioc.restart();
+  ioc.run();
+  if (timed_out) {
+    return unavailable("timed out after " + seconds_text(timeout) + " resolving " + server.host);
+  }
+  if (ec) return step_error(ec, "resolving the host", timeout);
+  return endpoints;
 }
 
 // Configures peer verification on one TLS connection: certificate chain against the default
@@ -131,10 +174,14 @@ Status prepare_tls(ssl::stream<beast::tcp_stream>& stream, const ServerUrl& serv
 
 std::string_view method_name(Method method) {
   switch (method) {
-    case Method::kGet: return "GET";
-    case Method::kPost: return "POST";
-    case Method::kPatch: return "PATCH";
-    case Method::kDelete: return "DELETE";
+    case Method::kGet:
+      return "GET";
+    case Method::kPost:
+      return "POST";
+    case Method::kPatch:
+      return "PATCH";
+    case Method::kDelete:
+      return "DELETE";
   }
   return "GET";
 }
@@ -175,36 +222,13 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const try {
   asio::io_context ioc;
   const auto deadline = Clock::now() + options_.connect_timeout;
 
-  // Name resolution has no stream to time it out, so a timer cancels it instead.
-  tcp::resolver resolver(ioc);
-  asio::steady_timer resolve_timer(ioc, deadline);
-  bool resolve_timed_out = false;
-  beast::error_code ec = asio::error::operation_aborted;
-  tcp::resolver::results_type endpoints;
-  resolve_timer.async_wait([&](beast::error_code timer_ec) {
-    if (!timer_ec) {
-      resolve_timed_out = true;
-      resolver.cancel();
-    }
-  });
-  resolver.async_resolve(server_.host, std::to_string(server_.port),
-                         [&](beast::error_code resolve_ec, tcp::resolver::results_type results) {
-                           resolve_timer.cancel();
-                           ec = resolve_ec;
-                           endpoints = std::move(results);
-                         });
-  ioc.run();
-  if (resolve_timed_out) {
-    return unavailable("timed out after " + seconds_text(options_.connect_timeout) +
-                       " resolving " + server_.host);
-  }
-  if (ec) return step_error(ec, "resolving the host", options_.connect_timeout);
+  CUSTODY_ASSIGN(auto endpoints, resolve(ioc, server_, deadline, options_.connect_timeout));
+  beast::error_code ec;
 
   auto connect = [&](beast::tcp_stream& tcp_stream) {
     tcp_stream.expires_at(deadline);
-    return run_step(ioc, [&](auto handler) {
-      tcp_stream.async_connect(endpoints, std::move(handler));
-    });
+    return run_step(ioc,
+                    [&](auto handler) { tcp_stream.async_connect(endpoints, std::move(handler)); });
   };
 
   if (!server_.tls) {
@@ -232,7 +256,11 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const try {
       return unavailable(std::string("TLS certificate verification failed: ") +
                          X509_verify_cert_error_string(verify));
     }
-    return step_error(ec, "in the TLS handshake", options_.connect_timeout);
+    if (ec == beast::error::timeout) {
+      return step_error(ec, "in the TLS handshake", options_.connect_timeout);
+    }
+    // "wrong version number" here usually means the server speaks plain http.
+    return unavailable("TLS handshake failed: " + lower_first(ec.message()));
   }
   return exchange(ioc, stream, message, options_);
 } catch (const std::exception& e) {

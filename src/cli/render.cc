@@ -1,5 +1,8 @@
 #include "cli/render.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "cli/table.h"
 
 namespace custody::cli {
@@ -46,10 +49,13 @@ std::string member_text(const Json& object, const char* name) {
 
 std::string labels_text(const Json& labels) {
   if (!labels.is_object() || labels.empty()) return "-";
+  std::vector<std::string> pairs;
+  for (const auto& [key, value] : labels.items()) pairs.push_back(key + "=" + value_text(value));
+  std::sort(pairs.begin(), pairs.end());  // stable output whatever order the server used
   std::string out;
-  for (const auto& [key, value] : labels.items()) {  // nlohmann objects iterate in key order
+  for (const auto& pair : pairs) {
     if (!out.empty()) out += ",";
-    out += key + "=" + value_text(value);
+    out += pair;
   }
   return out;
 }
@@ -77,7 +83,7 @@ void render_identity(std::ostream& out, const Json& identity) {
 
 void render_identity_table(std::ostream& out, const Json& items) {
   render_rows(out, {"ID", "KIND", "NAME", "STATE", "OWNER", "UPDATED"}, items, [](const Json& i) {
-    return std::vector<std::string>{member_text(i, "id"),    member_text(i, "kind"),
+    return std::vector<std::string>{member_text(i, "id"),           member_text(i, "kind"),
                                     member_text(i, "display_name"), member_text(i, "state"),
                                     member_text(i, "owner_id"),     member_text(i, "updated_at")};
   });
@@ -88,7 +94,8 @@ void render_lifecycle_result(std::ostream& out, const Json& result) {
   const Json& affected = member(result, "affected");
   if (affected.is_array() && !affected.empty()) {
     // Offboarding a human suspends what it owns (docs/api.md); say so, it is easy to miss.
-    out << "\nsuspended " << affected.size() << " identities owned by it:\n";
+    out << "\nsuspended " << affected.size() << (affected.size() == 1 ? " identity" : " identities")
+        << " owned by it:\n";
     for (const Json& id : affected) out << "  " << sanitize(value_text(id)) << "\n";
   }
 }
@@ -108,15 +115,15 @@ void render_entitlement(std::ostream& out, const Json& e) {
 }
 
 void render_entitlement_table(std::ostream& out, const Json& items) {
-  render_rows(out, {"ID", "SCOPE", "RESOURCE", "TOOLS", "EXPIRES", "STATUS"}, items,
-              [](const Json& e) {
-                return std::vector<std::string>{member_text(e, "id"),    member_text(e, "scope"),
-                                                member_text(e, "resource"), member_text(e, "tools"),
-                                                member_text(e, "expires_at"), status_text(e)};
-              });
+  render_rows(
+      out, {"ID", "SCOPE", "RESOURCE", "TOOLS", "EXPIRES", "STATUS"}, items, [](const Json& e) {
+        return std::vector<std::string>{member_text(e, "id"),         member_text(e, "scope"),
+                                        member_text(e, "resource"),   member_text(e, "tools"),
+                                        member_text(e, "expires_at"), status_text(e)};
+      });
 }
 
-void render_credential(std::ostream& out, const Json& c) {
+Fields credential_fields(const Json& c) {
   Fields fields = {{"id", member_text(c, "id")},
                    {"identity", member_text(c, "identity_id")},
                    {"type", member_text(c, "type")},
@@ -125,28 +132,37 @@ void render_credential(std::ostream& out, const Json& c) {
                    {"created", member_text(c, "created_at")},
                    {"expires", member_text(c, "expires_at")},
                    {"revoked", member_text(c, "revoked_at")}};
-  if (member(c, "type") == "jwk") fields.emplace_back("thumbprint", member_text(c, "jwk_thumbprint"));
-  render_fields(out, fields);
+  if (member(c, "type") == "jwk")
+    fields.emplace_back("thumbprint", member_text(c, "jwk_thumbprint"));
+  return fields;
+}
+
+void render_credential(std::ostream& out, const Json& c) {
+  render_fields(out, credential_fields(c));
 }
 
 void render_credential_table(std::ostream& out, const Json& items) {
-  render_rows(out, {"ID", "TYPE", "DESCRIPTION", "CREATED", "EXPIRES", "STATUS"}, items,
-              [](const Json& c) {
-                return std::vector<std::string>{member_text(c, "id"),  member_text(c, "type"),
-                                                member_text(c, "description"),
-                                                member_text(c, "created_at"),
-                                                member_text(c, "expires_at"), status_text(c)};
-              });
+  render_rows(
+      out, {"ID", "TYPE", "DESCRIPTION", "CREATED", "EXPIRES", "STATUS"}, items, [](const Json& c) {
+        return std::vector<std::string>{member_text(c, "id"),          member_text(c, "type"),
+                                        member_text(c, "description"), member_text(c, "created_at"),
+                                        member_text(c, "expires_at"),  status_text(c)};
+      });
+}
+
+Fields token_fields(const Json& t) {
+  return {{"id", member_text(t, "id")},
+          {"role", member_text(t, "role")},
+          {"identity", member_text(t, "identity_id")},
+          {"description", member_text(t, "description")},
+          {"created", member_text(t, "created_at")},
+          {"created by", member_text(t, "created_by")},
+          {"expires", member_text(t, "expires_at")},
+          {"revoked", member_text(t, "revoked_at")}};
 }
 
 void render_token(std::ostream& out, const Json& t) {
-  render_fields(out, {{"id", member_text(t, "id")},
-                      {"role", member_text(t, "role")},
-                      {"identity", member_text(t, "identity_id")},
-                      {"description", member_text(t, "description")},
-                      {"created", member_text(t, "created_at")},
-                      {"expires", member_text(t, "expires_at")},
-                      {"revoked", member_text(t, "revoked_at")}});
+  render_fields(out, token_fields(t));
 }
 
 void render_token_table(std::ostream& out, const Json& items) {
@@ -163,9 +179,9 @@ void render_token_table(std::ostream& out, const Json& items) {
 void render_audit_table(std::ostream& out, const Json& items) {
   render_rows(out, {"TIME", "ACTION", "OUTCOME", "ACTOR", "TARGET", "ID"}, items,
               [](const Json& e) {
-                return std::vector<std::string>{member_text(e, "time"),   member_text(e, "action"),
+                return std::vector<std::string>{member_text(e, "time"),    member_text(e, "action"),
                                                 member_text(e, "outcome"), member_text(e, "actor"),
-                                                member_text(e, "target"), member_text(e, "id")};
+                                                member_text(e, "target"),  member_text(e, "id")};
               });
 }
 

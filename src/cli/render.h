@@ -3,14 +3,16 @@
 // server adds or omits optional members. Scripts should use --json instead of parsing this.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "cli/table.h"
 
 namespace custody::cli {
 
-using Json = nlohmann::json;
+// Responses keep the server's member order, so --json output reads like the API documents it.
+using Json = nlohmann::ordered_json;
 
 // A member as display text: strings as is, null/missing as "-", booleans as yes/no, numbers as
 // JSON, arrays comma-joined, objects as compact JSON.
@@ -30,9 +32,11 @@ void render_lifecycle_result(std::ostream& out, const Json& result);
 void render_entitlement(std::ostream& out, const Json& entitlement);
 void render_entitlement_table(std::ostream& out, const Json& items);
 
+Fields credential_fields(const Json& credential);
 void render_credential(std::ostream& out, const Json& credential);
 void render_credential_table(std::ostream& out, const Json& items);
 
+Fields token_fields(const Json& token);
 void render_token(std::ostream& out, const Json& token);
 void render_token_table(std::ostream& out, const Json& items);
 

@@ -8,8 +8,10 @@ namespace {
 Result<std::string> normalize_time(std::string_view flag, std::string_view text) {
   Micros t = 0;
   if (!parse_rfc3339(text, &t)) {
-    return Error::invalid(std::string(flag) + ": expected an RFC 3339 time such as "
-                                              "2026-12-31T00:00:00Z, got \"" + std::string(text) + "\"",
+    return Error::invalid(std::string(flag) +
+                              ": expected an RFC 3339 time such as "
+                              "2026-12-31T00:00:00Z, got \"" +
+                              std::string(text) + "\"",
                           std::string(flag));
   }
   return format_rfc3339(t);
@@ -19,14 +21,16 @@ Result<std::string> normalize_time(std::string_view flag, std::string_view text)
 Result<std::string> time_or_ago(std::string_view flag, std::string_view text, Micros now) {
   Micros t = 0;
   if (parse_rfc3339(text, &t)) return format_rfc3339(t);
-  if (auto ago = parse_duration(text); ago.ok()) return format_rfc3339(now - *ago * kMicrosPerSecond);
-  return Error::invalid(std::string(flag) + ": expected an RFC 3339 time (2026-01-31T00:00:00Z) "
-                                            "or a duration before now (1h, 7d), got \"" +
+  if (auto ago = parse_duration(text); ago.ok())
+    return format_rfc3339(now - *ago * kMicrosPerSecond);
+  return Error::invalid(std::string(flag) +
+                            ": expected an RFC 3339 time (2026-01-31T00:00:00Z) "
+                            "or a duration before now (1h, 7d), got \"" +
                             std::string(text) + "\"",
                         std::string(flag));
 }
 
-void put_optional(Json& body, const char* key, const std::optional<std::string>& value) {
+void put_optional(Body& body, const char* key, const std::optional<std::string>& value) {
   if (value) body[key] = *value;
 }
 
@@ -57,8 +61,8 @@ Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::s
   return labels;
 }
 
-Result<Json> identity_create_body(const IdentityCreateArgs& args) {
-  Json body = {{"kind", args.kind}, {"display_name", args.name}};
+Result<Body> identity_create_body(const IdentityCreateArgs& args) {
+  Body body = {{"kind", args.kind}, {"display_name", args.name}};
   put_optional(body, "description", args.description);
   if (!args.labels.empty()) {
     CUSTODY_ASSIGN(auto labels, parse_labels(args.labels));
@@ -82,15 +86,15 @@ Result<Query> identity_list_query(const IdentityListArgs& args) {
   return query;
 }
 
-Result<Json> identity_update_body(const IdentityUpdateArgs& args) {
+Result<Body> identity_update_body(const IdentityUpdateArgs& args) {
   if (args.clear_labels && !args.labels.empty()) {
     return Error::invalid("--clear-labels and --label cannot be combined", "labels");
   }
-  Json body = Json::object();
+  Body body = Body::object();
   put_optional(body, "display_name", args.name);
   put_optional(body, "description", args.description);
   if (args.clear_labels) {
-    body["labels"] = Json::object();
+    body["labels"] = Body::object();
   } else if (!args.labels.empty()) {
     CUSTODY_ASSIGN(auto labels, parse_labels(args.labels));
     body["labels"] = labels;
@@ -103,8 +107,8 @@ Result<Json> identity_update_body(const IdentityUpdateArgs& args) {
   return body;
 }
 
-Json reason_body(const std::optional<std::string>& reason) {
-  Json body = Json::object();
+Body reason_body(const std::optional<std::string>& reason) {
+  Body body = Body::object();
   put_optional(body, "reason", reason);
   return body;
 }
@@ -114,8 +118,8 @@ std::string if_match_value(std::string_view version) {
   return "\"" + std::string(version) + "\"";
 }
 
-Result<Json> entitlement_grant_body(const GrantArgs& args, Micros now) {
-  Json body = {{"scope", args.scope}, {"resource", args.resource}};
+Result<Body> entitlement_grant_body(const GrantArgs& args, Micros now) {
+  Body body = {{"scope", args.scope}, {"resource", args.resource}};
   if (!args.tools.empty()) body["tools"] = args.tools;
   if (args.expires && args.ttl) {
     return Error::invalid("--expires and --ttl cannot be combined", "expires_at");
@@ -130,12 +134,12 @@ Result<Json> entitlement_grant_body(const GrantArgs& args, Micros now) {
   return body;
 }
 
-Result<Json> credential_create_body(const CredentialCreateArgs& args) {
-  Json body = {{"type", args.type}};
+Result<Body> credential_create_body(const CredentialCreateArgs& args) {
+  Body body = {{"type", args.type}};
   if (args.type == "jwk") {
     if (!args.jwk_text) return Error::invalid("--type jwk needs --jwk-file", "public_jwk");
     std::string where = args.jwk_path.value_or("the JWK file");
-    Json jwk = Json::parse(*args.jwk_text, nullptr, /*allow_exceptions=*/false);
+    Body jwk = Body::parse(*args.jwk_text, nullptr, /*allow_exceptions=*/false);
     if (jwk.is_discarded() || !jwk.is_object()) {
       return Error::invalid(where + " is not a JSON object", "public_jwk");
     }
@@ -147,8 +151,9 @@ Result<Json> credential_create_body(const CredentialCreateArgs& args) {
     // private key would already have been sent over the network.
     for (const char* member : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
       if (jwk.contains(member)) {
-        return Error::invalid("refusing to upload " + where + ": it contains the private member \"" +
-                                  member + "\"; export the public key only",
+        return Error::invalid("refusing to upload " + where +
+                                  ": it contains the private member \"" + member +
+                                  "\"; export the public key only",
                               "public_jwk");
       }
     }
@@ -163,12 +168,12 @@ Result<Json> credential_create_body(const CredentialCreateArgs& args) {
   return body;
 }
 
-Result<Json> token_create_body(const TokenCreateArgs& args) {
+Result<Body> token_create_body(const TokenCreateArgs& args) {
   if (args.role == "owner" && !args.identity) {
     return Error::invalid("--role owner needs --identity usr_... (the human the token acts for)",
                           "identity_id");
   }
-  Json body = {{"role", args.role}};
+  Body body = {{"role", args.role}};
   put_optional(body, "identity_id", args.identity);
   put_optional(body, "description", args.description);
   if (args.ttl) {

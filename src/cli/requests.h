@@ -5,12 +5,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/url.h"
 #include "common/clock.h"
@@ -18,7 +17,8 @@
 
 namespace custody::cli {
 
-using Json = nlohmann::json;
+// A request body. Member order does not matter on the wire, so the sorted variant is fine.
+using Body = nlohmann::json;
 
 // "key=value" flags (repeatable --label) → a map. Refuses a missing '=', an empty key and a key
 // given twice (which would otherwise silently keep one of them).
@@ -33,7 +33,7 @@ struct IdentityCreateArgs {
   std::optional<std::string> state;
 };
 // {kind, display_name, description?, labels?, owner_id?, state?}
-Result<Json> identity_create_body(const IdentityCreateArgs& args);
+Result<Body> identity_create_body(const IdentityCreateArgs& args);
 
 struct IdentityListArgs {
   std::optional<std::string> kind, state, owner, cursor;
@@ -48,10 +48,10 @@ struct IdentityUpdateArgs {
   bool clear_labels = false;        // send "labels": {}
 };
 // {display_name?, description?, labels?, owner_id?}; refuses an update that changes nothing.
-Result<Json> identity_update_body(const IdentityUpdateArgs& args);
+Result<Body> identity_update_body(const IdentityUpdateArgs& args);
 
 // {} or {"reason": ...} for suspend and retire.
-Json reason_body(const std::optional<std::string>& reason);
+Body reason_body(const std::optional<std::string>& reason);
 
 // The If-Match value for an identity version: 3 → "\"3\"" (the ETag is the quoted version); a
 // value already in quotes, or a weak W/"..." tag, is sent as given.
@@ -64,7 +64,7 @@ struct GrantArgs {
   std::optional<std::string> ttl;      // duration, counted from `now`
 };
 // {scope, resource, tools?, expires_at?, justification}; expires_at is normalised to UTC.
-Result<Json> entitlement_grant_body(const GrantArgs& args, Micros now);
+Result<Body> entitlement_grant_body(const GrantArgs& args, Micros now);
 
 struct CredentialCreateArgs {
   std::string type;                     // client_secret | jwk
@@ -75,14 +75,14 @@ struct CredentialCreateArgs {
 };
 // {type, public_jwk?, description?, max_age_seconds?}. A JWK with private members (d, p, q, ...)
 // or a symmetric key is refused here so that private key material never leaves the machine.
-Result<Json> credential_create_body(const CredentialCreateArgs& args);
+Result<Body> credential_create_body(const CredentialCreateArgs& args);
 
 struct TokenCreateArgs {
   std::string role;  // admin | auditor | owner
   std::optional<std::string> identity, ttl, description;
 };
 // {role, identity_id?, description?, ttl_seconds?}; the owner role needs --identity.
-Result<Json> token_create_body(const TokenCreateArgs& args);
+Result<Body> token_create_body(const TokenCreateArgs& args);
 
 struct AuditListArgs {
   std::optional<std::string> actor, target, action, outcome, since, until, cursor;

@@ -5,11 +5,10 @@
 // Callers only see the decoded JSON of 2xx responses; on failure they return kExitFailure.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/cli_config.h"
 #include "cli/http_client.h"
@@ -21,7 +20,8 @@ class App;
 
 namespace custody::cli {
 
-using Json = nlohmann::json;
+// Responses keep the server's member order, so --json output reads like the API documents it.
+using Json = nlohmann::ordered_json;
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the server refused, or could not be reached
@@ -39,7 +39,7 @@ struct ApiCall {
   Method method = Method::kGet;
   std::string path;  // from api_path()
   Query query;
-  std::optional<Json> body;
+  std::optional<nlohmann::json> body;
   Headers headers;  // extra headers such as If-Match
 };
 

@@ -15,7 +15,9 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
   return true;
 }
 
-std::uint16_t default_port(bool tls) { return tls ? 443 : 80; }
+std::uint16_t default_port(bool tls) {
+  return tls ? 443 : 80;
+}
 
 // RFC 3986 unreserved characters; spelled out because <cctype> depends on the locale.
 bool is_unreserved(unsigned char c) {
@@ -37,9 +39,8 @@ std::string ServerUrl::str() const {
 
 bool ServerUrl::is_ip_literal() const {
   if (host.find(':') != std::string::npos) return true;  // only IPv6 literals contain ':'
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.';
-  });
+  return !host.empty() && std::all_of(host.begin(), host.end(),
+                                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
 bool ServerUrl::is_loopback() const {

@@ -15,10 +15,10 @@ namespace custody::cli {
 // A parsed `http://` or `https://` server URL. custodyd may sit behind a reverse proxy under a
 // path, so a base path is kept and prefixed to every request target.
 struct ServerUrl {
-  bool tls = false;       // https
-  std::string host;       // host name or IP literal, without IPv6 brackets
-  std::uint16_t port = 0; // explicit port, or 80/443 by scheme
-  std::string base_path;  // "" or "/prefix" without a trailing slash
+  bool tls = false;        // https
+  std::string host;        // host name or IP literal, without IPv6 brackets
+  std::uint16_t port = 0;  // explicit port, or 80/443 by scheme
+  std::string base_path;   // "" or "/prefix" without a trailing slash
 
   // "http://host:port/prefix" in canonical form (lower-case scheme, brackets for IPv6, the port
   // only when it is not the scheme's default); used in messages.

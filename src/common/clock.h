@@ -1,5 +1,6 @@
 // Time source. Domain code takes a Clock& so tests can fix the time; production uses SystemClock.
-// Times are Unix epoch microseconds (int64) everywhere in custody: in the store, in events, in code.
+// Times are Unix epoch microseconds (int64) everywhere in custody: in the store, in events, in
+// code.
 #pragma once
 
 #include <cstdint>

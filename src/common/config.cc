@@ -1,12 +1,12 @@
 #include "common/config.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <functional>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -19,24 +19,23 @@ struct Key {
   std::function<Status(Config&, const std::string&)> set;
 };
 
-Status parse_int(const std::string& key, const std::string& text, std::int64_t lo,
-                 std::int64_t hi, std::int64_t* out) {
+Status parse_int(const std::string& key, const std::string& text, std::int64_t lo, std::int64_t hi,
+                 std::int64_t* out) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size())
     return Error::invalid("config key " + key + ": expected an integer, got \"" + text + "\"", key);
   if (v < lo || v > hi)
-    return Error::invalid("config key " + key + ": " + text + " is outside [" +
-                              std::to_string(lo) + ", " + std::to_string(hi) + "]",
+    return Error::invalid("config key " + key + ": " + text + " is outside [" + std::to_string(lo) +
+                              ", " + std::to_string(hi) + "]",
                           key);
   *out = v;
   return ok_status();
 }
 
 Key int_key(std::string name, std::int64_t Config::*field, std::int64_t lo, std::int64_t hi) {
-  return {name, [=](Config& c, const std::string& t) {
-            return parse_int(name, t, lo, hi, &(c.*field));
-          }};
+  return {name,
+          [=](Config& c, const std::string& t) { return parse_int(name, t, lo, hi, &(c.*field)); }};
 }
 Key limit_key(std::string name, std::int64_t Limits::*field, std::int64_t lo, std::int64_t hi) {
   return {name, [=](Config& c, const std::string& t) {
@@ -139,12 +138,12 @@ const Key* find_key(const std::string& name) {
 Status flatten(const YAML::Node& node, const std::string& prefix,
                std::vector<std::pair<std::string, std::string>>* out) {
   if (!node.IsMap())
-    return Error::invalid("config: " + (prefix.empty() ? std::string("the document") : prefix) +
-                              " must be a mapping",
-                          prefix);
+    return Error::invalid(
+        "config: " + (prefix.empty() ? std::string("the document") : prefix) + " must be a mapping",
+        prefix);
   for (const auto& kv : node) {
-    std::string key = prefix.empty() ? kv.first.as<std::string>()
-                                     : prefix + "." + kv.first.as<std::string>();
+    std::string key =
+        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
     if (kv.second.IsMap()) {
       CUSTODY_TRY(flatten(kv.second, key, out));
     } else if (kv.second.IsScalar()) {

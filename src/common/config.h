@@ -22,28 +22,28 @@ struct TlsConfig {
 };
 
 struct Limits {
-  std::int64_t max_header_bytes = 16 * 1024;    // request line + headers
-  std::int64_t max_body_bytes = 1024 * 1024;    // 413 beyond this
-  std::int64_t max_json_depth = 32;             // 400 beyond this nesting depth
-  std::int64_t read_timeout_ms = 10'000;        // a request must arrive whole within this
-  std::int64_t idle_timeout_ms = 60'000;        // keep-alive connection with no request
-  std::int64_t write_timeout_ms = 10'000;       // a response must be taken within this
-  std::int64_t max_connections = 10'000;        // connections beyond this are closed at once
-  std::int64_t max_page_size = 1000;            // list endpoints' largest `limit`
+  std::int64_t max_header_bytes = 16 * 1024;  // request line + headers
+  std::int64_t max_body_bytes = 1024 * 1024;  // 413 beyond this
+  std::int64_t max_json_depth = 32;           // 400 beyond this nesting depth
+  std::int64_t read_timeout_ms = 10'000;      // a request must arrive whole within this
+  std::int64_t idle_timeout_ms = 60'000;      // keep-alive connection with no request
+  std::int64_t write_timeout_ms = 10'000;     // a response must be taken within this
+  std::int64_t max_connections = 10'000;      // connections beyond this are closed at once
+  std::int64_t max_page_size = 1000;          // list endpoints' largest `limit`
 };
 
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
-  std::string store;                      // empty → sqlite:<data_dir>/custody.db
-  std::string public_url;                 // empty → http(s)://<listen>
-  std::int64_t threads = 0;               // io threads; 0 → one per core
-  std::string bootstrap_admin_token;      // sets the first admin token non-interactively
-  std::string server_secret_file;         // empty → <data_dir>/server.secret
+  std::string store;                  // empty → sqlite:<data_dir>/custody.db
+  std::string public_url;             // empty → http(s)://<listen>
+  std::int64_t threads = 0;           // io threads; 0 → one per core
+  std::string bootstrap_admin_token;  // sets the first admin token non-interactively
+  std::string server_secret_file;     // empty → <data_dir>/server.secret
   std::int64_t shutdown_drain_ms = 10'000;
-  std::string log_level = "info";         // debug | info | warn | error
-  std::string log_format = "json";        // json | text
-  bool access_log = true;                 // one line per request
+  std::string log_level = "info";   // debug | info | warn | error
+  std::string log_format = "json";  // json | text
+  bool access_log = true;           // one line per request
   std::int64_t credential_max_age_seconds = 90LL * 24 * 3600;
   std::int64_t admin_token_default_ttl_seconds = 0;  // 0 → tokens do not expire unless asked
   std::int64_t store_read_connections = 4;

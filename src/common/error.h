@@ -9,17 +9,17 @@
 namespace custody {
 
 enum class Code {
-  kInvalidArgument,     // malformed input: 400
-  kUnauthenticated,     // missing or bad credentials: 401
-  kPermissionDenied,    // authenticated but not allowed: 403
-  kNotFound,            // 404
-  kConflict,            // illegal state transition, duplicate: 409
-  kPreconditionFailed,  // stale If-Match: 412
-  kTooLarge,            // body or limit exceeded: 413
+  kInvalidArgument,       // malformed input: 400
+  kUnauthenticated,       // missing or bad credentials: 401
+  kPermissionDenied,      // authenticated but not allowed: 403
+  kNotFound,              // 404
+  kConflict,              // illegal state transition, duplicate: 409
+  kPreconditionFailed,    // stale If-Match: 412
+  kTooLarge,              // body or limit exceeded: 413
   kUnsupportedMediaType,  // body not in the expected media type: 415
-  kUnprocessable,       // well-formed but semantically refused (missing owner): 422
-  kUnavailable,         // store down, shutting down: 503
-  kInternal,            // a bug or an unexpected backend failure: 500
+  kUnprocessable,         // well-formed but semantically refused (missing owner): 422
+  kUnavailable,           // store down, shutting down: 503
+  kInternal,              // a bug or an unexpected backend failure: 500
 };
 
 struct Error {

@@ -23,7 +23,9 @@ Generator& generator() {
   return g;
 }
 
-bool is_crockford(char c) { return c != '\0' && std::strchr(kCrockford, c) != nullptr; }
+bool is_crockford(char c) {
+  return c != '\0' && std::strchr(kCrockford, c) != nullptr;
+}
 
 }  // namespace
 

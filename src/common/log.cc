@@ -13,10 +13,14 @@ std::atomic<bool> g_text{false};
 
 std::string_view level_name(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -31,7 +35,9 @@ void configure(std::string_view level, std::string_view format) {
   g_text = (format == "text");
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_min_level.load();
+}
 
 void write(Level level, std::string_view msg, const nlohmann::json& fields) {
   if (!enabled(level)) return;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -16,7 +15,8 @@ void configure(std::string_view level, std::string_view format);
 bool enabled(Level level);
 
 // Writes {"time":…, "level":…, "msg":…, ...fields}.
-void write(Level level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object());
+void write(Level level, std::string_view msg,
+           const nlohmann::json& fields = nlohmann::json::object());
 
 inline void info(std::string_view msg, const nlohmann::json& f = nlohmann::json::object()) {
   write(Level::kInfo, msg, f);

@@ -13,7 +13,7 @@ namespace custody {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -48,22 +48,25 @@ class [[nodiscard]] Status {
   bool ok_ = true;
 };
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
 }  // namespace custody
 
 // Early return of the error of a Result/Status expression.
-#define CUSTODY_TRY(expr)                                    \
-  do {                                                       \
-    auto custody_try_status_ = (expr);                       \
+#define CUSTODY_TRY(expr)                                              \
+  do {                                                                 \
+    auto custody_try_status_ = (expr);                                 \
     if (!custody_try_status_.ok()) return custody_try_status_.error(); \
   } while (0)
 
 #define CUSTODY_CONCAT_INNER(a, b) a##b
 #define CUSTODY_CONCAT(a, b) CUSTODY_CONCAT_INNER(a, b)
 // CUSTODY_ASSIGN(auto x, expr): evaluates expr (a Result), returns its error or binds the value.
-#define CUSTODY_ASSIGN(decl, expr) CUSTODY_ASSIGN_IMPL(CUSTODY_CONCAT(custody_r_, __LINE__), decl, expr)
-#define CUSTODY_ASSIGN_IMPL(tmp, decl, expr) \
-  auto tmp = (expr);                         \
+#define CUSTODY_ASSIGN(decl, expr) \
+  CUSTODY_ASSIGN_IMPL(CUSTODY_CONCAT(custody_r_, __LINE__), decl, expr)
+#define CUSTODY_ASSIGN_IMPL(tmp, decl, expr)    \
+  auto tmp = (expr);                            \
   if (!tmp.ok()) return std::move(tmp).error(); \
   decl = std::move(tmp).value()

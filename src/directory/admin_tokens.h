@@ -25,7 +25,7 @@ struct AdminToken {
 
 struct NewAdminToken {
   Role role = Role::kAdmin;
-  std::optional<std::string> identity_id;    // required for owner (an active human), else absent
+  std::optional<std::string> identity_id;  // required for owner (an active human), else absent
   std::string description;
   std::optional<std::int64_t> ttl_seconds;  // nullopt: no expiry
   std::optional<std::string> token_value;   // bootstrap only: use this value instead of a new one

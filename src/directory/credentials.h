@@ -3,7 +3,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,9 +17,9 @@ namespace custody::directory {
 
 struct NewCredential {
   CredentialType type = CredentialType::kClientSecret;
-  std::optional<nlohmann::json> public_jwk;   // required for kJwk: EC P-256, OKP Ed25519 or
-                                              // RSA ≥ 2048; private members ("d", "p", ...) refused
-  std::string description;                    // ≤ 2000
+  std::optional<nlohmann::json> public_jwk;  // required for kJwk: EC P-256, OKP Ed25519 or
+                                             // RSA ≥ 2048; private members ("d", "p", ...) refused
+  std::string description;                      // ≤ 2000
   std::optional<std::int64_t> max_age_seconds;  // ≤ the configured maximum (the default)
 };
 
@@ -46,8 +45,8 @@ Result<Credential> revoke_credential(store::Tx& tx, const OpContext& ctx, std::s
 // For client authentication (no principal check): the identity's active client-secret credential
 // matching `secret` (constant-time), or kUnauthenticated.
 Result<Credential> verify_client_secret(store::Tx& tx, std::string_view identity_id,
-                                        std::string_view secret,
-                                        const crypto::SecretHasher& hasher, Micros now);
+                                        std::string_view secret, const crypto::SecretHasher& hasher,
+                                        Micros now);
 
 // RFC 7638 thumbprint of a public JWK (base64url SHA-256), or kInvalidArgument.
 Result<std::string> jwk_thumbprint(const nlohmann::json& jwk);

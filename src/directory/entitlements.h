@@ -13,11 +13,11 @@
 namespace custody::directory {
 
 struct NewEntitlement {
-  std::string scope;          // 1..256 printable ASCII without spaces
-  std::string resource;       // 1..2048; an absolute URI or an audience name
+  std::string scope;                              // 1..256 printable ASCII without spaces
+  std::string resource;                           // 1..2048; an absolute URI or an audience name
   std::optional<std::vector<std::string>> tools;  // each 1..256, ≤ 256 tools, no duplicates
-  std::optional<Micros> expires_at;  // must be in the future
-  std::string justification;  // 1..2000, required
+  std::optional<Micros> expires_at;               // must be in the future
+  std::string justification;                      // 1..2000, required
 };
 
 // Refused on retired identities (kConflict). Owners may grant only on identities they own.

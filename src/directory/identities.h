@@ -17,8 +17,8 @@ namespace custody::directory {
 
 struct NewIdentity {
   Kind kind = Kind::kHuman;
-  std::string display_name;  // 1..200 characters
-  std::string description;   // ≤ 2000
+  std::string display_name;                   // 1..200 characters
+  std::string description;                    // ≤ 2000
   std::map<std::string, std::string> labels;  // ≤ 64 labels; key 1..63 [a-z0-9_.-/], value ≤ 256
   std::optional<std::string> owner_id;
   std::optional<State> state;  // discovered | pending | active; default by kind (docs/api.md)

@@ -16,11 +16,11 @@ namespace custody::directory {
 enum class Kind { kHuman, kService, kAgent, kMcpServer };
 enum class State { kDiscovered, kPending, kActive, kSuspended, kRetired };
 
-std::string_view kind_name(Kind kind);                 // "human", "service", "agent", "mcp_server"
+std::string_view kind_name(Kind kind);  // "human", "service", "agent", "mcp_server"
 std::optional<Kind> parse_kind(std::string_view name);
-std::string_view id_prefix(Kind kind);                 // "usr", "svc", "agt", "mcp"
-std::optional<Kind> kind_of_id(std::string_view id);   // by prefix; nullopt when not an identity id
-std::string_view state_name(State state);              // "discovered", ...
+std::string_view id_prefix(Kind kind);                // "usr", "svc", "agt", "mcp"
+std::optional<Kind> kind_of_id(std::string_view id);  // by prefix; nullopt when not an identity id
+std::string_view state_name(State state);             // "discovered", ...
 std::optional<State> parse_state(std::string_view name);
 
 // The lifecycle: discovered→pending→active⇄suspended, and any non-retired state→retired.
@@ -34,7 +34,7 @@ struct Identity {
   std::map<std::string, std::string> labels;
   std::optional<std::string> owner_id;  // null for humans; an active human for the rest
   State state = State::kPending;
-  std::int64_t version = 1;             // bumped on every change; the ETag
+  std::int64_t version = 1;  // bumped on every change; the ETag
   Micros created_at = 0;
   Micros updated_at = 0;
 };
@@ -53,9 +53,7 @@ struct Entitlement {
   std::optional<std::string> revoked_by;
 
   // In force at `now`: not revoked and not expired. Expiry needs no job to take effect.
-  bool active_at(Micros now) const {
-    return !revoked_at && (!expires_at || *expires_at > now);
-  }
+  bool active_at(Micros now) const { return !revoked_at && (!expires_at || *expires_at > now); }
 };
 
 enum class CredentialType { kClientSecret, kJwk };

@@ -16,7 +16,7 @@ std::string_view role_name(Role role);  // "admin", "auditor", "owner"
 std::optional<Role> parse_role(std::string_view name);
 
 struct Principal {
-  std::string token_id;                 // tok_… of the admin token used; "system" for custody
+  std::string token_id;  // tok_… of the admin token used; "system" for custody
   Role role = Role::kAdmin;
   std::optional<std::string> human_id;  // owner role: the human this token acts for
 

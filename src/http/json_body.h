@@ -3,9 +3,8 @@
 // (types, unknown members) are done by the handler with the helpers below, which name the field.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -56,7 +56,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
     if (part.empty()) continue;
     size_t eq = part.find('=');
     auto name = url_decode(part.substr(0, eq));
-    auto value = url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    auto value =
+        url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
     // A malformed escape keeps the raw text so the handler can refuse it by name.
     out.emplace_back(name ? *name : std::string(part.substr(0, eq)),
                      value ? *value : std::string("\x01invalid-escape"));

@@ -3,13 +3,12 @@
 // the Responder later from any thread, exactly once.
 #pragma once
 
+#include <atomic>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <atomic>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,9 +23,9 @@ using BeastRequest = beast_http::request<beast_http::string_body>;
 
 struct Request {
   const BeastRequest& raw;
-  std::string_view method;      // "GET", ...
-  std::string_view path;        // without the query
-  std::string_view query;       // without '?'
+  std::string_view method;  // "GET", ...
+  std::string_view path;    // without the query
+  std::string_view query;   // without '?'
   std::string request_id;
   std::string remote_address;
   std::vector<std::pair<std::string, std::string>> path_params;  // from "{name}" segments

@@ -4,8 +4,7 @@
 
 namespace custody::http {
 
-void Metrics::record(std::string_view route, std::string_view method, int status,
-                     double seconds) {
+void Metrics::record(std::string_view route, std::string_view method, int status, double seconds) {
   std::lock_guard lock(mu_);
   ++counts_[{std::string(route), std::string(method), status}];
   auto it = latency_.find(std::string(route));
@@ -44,19 +43,26 @@ std::string Metrics::exposition() const {
     out += "# TYPE custody_http_requests_total counter\n";
     for (const auto& [key, n] : counts_) {
       const auto& [route, method, status] = key;
-      out += fmt::format("custody_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
-                         route, method, status, n);
+      out += fmt::format(
+          "custody_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n", route,
+          method, status, n);
     }
-    out += "# HELP custody_http_request_duration_seconds Time from request read to response written.\n";
+    out +=
+        "# HELP custody_http_request_duration_seconds Time from request read to response "
+        "written.\n";
     out += "# TYPE custody_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_) {
       for (size_t i = 0; i < kBuckets.size(); ++i)
-        out += fmt::format("custody_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
-                           route, kBuckets[i], h.buckets[i]);
-      out += fmt::format("custody_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
-                         route, h.count);
-      out += fmt::format("custody_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route, h.sum);
-      out += fmt::format("custody_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route, h.count);
+        out += fmt::format(
+            "custody_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n", route,
+            kBuckets[i], h.buckets[i]);
+      out += fmt::format(
+          "custody_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n", route,
+          h.count);
+      out += fmt::format("custody_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route,
+                         h.sum);
+      out += fmt::format("custody_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,
+                         h.count);
     }
     out += "# TYPE custody_http_open_connections gauge\n";
     out += fmt::format("custody_http_open_connections {}\n", open_connections_);

@@ -5,17 +5,28 @@ namespace {
 
 std::string_view title_for(Code code) {
   switch (code) {
-    case Code::kInvalidArgument: return "Bad Request";
-    case Code::kUnauthenticated: return "Unauthorized";
-    case Code::kPermissionDenied: return "Forbidden";
-    case Code::kNotFound: return "Not Found";
-    case Code::kConflict: return "Conflict";
-    case Code::kPreconditionFailed: return "Precondition Failed";
-    case Code::kTooLarge: return "Content Too Large";
-    case Code::kUnsupportedMediaType: return "Unsupported Media Type";
-    case Code::kUnprocessable: return "Unprocessable Content";
-    case Code::kUnavailable: return "Service Unavailable";
-    case Code::kInternal: return "Internal Server Error";
+    case Code::kInvalidArgument:
+      return "Bad Request";
+    case Code::kUnauthenticated:
+      return "Unauthorized";
+    case Code::kPermissionDenied:
+      return "Forbidden";
+    case Code::kNotFound:
+      return "Not Found";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kPreconditionFailed:
+      return "Precondition Failed";
+    case Code::kTooLarge:
+      return "Content Too Large";
+    case Code::kUnsupportedMediaType:
+      return "Unsupported Media Type";
+    case Code::kUnprocessable:
+      return "Unprocessable Content";
+    case Code::kUnavailable:
+      return "Service Unavailable";
+    case Code::kInternal:
+      return "Internal Server Error";
   }
   return "Error";
 }

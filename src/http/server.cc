@@ -7,7 +7,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
 #include <chrono>
 #include <limits>
 #include <list>
@@ -37,7 +36,9 @@ bool sane_request_id(std::string_view id) {
   return true;
 }
 
-std::string new_request_id() { return base64url_encode(random_bytes(12)); }
+std::string new_request_id() {
+  return base64url_encode(random_bytes(12));
+}
 
 // Sessions live on their io_context; this list lets stop() reach the idle ones.
 class SessionBase {
@@ -74,7 +75,8 @@ struct Server::Impl {
     sessions.emplace_front(s, ctx);
     return sessions.begin();
   }
-  void unregister_session(std::list<std::pair<std::weak_ptr<SessionBase>, net::io_context*>>::iterator it) {
+  void unregister_session(
+      std::list<std::pair<std::weak_ptr<SessionBase>, net::io_context*>>::iterator it) {
     std::lock_guard lock(sessions_mu);
     sessions.erase(it);
   }
@@ -163,10 +165,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (length && *length > limit) return on_read(beast::http::error::body_limit);
     parser_->body_limit(limit);
     // The read deadline set before the head still runs: head and body share one budget.
-    beast::http::async_read(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->on_read(ec);
-                            });
+    beast::http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -204,7 +205,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       std::string_view target = head.target();
       path_ = std::string(target.substr(0, target.find('?')));
       auto rid = head.find("X-Request-Id");
-      if (rid != head.end() && sane_request_id(rid->value())) request_id = std::string(rid->value());
+      if (rid != head.end() && sane_request_id(rid->value()))
+        request_id = std::string(rid->value());
     }
     Request req{empty, method_, path_, "", request_id, remote_, {}, 0};
     keep_alive_ = false;
@@ -234,13 +236,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::string_view target = raw.target();
     size_t q = target.find('?');
     std::string_view path = target.substr(0, q);
-    std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    std::string_view query =
+        q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
     auto rid_header = raw.find("X-Request-Id");
     std::string request_id = (rid_header != raw.end() && sane_request_id(rid_header->value()))
                                  ? std::string(rid_header->value())
                                  : new_request_id();
-    request_.emplace(Request{raw, raw.method_string(), path, query, request_id, remote_, {},
-                             SystemClock().now()});
+    request_.emplace(Request{
+        raw, raw.method_string(), path, query, request_id, remote_, {}, SystemClock().now()});
     method_ = std::string(raw.method_string());
     path_ = std::string(path);
     auto match = server_.router.match(request_->method, path, &request_->path_params);
@@ -263,7 +266,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (!match.pattern.empty()) {
       route_ = std::string(match.pattern);
-      std::string detail = std::string(request_->method) + " is not allowed here; use " + match.allowed;
+      std::string detail =
+          std::string(request_->method) + " is not allowed here; use " + match.allowed;
       auto r = problem(*request_, 405, "method_not_allowed", "Method Not Allowed", detail);
       r.header("Allow", match.allowed);
       return notify_refused(405, detail, std::move(r), request_id);
@@ -386,7 +390,9 @@ void Server::Impl::on_accepted(tcp::socket socket, net::io_context& ctx) {
 Server::Server(ServerOptions options, const Router& router, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Result<std::uint16_t> Server::start() {
   int n = std::max(1, impl_->options.threads);
@@ -396,7 +402,8 @@ Result<std::uint16_t> Server::start() {
   }
   beast::error_code ec;
   auto address = net::ip::make_address(impl_->options.host, ec);
-  if (ec) return Error::invalid("listen: \"" + impl_->options.host + "\" is not an IP address", "listen");
+  if (ec)
+    return Error::invalid("listen: \"" + impl_->options.host + "\" is not an IP address", "listen");
   tcp::endpoint endpoint(address, impl_->options.port);
   auto acceptor = std::make_unique<tcp::acceptor>(*impl_->contexts[0]);
   acceptor->open(endpoint.protocol(), ec);
@@ -437,8 +444,8 @@ void Server::stop() {
     for (auto& [weak, ctx] : impl_->sessions)
       if (auto s = weak.lock()) s->close_if_idle();
   }
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(impl_->options.drain_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->options.drain_ms);
   while (impl_->active.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   impl_->guards.clear();

@@ -9,9 +9,8 @@
 // long; work that waits (group commit) answers later through the Responder.
 #pragma once
 
-#include <boost/asio/ssl/context.hpp>
-
 #include <atomic>
+#include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>

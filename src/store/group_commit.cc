@@ -60,9 +60,9 @@ class TrackingTx final : public Tx {
 
 // The error every work of a batch gets when the transaction as a whole failed.
 Error batch_error(const Error& cause, bool connection_lost) {
-  const Code code =
-      connection_lost || cause.code == Code::kUnavailable ? Code::kUnavailable : Code::kInternal;
-  return Error{code, "transaction not committed: " + cause.message, {}};
+  std::string msg = "transaction not committed: " + cause.message;
+  if (connection_lost || cause.code == Code::kUnavailable) return Error::unavailable(msg);
+  return Error::internal(msg);
 }
 
 }  // namespace
@@ -201,12 +201,16 @@ Status GroupCommitStore::ensure_writer() {
   return ok_status();
 }
 
-Status GroupCommitStore::run_one(Item& item, Status* fatal) {
+// Savepoint control is folded into as few round trips as possible, which matters on
+// PostgreSQL: BEGIN opens the first savepoint, a successful work releases its savepoint and opens
+// the next one in one call, and ROLLBACK TO keeps the savepoint open for the next work. COMMIT
+// releases whatever savepoint is open.
+constexpr std::string_view kNextSavepoint =
+    "RELEASE SAVEPOINT custody_work; SAVEPOINT custody_work";
+constexpr std::string_view kUndoWork = "ROLLBACK TO SAVEPOINT custody_work";
+
+Status GroupCommitStore::run_one(Item& item, bool last, Status* fatal) {
   Connection& c = *writer_;
-  if (Status sp = c.exec_raw("SAVEPOINT custody_work"); !sp.ok()) {
-    *fatal = sp;
-    return sp;
-  }
   TrackingTx tx(c);
   Status st = run_guarded(item.work, tx);
   if (st.ok() && tx.first_error()) {
@@ -217,15 +221,14 @@ Status GroupCommitStore::run_one(Item& item, Status* fatal) {
     *fatal = Error::unavailable("store connection lost");
     return *fatal;
   }
-  if (st.ok()) {
-    Status rel = c.exec_raw("RELEASE SAVEPOINT custody_work");
-    if (rel.ok()) return st;
-    st = rel;
+  Status control;  // COMMIT closes the last work's savepoint
+  if (!st.ok()) {
+    control = c.exec_raw(kUndoWork);
+  } else if (!last) {
+    control = c.exec_raw(kNextSavepoint);
   }
-  Status undo = c.exec_raw("ROLLBACK TO SAVEPOINT custody_work");
-  if (undo.ok()) undo = c.exec_raw("RELEASE SAVEPOINT custody_work");
-  if (!undo.ok()) *fatal = undo;
-  return st;
+  if (!control.ok()) *fatal = control;
+  return st.ok() ? control : st;
 }
 
 void GroupCommitStore::run_batch(std::vector<Item>& batch) {
@@ -233,9 +236,14 @@ void GroupCommitStore::run_batch(std::vector<Item>& batch) {
   std::vector<Status> results(batch.size());
   std::size_t ran = 0;
   Status fatal = ensure_writer();
-  if (fatal.ok()) fatal = writer_->exec_raw(begin_sql(writer_->dialect()));
   if (fatal.ok()) {
-    for (; ran < batch.size() && fatal.ok(); ++ran) results[ran] = run_one(batch[ran], &fatal);
+    fatal =
+        writer_->exec_raw(std::string(begin_sql(writer_->dialect())) + "; SAVEPOINT custody_work");
+  }
+  if (fatal.ok()) {
+    for (; ran < batch.size() && fatal.ok(); ++ran) {
+      results[ran] = run_one(batch[ran], ran + 1 == batch.size(), &fatal);
+    }
     if (fatal.ok()) fatal = writer_->exec_raw("COMMIT");
     // Leaves no transaction open whatever failed; its own error adds nothing.
     if (!fatal.ok() && !writer_->broken()) (void)writer_->exec_raw("ROLLBACK");

@@ -3,8 +3,9 @@
 //  - read(): borrows one of `read_connections` pooled reader connections, waiting while all are
 //    busy; a broken or missing connection is (re)opened on borrow.
 //  - write(): queues the work for the single writer thread, which takes up to max_batch queued
-//    works and runs them in one transaction: BEGIN, then per work SAVEPOINT / work /
-//    RELEASE (or ROLLBACK TO + RELEASE on error), then COMMIT, then every done() in queue order.
+//    works and runs them in one transaction: BEGIN, then per work SAVEPOINT / work / RELEASE
+//    (or ROLLBACK TO on error), then COMMIT, then every done() in queue order. Savepoint
+//    commands are merged into as few round trips as possible (see run_one).
 //    A work that returns OK but swallowed a failed statement is rolled back and fails with
 //    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
 //    so refusing it on both keeps the backends' behaviour identical.
@@ -58,9 +59,10 @@ class GroupCommitStore final : public Store {
   void writer_loop();
   void run_batch(std::vector<Item>& batch);
   Status ensure_writer();
-  // Runs one work in its own savepoint; returns its outcome. Sets *fatal when the transaction
+  // Runs one work inside the open savepoint, then rolls back to it (failure) or opens the next
+  // one (success, unless `last`); returns the work's outcome. Sets *fatal when the transaction
   // itself can no longer be trusted (savepoint control failed, connection lost).
-  Status run_one(Item& item, Status* fatal);
+  Status run_one(Item& item, bool last, Status* fatal);
 
   const std::string backend_;
   const ConnectionFactory factory_;

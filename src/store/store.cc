@@ -1,6 +1,7 @@
 // open_store(): picks the backend from the URL, migrates, and hands back a GroupCommitStore.
 #include "store/store.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <future>
@@ -79,8 +80,12 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
 
   CUSTODY_ASSIGN(std::unique_ptr<Connection> writer, factory(ConnectionRole::kWriter));
   CUSTODY_TRY(apply_migrations(*writer, SystemClock().now()));
+  StoreOptions effective = options;
+  // Each work is a savepoint, i.e. a PostgreSQL subtransaction; beyond 64 per transaction the
+  // backend's subtransaction cache overflows and every snapshot gets slower.
+  if (backend == "postgres") effective.max_batch = std::min(options.max_batch, 64);
   return GroupCommitStore::create(std::move(backend), std::move(factory), std::move(writer),
-                                  options);
+                                  effective);
 }
 
 }  // namespace custody::store

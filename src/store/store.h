@@ -57,18 +57,18 @@ class Tx {
 struct StoreOptions {
   // "sqlite:PATH", a plain file path (SQLite), or "postgres://..." / "postgresql://..." (libpq).
   std::string url;
-  int read_connections = 4;      // pooled read connections
-  int busy_timeout_ms = 5000;    // SQLite busy timeout; PostgreSQL connect timeout
-  int max_batch = 512;           // most works in one group commit
+  int read_connections = 4;    // pooled read connections
+  int busy_timeout_ms = 5000;  // SQLite busy timeout; PostgreSQL connect timeout
+  int max_batch = 512;         // most works in one group commit
 };
 
 struct StoreStats {
   std::uint64_t reads = 0;
-  std::uint64_t writes = 0;          // works committed
-  std::uint64_t batches = 0;         // COMMITs
-  std::uint64_t write_errors = 0;    // works that failed
-  std::uint64_t read_micros = 0;     // total time in read()
-  std::uint64_t commit_micros = 0;   // total time from BEGIN to durable COMMIT, per batch
+  std::uint64_t writes = 0;         // works committed
+  std::uint64_t batches = 0;        // COMMITs
+  std::uint64_t write_errors = 0;   // works that failed
+  std::uint64_t read_micros = 0;    // total time in read()
+  std::uint64_t commit_micros = 0;  // total time from BEGIN to durable COMMIT, per batch
 };
 
 class Store {

@@ -42,7 +42,11 @@ class Row {
 using Rows = std::vector<Row>;
 
 // Helpers to bind optionals.
-inline Value opt(const std::optional<std::string>& v) { return v ? Value(*v) : Value(Null{}); }
-inline Value opt(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(Null{}); }
+inline Value opt(const std::optional<std::string>& v) {
+  return v ? Value(*v) : Value(Null{});
+}
+inline Value opt(const std::optional<std::int64_t>& v) {
+  return v ? Value(*v) : Value(Null{});
+}
 
 }  // namespace custody::store

@@ -12,7 +12,8 @@ namespace custody::cli {
 namespace {
 
 TEST(CliConfigPath, PrefersAbsoluteXdgConfigHome) {
-  EXPECT_EQ(config_file_path({{"XDG_CONFIG_HOME", "/x"}, {"HOME", "/home/u"}}), "/x/custody/config");
+  EXPECT_EQ(config_file_path({{"XDG_CONFIG_HOME", "/x"}, {"HOME", "/home/u"}}),
+            "/x/custody/config");
   EXPECT_EQ(config_file_path({{"XDG_CONFIG_HOME", "rel"}, {"HOME", "/home/u"}}),
             "/home/u/.config/custody/config");
   EXPECT_EQ(config_file_path({{"XDG_CONFIG_HOME", ""}, {"HOME", "/home/u"}}),

@@ -1,7 +1,7 @@
 // Duration flags (--ttl, --max-age) for the CLI (src/cli/duration.h).
-#include "cli/duration.h"
-
 #include <gtest/gtest.h>
+
+#include "cli/duration.h"
 
 namespace custody::cli {
 namespace {
@@ -26,7 +26,9 @@ TEST(CliDuration, RefusesBadInput) {
                           "99999999999999999999", "40000d"}) {
     auto result = parse_duration(bad);
     EXPECT_FALSE(result.ok()) << bad;
-    if (!result.ok()) EXPECT_NE(result.error().message.find("bad duration"), std::string::npos);
+    if (!result.ok()) {
+      EXPECT_NE(result.error().message.find("bad duration"), std::string::npos);
+    }
   }
 }
 

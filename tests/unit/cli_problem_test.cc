@@ -1,7 +1,7 @@
 // Error lines printed for non-2xx responses (src/cli/problem.h).
-#include "cli/problem.h"
-
 #include <gtest/gtest.h>
+
+#include "cli/problem.h"
 
 namespace custody::cli {
 namespace {

@@ -1,9 +1,9 @@
 // Human-readable tables and key/value output for the CLI (src/cli/table.h).
-#include "cli/table.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
+
+#include "cli/table.h"
 
 namespace custody::cli {
 namespace {
@@ -53,14 +53,16 @@ TEST(CliSanitize, MakesControlCharactersVisible) {
   EXPECT_EQ(sanitize("\x1b[31mred"), "\\x1b[31mred");
   EXPECT_EQ(sanitize(std::string("nul\0x", 5)), "nul\\x00x");
   EXPECT_EQ(sanitize("del\x7f"), "del\\x7f");
-  EXPECT_EQ(sanitize("c1\xc2\x9b" "31m"), "c1\\xc2\\x9b31m");  // U+009B is a CSI
+  EXPECT_EQ(sanitize("c1\xc2\x9b"
+                     "31m"),
+            "c1\\xc2\\x9b31m");  // U+009B is a CSI
   EXPECT_EQ(sanitize("ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"), "ok é € 🔑");
 }
 
 TEST(CliSanitize, EscapesInvalidUtf8) {
   EXPECT_EQ(sanitize("\xff"), "\\xff");
-  EXPECT_EQ(sanitize("\xc3"), "\\xc3");              // truncated sequence
-  EXPECT_EQ(sanitize("\xc0\xaf"), "\\xc0\\xaf");     // overlong '/'
+  EXPECT_EQ(sanitize("\xc3"), "\\xc3");                    // truncated sequence
+  EXPECT_EQ(sanitize("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
   EXPECT_EQ(sanitize("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
 }
 

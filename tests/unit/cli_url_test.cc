@@ -1,7 +1,7 @@
 // Server URL parsing and request-target building for the CLI (src/cli/url.h).
-#include "cli/url.h"
-
 #include <gtest/gtest.h>
+
+#include "cli/url.h"
 
 namespace custody::cli {
 namespace {
@@ -53,10 +53,10 @@ TEST(CliServerUrl, ParsesIpv6Literals) {
 }
 
 TEST(CliServerUrl, RefusesBadInput) {
-  for (const char* bad : {"", "127.0.0.1:8080", "ftp://host", "http://", "http://:80",
-                          "http://host:0", "http://host:65536", "http://host:80x",
-                          "http://user:pw@host", "http://host/?x=1", "http://host/#f",
-                          "http://[::1", "http://[::1]x"}) {
+  for (const char* bad :
+       {"", "127.0.0.1:8080", "ftp://host", "http://", "http://:80", "http://host:0",
+        "http://host:65536", "http://host:80x", "http://user:pw@host", "http://host/?x=1",
+        "http://host/#f", "http://[::1", "http://[::1]x"}) {
     EXPECT_FALSE(parse_server_url(bad).ok()) << bad;
   }
 }
