@@ -16,9 +16,13 @@
 namespace custody::store {
 namespace {
 
+// True when `url` starts with a URI scheme ("name:" or "name://"); a plain file path has none.
+// Unknown schemes are refused rather than taken for a file named "bogus:x".
 bool has_scheme(std::string_view url) {
-  const auto pos = url.find("://");
-  if (pos == std::string_view::npos || pos == 0) return false;
+  const auto pos = url.find(':');
+  if (pos == std::string_view::npos || pos == 0 ||
+      !std::isalpha(static_cast<unsigned char>(url[0])))
+    return false;
   for (char c : url.substr(0, pos)) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '.' && c != '-') {
       return false;
@@ -64,7 +68,9 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
       return open_pg_connection(url, role, timeout);
     };
   } else {
-    if (has_scheme(url)) return Error::invalid("unsupported store URL scheme: " + url, "url");
+    if (has_scheme(url) && !url.starts_with("sqlite:"))
+      return Error::invalid(
+          "unsupported store URL scheme (use sqlite:PATH or postgres://…): " + url, "store");
     const std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
     // Every connection opens the file separately, so a private in-memory database would be a
     // different database per connection.
