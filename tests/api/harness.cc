@@ -22,7 +22,17 @@ extern char** environ;
 namespace custody::apitest {
 namespace {
 
-constexpr std::string_view kListening = "listening on http://127.0.0.1:";
+// custodyd's ready line: "listening on http://127.0.0.1:PORT" (https:// when TLS is on).
+constexpr std::string_view kListening = "listening on http";
+constexpr std::string_view kLoopback = "://127.0.0.1:";
+
+// Where the port starts in the ready line found at `at`, or npos.
+std::size_t port_offset(const std::string& out, std::size_t at) {
+  std::size_t p = out.find(kLoopback, at);
+  // "http" or "https" stands between the two parts, nothing else.
+  if (p == std::string::npos || p > at + kListening.size() + 1) return std::string::npos;
+  return p + kLoopback.size();
+}
 
 std::string env_or(const char* name, std::string fallback = {}) {
   const char* v = std::getenv(name);
@@ -258,17 +268,18 @@ void Custodyd::drain_output(int fd) {
   std::size_t at = std::string::npos;
   bool ready = cv_.wait_for(lock, std::chrono::seconds(20), [&] {
     at = output_.find(kListening, launch_offset_);
-    if (at != std::string::npos) {
+    std::size_t begin = at == std::string::npos ? at : port_offset(output_, at);
+    if (begin != std::string::npos) {
       // The port is complete once a non-digit follows it.
-      std::size_t end = at + kListening.size();
+      std::size_t end = begin;
       while (end < output_.size() && std::isdigit(static_cast<unsigned char>(output_[end]))) ++end;
-      if (end < output_.size() && end > at + kListening.size()) return true;
+      if (end < output_.size() && end > begin) return true;
     }
     return output_eof_;
   });
   std::string log = output_.substr(launch_offset_);
   if (ready && at != std::string::npos) {
-    port_ = static_cast<std::uint16_t>(std::stoi(output_.substr(at + kListening.size(), 6)));
+    port_ = static_cast<std::uint16_t>(std::stoi(output_.substr(port_offset(output_, at), 6)));
     // Says which backend really ran, in ctest's log.
     std::fprintf(stderr, "apitest: custodyd pid %d (%s store) listening on 127.0.0.1:%u\n",
                  static_cast<int>(pid_), test_backend().c_str(), unsigned{port_});
