@@ -112,8 +112,8 @@ Result<Identity> create_identity(store::Tx& tx, const OpContext& ctx, const NewI
     if (owner_id) return Error::invalid("a human identity has no owner", "owner_id");
   } else {
     if (!owner_id) {
-      return Error::unprocessable(
-          "a " + std::string(kind_name(input.kind)) + " identity needs an owner", "owner_id");
+      return Error::unprocessable(std::string(kind_name(input.kind)) + " identities need an owner",
+                                  "owner_id");
     }
     CUSTODY_TRY(require_active_human_owner(tx, *owner_id));
   }
@@ -261,7 +261,7 @@ Result<TransitionResult> transition(store::Tx& tx, const OpContext& ctx, std::st
   if (target == State::kActive && current.kind != Kind::kHuman) {
     if (!current.owner_id) {
       return Error::unprocessable(
-          "a " + std::string(kind_name(current.kind)) + " identity needs an owner", "owner_id");
+          std::string(kind_name(current.kind)) + " identities need an owner", "owner_id");
     }
     CUSTODY_TRY(require_active_human_owner(tx, *current.owner_id));
   }

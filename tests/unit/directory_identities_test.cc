@@ -125,7 +125,7 @@ TEST_P(IdentitiesTest, NonHumanNeedsAnActiveHumanOwner) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, Code::kUnprocessable);
   EXPECT_EQ(none.error().field, "owner_id");
-  EXPECT_EQ(none.error().message, "a agent identity needs an owner");
+  EXPECT_EQ(none.error().message, "agent identities need an owner");
 
   const std::string missing = "usr_01JDQ3V6S7K2W8C0M4N5P6R7T8";
   for (const std::string& owner :
