@@ -29,6 +29,20 @@ Result<directory::Principal> authenticate(ApiContext& api, store::Tx& tx,
   return directory::authenticate_admin_token(tx, token, api.hasher, now);
 }
 
+// An owning copy of the parts of a Request that refusals read.
+class RequestEcho {
+ public:
+  explicit RequestEcho(const http::Request& r)
+      : method_(r.method), path_(r.path), request_id_(r.request_id), remote_(r.remote_address) {}
+  http::Request request() const {
+    static const http::BeastRequest kEmpty;
+    return http::Request{kEmpty, method_, path_, {}, request_id_, remote_, {}, 0};
+  }
+
+ private:
+  std::string method_, path_, request_id_, remote_;
+};
+
 }  // namespace
 
 void refuse(ApiContext& api, const http::Request& request, http::Responder respond,
@@ -44,7 +58,14 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
   event.details = {{"method", request.method}, {"path", request.path}, {"reason", error.message}};
   if (!error.field.empty()) event.details["field"] = error.field;
   if (!request.remote_address.empty()) event.details["remote"] = request.remote_address;
-  http::Response response = http::problem(request, error);
+  Error shown = error;
+  if (error.code == Code::kInternal) {
+    // Backend messages can name tables and statements: they go to the log, not to the client.
+    log::error("internal error", {{"request_id", request.request_id}, {"error", error.message}});
+    shown = Error::internal("internal error; the log has details under request id " +
+                            request.request_id);
+  }
+  http::Response response = http::problem(request, shown);
   auto shared = std::make_shared<http::Response>(std::move(response));
   api.store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
                   [respond, shared, rid = request.request_id](Status s) {
@@ -58,46 +79,34 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
 void read_operation(ApiContext& api, http::Request& request, http::Responder respond,
                     std::string action, std::string target, OperationBody body) {
   Micros now = api.clock.now();
-  std::optional<http::Response> response;
-  std::optional<Error> failure;
   std::string actor;
+  Result<http::Response> outcome = Error::internal("the operation produced no response");
   Status s = api.store.read([&](store::Tx& tx) -> Status {
     auto who = authenticate(api, tx, request, now);
     if (!who.ok()) {
-      failure = who.error();
+      outcome = who.error();
       return ok_status();
     }
     actor = who->actor();
-    directory::OpContext ctx{*who, request.request_id, now};
-    auto r = body(tx, ctx);
-    if (!r.ok()) {
-      failure = r.error();
-    } else {
-      response = std::move(r).value();
-    }
+    outcome = body(tx, directory::OpContext{*who, request.request_id, now});
     return ok_status();
   });
-  if (!s.ok()) failure = s.error();
-  if (failure) return refuse(api, request, respond, actor, action, target, *failure);
-  respond(std::move(*response));
+  if (!s.ok()) outcome = s.error();
+  if (!outcome.ok()) return refuse(api, request, respond, actor, action, target, outcome.error());
+  respond(std::move(outcome).value());
 }
 
 void write_operation(ApiContext& api, http::Request& request, http::Responder respond,
                      std::string action, std::string target, OperationBody body) {
   Micros now = api.clock.now();
   // Authenticate on a read connection first so that refusals never wait behind the writer.
-  std::optional<directory::Principal> principal;
-  std::optional<Error> failure;
+  Result<directory::Principal> principal = Error::unauthenticated("not authenticated");
   Status s = api.store.read([&](store::Tx& tx) -> Status {
-    auto who = authenticate(api, tx, request, now);
-    if (who.ok())
-      principal = std::move(who).value();
-    else
-      failure = who.error();
+    principal = authenticate(api, tx, request, now);
     return ok_status();
   });
-  if (!s.ok()) failure = s.error();
-  if (failure) return refuse(api, request, respond, "", action, target, *failure);
+  if (!s.ok()) principal = s.error();
+  if (!principal.ok()) return refuse(api, request, respond, "", action, target, principal.error());
   if (!principal->can_write())
     return refuse(api, request, respond, principal->actor(), action, target,
                   Error::denied("auditor tokens are read-only"));
@@ -105,7 +114,9 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
   auto result = std::make_shared<std::optional<http::Response>>();
   auto who = std::make_shared<directory::Principal>(*principal);
   std::string request_id = request.request_id;
-  // The request object outlives the write: the server keeps it until `respond` runs.
+  // What a refusal needs of the request, copied: if the server gives up draining at shutdown, the
+  // connection (and its Request) may be gone before the store calls back.
+  auto echo = std::make_shared<RequestEcho>(request);
   api.store.write(
       [result, who, request_id, now, body](store::Tx& tx) -> Status {
         directory::OpContext ctx{*who, request_id, now};
@@ -114,9 +125,9 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
         *result = std::move(r).value();
         return ok_status();
       },
-      [&api, &request, respond, result, who, action, target](Status st) {
+      [&api, echo, respond, result, who, action, target](Status st) {
         if (!st.ok())
-          return refuse(api, request, respond, who->actor(), action, target, st.error());
+          return refuse(api, echo->request(), respond, who->actor(), action, target, st.error());
         respond(std::move(**result));
       });
 }

@@ -77,9 +77,10 @@ Status verify_inclusion(std::string_view leaf_hash, std::uint64_t index, std::ui
 // RFC 9162 §2.1.4.2: OK iff `proof` shows the tree (old_size, old_root) is a prefix of
 // (new_size, new_root). Checked first: old_size ≤ new_size (old_size_exceeds_new_size), every
 // hash 32 bytes (bad_hash_size). Then:
+// - old_size = 0: every tree extends the empty one, so the proof must be empty
+//   (proof_not_empty), and a root claimed for size 0 must be SHA-256("") (old_root_mismatch,
+//   new_root_mismatch) — stricter than RFC 9162, which leaves size 0 undefined;
 // - old_size = new_size: proof must be empty (proof_not_empty), roots equal (root_mismatch);
-// - old_size = 0: proof must be empty, old_root must be SHA-256("") (old_root_mismatch) —
-//   stricter than RFC 9162, which leaves size 0 undefined;
 // - otherwise: non-empty (empty_proof), of the right length (proof_length), then the
 //   algorithm, ending in old_root_mismatch or new_root_mismatch.
 Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size,
