@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <memory>
+#include <cstdlib>
+#include <initializer_list>
+#include <utility>
 
 namespace custody::audit::merkle {
 namespace {
@@ -63,24 +65,28 @@ std::uint64_t split_point(std::uint64_t n) {
   return std::bit_floor(n - 1);
 }
 
-Status check_hash(std::string_view hash, std::string field) {
-  if (hash.size() == kHashSize) return ok_status();
-  return invalid("a hash must be " + std::to_string(kHashSize) + " bytes, not " +
-                     std::to_string(hash.size()),
-                 std::move(field), "bad_hash_size");
+Error bad_hash_size(std::size_t size, std::string field) {
+  return invalid(
+      "a hash must be " + std::to_string(kHashSize) + " bytes, not " + std::to_string(size),
+      std::move(field), "bad_hash_size");
 }
 
-Status check_proof_hashes(std::span<const std::string> proof) {
+// The first hash that is not 32 bytes, named ones first, then the proof's. Errors are built only
+// on failure: verification runs in loops (verify, tests) where most calls succeed.
+Status check_sizes(std::initializer_list<std::pair<std::string_view, const char*>> named,
+                   std::span<const std::string> proof) {
+  for (const auto& [hash, field] : named)
+    if (hash.size() != kHashSize) return bad_hash_size(hash.size(), field);
   for (std::size_t i = 0; i < proof.size(); ++i)
-    CUSTODY_TRY(check_hash(proof[i], "proof/" + std::to_string(i)));
+    if (proof[i].size() != kHashSize)
+      return bad_hash_size(proof[i].size(), "proof/" + std::to_string(i));
   return ok_status();
 }
 
-Status check_length(std::size_t got, std::size_t want) {
-  if (got == want) return ok_status();
-  return unproven("proof has " + std::to_string(got) + " hashes; this tree shape needs " +
-                      std::to_string(want),
-                  "proof_length");
+Error wrong_length(std::size_t got, std::size_t want) {
+  return unproven(
+      "proof has " + std::to_string(got) + " hashes; this tree shape needs " + std::to_string(want),
+      "proof_length");
 }
 
 std::string root_of_range(std::span<const std::string> leaves) {
@@ -157,9 +163,9 @@ std::size_t consistency_proof_size(std::uint64_t old_size, std::uint64_t new_siz
 Result<std::vector<std::string>> inclusion_proof(std::uint64_t index, std::uint64_t size,
                                                  const RangeRoot& range_root) {
   if (index >= size)
-    return invalid("leaf index " + std::to_string(index) + " is not below tree size " +
-                       std::to_string(size),
-                   "index", "index_out_of_range");
+    return invalid(
+        "leaf index " + std::to_string(index) + " is not below tree size " + std::to_string(size),
+        "index", "index_out_of_range");
   // PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])      if m < k
   //               = PATH(m − k, D[k:n]) : MTH(D[0:k])  otherwise
   // Walked top-down, so the hashes come out root-first and are reversed at the end.
@@ -230,13 +236,12 @@ Result<std::vector<std::string>> consistency_proof(std::span<const std::string> 
 Status verify_inclusion(std::string_view leaf_hash, std::uint64_t index, std::uint64_t size,
                         std::span<const std::string> proof, std::string_view root) {
   if (index >= size)
-    return invalid("leaf index " + std::to_string(index) + " is not below tree size " +
-                       std::to_string(size),
-                   "index", "index_out_of_range");
-  CUSTODY_TRY(check_hash(leaf_hash, "leaf_hash"));
-  CUSTODY_TRY(check_hash(root, "root"));
-  CUSTODY_TRY(check_proof_hashes(proof));
-  CUSTODY_TRY(check_length(proof.size(), inclusion_proof_size(index, size)));
+    return invalid(
+        "leaf index " + std::to_string(index) + " is not below tree size " + std::to_string(size),
+        "index", "index_out_of_range");
+  CUSTODY_TRY(check_sizes({{leaf_hash, "leaf_hash"}, {root, "root"}}, proof));
+  const std::size_t want = inclusion_proof_size(index, size);
+  if (proof.size() != want) return wrong_length(proof.size(), want);
 
   std::uint64_t fn = index, sn = size - 1;
   std::string r(leaf_hash);
@@ -259,16 +264,13 @@ Status verify_inclusion(std::string_view leaf_hash, std::uint64_t index, std::ui
   return ok_status();
 }
 
-Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size,
-                          std::string_view old_root, std::string_view new_root,
-                          std::span<const std::string> proof) {
+Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size, std::string_view old_root,
+                          std::string_view new_root, std::span<const std::string> proof) {
   if (old_size > new_size)
     return invalid("old tree size " + std::to_string(old_size) + " exceeds new tree size " +
                        std::to_string(new_size),
                    "old_size", "old_size_exceeds_new_size");
-  CUSTODY_TRY(check_hash(old_root, "old_root"));
-  CUSTODY_TRY(check_hash(new_root, "new_root"));
-  CUSTODY_TRY(check_proof_hashes(proof));
+  CUSTODY_TRY(check_sizes({{old_root, "old_root"}, {new_root, "new_root"}}, proof));
 
   if (old_size == 0) {
     // Every tree extends the empty tree; only the claimed roots of size 0 can be wrong.
@@ -288,7 +290,8 @@ Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size,
     return ok_status();
   }
   if (proof.empty()) return unproven("consistency proof is empty", "empty_proof");
-  CUSTODY_TRY(check_length(proof.size(), consistency_proof_size(old_size, new_size)));
+  const std::size_t want = consistency_proof_size(old_size, new_size);
+  if (proof.size() != want) return wrong_length(proof.size(), want);
 
   // When old_size is a power of two the old root is itself the first node of the path, and
   // the proof leaves it out: start from it instead of from proof[0].

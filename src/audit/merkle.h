@@ -83,8 +83,7 @@ Status verify_inclusion(std::string_view leaf_hash, std::uint64_t index, std::ui
 // - old_size = new_size: proof must be empty (proof_not_empty), roots equal (root_mismatch);
 // - otherwise: non-empty (empty_proof), of the right length (proof_length), then the
 //   algorithm, ending in old_root_mismatch or new_root_mismatch.
-Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size,
-                          std::string_view old_root, std::string_view new_root,
-                          std::span<const std::string> proof);
+Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size, std::string_view old_root,
+                          std::string_view new_root, std::span<const std::string> proof);
 
 }  // namespace custody::audit::merkle

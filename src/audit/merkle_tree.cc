@@ -45,8 +45,8 @@ MerkleTree::MerkleTree(unsigned cache_level) : cache_level_(std::min(cache_level
 
 Status MerkleTree::append(std::string_view leaf_hash) {
   if (leaf_hash.size() != kHashSize)
-    return Error::invalid("a leaf hash must be 32 bytes", "leaf_hash").with("reason",
-                                                                            "bad_hash_size");
+    return Error::invalid("a leaf hash must be 32 bytes", "leaf_hash")
+        .with("reason", "bad_hash_size");
   auto keep = [this](unsigned level, std::string_view h) {
     if (level < cache_level_) return;
     const unsigned slot = level - cache_level_;
@@ -109,10 +109,9 @@ Result<std::vector<std::string>> MerkleTree::consistency_proof(std::uint64_t old
                                                                std::uint64_t new_size,
                                                                const LeafHashes* leaves) const {
   CUSTODY_TRY(check_size(new_size, "new_size"));
-  return merkle::consistency_proof(old_size, new_size,
-                                   [this, leaves](std::uint64_t b, std::uint64_t e) {
-                                     return range_root(b, e, leaves);
-                                   });
+  return merkle::consistency_proof(
+      old_size, new_size,
+      [this, leaves](std::uint64_t b, std::uint64_t e) { return range_root(b, e, leaves); });
 }
 
 Result<std::string> MerkleTree::range_root(std::uint64_t begin, std::uint64_t end,

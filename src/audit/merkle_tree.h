@@ -5,7 +5,7 @@
 //   root() folds at most 64 hashes;
 // - the hash of every perfect subtree of 2^cache_level leaves or more, computed by append() at no
 //   extra hashing cost (≈ 2 × 32 bytes × size() / 2^cache_level of memory), so a proof needs only
-//   the few perfect subtrees smaller than that from the leaves: at most about 2^(cache_level+1)
+//   the few perfect subtrees smaller than that from the leaves: fewer than 2^(cache_level+1)
 //   leaf hashes per proof, read through LeafHashes.
 // Leaf hashes themselves belong to the store (or to a vector in tests and in `verify`); a
 // cache_level of 0 keeps them here too, and then no LeafHashes is ever needed.
@@ -52,8 +52,8 @@ class SpanLeafHashes final : public LeafHashes {
 
 class MerkleTree {
  public:
-  // 2^8 leaves: a proof reads at most ~512 leaf hashes (in ≤ 2 range reads per level below 8)
-  // and the cache costs 64 bytes per 256 events (≈ 0.25 MB per million).
+  // 2^8 leaves: a proof reads fewer than 512 leaf hashes (one range read per perfect subtree
+  // below the cache level) and the cache costs 64 bytes per 256 events (≈ 0.25 MB a million).
   static constexpr unsigned kDefaultCacheLevel = 8;
 
   explicit MerkleTree(unsigned cache_level = kDefaultCacheLevel);
@@ -80,8 +80,7 @@ class MerkleTree {
   Result<std::vector<std::string>> inclusion_proof(std::uint64_t index, std::uint64_t size,
                                                    const LeafHashes* leaves) const;
   // PROOF(old_size, D[0:new_size]) (merkle::consistency_proof).
-  Result<std::vector<std::string>> consistency_proof(std::uint64_t old_size,
-                                                     std::uint64_t new_size,
+  Result<std::vector<std::string>> consistency_proof(std::uint64_t old_size, std::uint64_t new_size,
                                                      const LeafHashes* leaves) const;
 
  private:
@@ -89,8 +88,7 @@ class MerkleTree {
   Result<std::string> range_root(std::uint64_t begin, std::uint64_t end,
                                  const LeafHashes* leaves) const;
   // Hash of the complete subtree at `level` (2^level leaves) number `index`.
-  Result<std::string> perfect(unsigned level, std::uint64_t index,
-                              const LeafHashes* leaves) const;
+  Result<std::string> perfect(unsigned level, std::uint64_t index, const LeafHashes* leaves) const;
   Status check_size(std::uint64_t size, const char* field) const;
 
   unsigned cache_level_;

@@ -28,7 +28,8 @@
 
 namespace custody::jcs {
 
-// Arrays and objects nested deeper than this are refused, so hostile input cannot exhaust the stack.
+// Arrays and objects nested deeper than this are refused, so hostile input cannot exhaust the
+// stack.
 constexpr int kMaxDepth = 512;
 
 // The canonical UTF-8 bytes of `value`.
