@@ -39,6 +39,10 @@ StrictJson parse_json_object_strict(std::string_view text);
 // Human wording for a defect, e.g. "has duplicate member \"alg\"".
 std::string describe(const StrictJson& parsed);
 
+// A string taken from a token, made safe to put in an error message: at most 40 characters,
+// anything but printable ASCII (and quotes, backslashes) replaced by '?', in double quotes.
+std::string quote_untrusted(std::string_view text);
+
 // Compact JSON text of value; nullopt when it holds a string that is not valid UTF-8 (where
 // nlohmann's dump() would throw).
 std::optional<std::string> dump_compact(const nlohmann::json& value);

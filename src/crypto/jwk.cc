@@ -10,22 +10,11 @@
 
 #include "common/encoding.h"
 #include "crypto/jose_encoding.h"
+#include "crypto/jwk_data.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/openssl_util.h"
 
 namespace custody::crypto {
-
-struct Jwk::Data {
-  ossl::Pkey pkey;
-  KeyType type = KeyType::kEcP256;
-  bool is_private = false;
-  nlohmann::json required;  // the RFC 7638 members, canonical; what public_json() starts from
-  std::string thumbprint;
-  std::string kid;
-  std::string alg_member;
-  bool use_sig = false;
-};
-
 namespace {
 
 using nlohmann::json;
@@ -44,8 +33,6 @@ class Reader {
   Error bad(std::string_view message) const {
     return Error::invalid(what_ + " " + std::string(message), what_);
   }
-
-  bool has(std::string_view name) const { return jwk_.contains(name); }
 
   Result<std::string> string_member(const char* name) const {
     auto it = jwk_.find(name);
@@ -116,15 +103,15 @@ ossl::Pkey from_params(const char* type_name, OSSL_PARAM_BLD* bld, int selection
   return ossl::Pkey(raw);
 }
 
-enum class Check { kPublic, kFull, kPairwise };
+enum class Check { kPublicQuick, kFull, kPairwise };
 
 bool key_checks_out(EVP_PKEY* pkey, Check check) {
   ossl::PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
   int rc = 0;
   if (ctx) {
     switch (check) {
-      case Check::kPublic:
-        rc = EVP_PKEY_public_check(ctx.get());
+      case Check::kPublicQuick:
+        rc = EVP_PKEY_public_check_quick(ctx.get());
         break;
       case Check::kFull:
         rc = EVP_PKEY_check(ctx.get());
@@ -139,7 +126,10 @@ bool key_checks_out(EVP_PKEY* pkey, Check check) {
 }
 
 // P-256 from the coordinates (and the private scalar): OpenSSL decodes the point, which refuses
-// points off the curve, and for a key pair checks d * G == (x, y).
+// points off the curve and the point at infinity, and for a key pair checks d * G == (x, y).
+// The quick public check skips the n * Q == O test: P-256 has cofactor 1, so every other point
+// on the curve already has order n, and the full test would cost a scalar multiplication on
+// every DPoP proof.
 Result<ossl::Pkey> ec_key(const Reader& r, const std::string& x, const std::string& y,
                           const std::string* d) {
   std::string pub = "\x04" + x + y;
@@ -155,7 +145,8 @@ Result<ossl::Pkey> ec_key(const Reader& r, const std::string& x, const std::stri
     return Error::internal("OpenSSL could not build EC parameters: " + ossl::drain_errors());
   }
   ossl::Pkey key = from_params("EC", bld.get(), d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
-  if (!key || !key_checks_out(key.get(), Check::kPublic)) return r.bad("is not a point on P-256");
+  if (!key || !key_checks_out(key.get(), Check::kPublicQuick))
+    return r.bad("is not a point on P-256");
   if (d && !key_checks_out(key.get(), Check::kFull))
     return r.bad("\"d\" does not belong to \"x\" and \"y\"");
   return key;
@@ -171,8 +162,8 @@ Result<ossl::Pkey> ed25519_key(const Reader& r, const std::string& x, const std:
     }
     return key;
   }
-  ossl::Pkey key(EVP_PKEY_new_raw_private_key_ex(nullptr, "ED25519", nullptr, bytes_of(*d),
-                                                 d->size()));
+  ossl::Pkey key(
+      EVP_PKEY_new_raw_private_key_ex(nullptr, "ED25519", nullptr, bytes_of(*d), d->size()));
   unsigned char derived[kCoordinateBytes];
   std::size_t len = sizeof derived;
   if (!key || EVP_PKEY_get_raw_public_key(key.get(), derived, &len) != 1) {
@@ -209,16 +200,17 @@ Result<ossl::Pkey> rsa_key(const Reader& r, std::string_view n, std::string_view
   ossl::Bn bn_n(BN_bin2bn(bytes_of(n), static_cast<int>(n.size()), nullptr));
   ossl::Bn bn_e(BN_bin2bn(bytes_of(e), static_cast<int>(e.size()), nullptr));
   ossl::ParamBld bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
+  if (!bn_n || !bn_e || !bld ||
+      !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get())) {
     return Error::internal("OpenSSL could not build RSA parameters: " + ossl::drain_errors());
   }
   std::vector<ossl::SecretBn> secrets;  // must outlive the builder's to_param call
   if (priv != nullptr) {
     const std::pair<const char*, const std::string*> members[] = {
-        {OSSL_PKEY_PARAM_RSA_D, &priv->d},           {OSSL_PKEY_PARAM_RSA_FACTOR1, &priv->p},
-        {OSSL_PKEY_PARAM_RSA_FACTOR2, &priv->q},     {OSSL_PKEY_PARAM_RSA_EXPONENT1, &priv->dp},
-        {OSSL_PKEY_PARAM_RSA_EXPONENT2, &priv->dq},  {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, &priv->qi},
+        {OSSL_PKEY_PARAM_RSA_D, &priv->d},          {OSSL_PKEY_PARAM_RSA_FACTOR1, &priv->p},
+        {OSSL_PKEY_PARAM_RSA_FACTOR2, &priv->q},    {OSSL_PKEY_PARAM_RSA_EXPONENT1, &priv->dp},
+        {OSSL_PKEY_PARAM_RSA_EXPONENT2, &priv->dq}, {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, &priv->qi},
     };
     for (const auto& [param, value] : members) {
       CUSTODY_ASSIGN(ossl::SecretBn bn, secret_bn(*value));
@@ -273,8 +265,8 @@ std::string compute_thumbprint(const json& required) {
 }
 
 json ec_required(std::string_view x, std::string_view y) {
-  return json{{"kty", "EC"}, {"crv", "P-256"}, {"x", base64url_encode(x)},
-              {"y", base64url_encode(y)}};
+  return json{
+      {"kty", "EC"}, {"crv", "P-256"}, {"x", base64url_encode(x)}, {"y", base64url_encode(y)}};
 }
 json okp_required(std::string_view x) {
   return json{{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", base64url_encode(x)}};
@@ -286,7 +278,7 @@ json rsa_required(std::string_view n, std::string_view e) {
 }
 
 Result<std::shared_ptr<Jwk::Data>> parse(const json& jwk, std::string_view what,
-                                          bool want_private) {
+                                         bool want_private) {
   Reader r(jwk, what);
   if (!jwk.is_object()) return r.bad("must be a JSON object");
   if (!want_private) {

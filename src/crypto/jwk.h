@@ -12,8 +12,9 @@
 // failures inside OpenSSL are kInternal.
 //
 // Thread safety: a Jwk is an immutable handle (copies share one EVP_PKEY, which OpenSSL allows to
-// be used for signing and verifying from many threads at once); a JwkSet is immutable after
-// construction. Both may be shared freely between threads.
+// be used for signing and verifying from many threads at once, plus an internally locked pool of
+// OpenSSL contexts set up for it); a JwkSet is immutable after construction. Both may be shared
+// freely between threads.
 #pragma once
 
 #include <openssl/types.h>
@@ -94,10 +95,18 @@ class Jwk {
   // The same key under another kid (1..256 printable ASCII).
   Result<Jwk> with_kid(std::string kid) const;
 
+  // The signature primitive under JWS, with alg(): ES256 signs SHA-256(input) and returns R||S
+  // (64 bytes, RFC 7518 §3.4 — not DER), EdDSA returns 64 bytes, RS256 (PKCS #1 v1.5 with
+  // SHA-256) the modulus size. Private keys only (kInvalidArgument otherwise).
+  Result<std::string> sign(std::string_view input) const;
+  // OK when `signature` (in the form sign() returns) is valid for `input`; kUnauthenticated
+  // "signature verification failed", or a message naming the wrong length, otherwise.
+  Status verify(std::string_view input, std::string_view signature) const;
+
   // Borrowed; valid while any copy of this Jwk lives. For src/crypto and benchmarks.
   EVP_PKEY* pkey() const;
 
-  struct Data;  // the shared immutable state; defined in jwk.cc
+  struct Data;  // the shared state; defined in jwk_data.h (internal to src/crypto)
 
  private:
   explicit Jwk(std::shared_ptr<const Data> data) : d_(std::move(data)) {}

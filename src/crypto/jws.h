@@ -15,8 +15,8 @@
 //     §3.4; EdDSA: 64 bytes; RS256: the modulus size) or does not verify;
 //   - no key fits: with "kid", only the key with that kid is tried; without, every key of the
 //     matching type (see JwkSet::kMaxKeys). A key's own "alg" member must agree with the token's.
-// Keys embedded in a token ("jwk", "x5c") are ignored here; DPoP proof checking uses parse() and
-// verify_signature() with the embedded key explicitly.
+// Keys embedded in a token ("jwk", "x5c") are ignored here; DPoP proof checking calls jws_parse()
+// and jws_verify_signature() with the embedded key explicitly.
 //
 // Errors: every refusal of a token is Code::kUnauthenticated; a caller bug (a header that does
 // not fit the key, a public key given to sign) is kInvalidArgument; OpenSSL failures kInternal.
@@ -74,14 +74,12 @@ Result<ParsedJws> jws_parse(std::string_view token, const VerifyPolicy& policy =
 // Checks the signature of a parsed token with one key (which must allow() the token's alg).
 Status jws_verify_signature(const ParsedJws& jws, const Jwk& key);
 
-// jws_parse, key selection from `keys` and jws_verify_signature.
+// Selects the key for a parsed token from `keys` (by "kid" when present, else every key that
+// allows the alg) and checks the signature; returns the key that verified.
+Result<Jwk> jws_verify_parsed(const ParsedJws& jws, const JwkSet& keys);
+
+// jws_parse then jws_verify_parsed.
 Result<VerifiedJws> jws_verify(std::string_view token, const JwkSet& keys,
                                const VerifyPolicy& policy = {});
-
-// The raw signature primitive under the JWS: signs `input` with the key's algorithm (ES256
-// output is R||S, 64 bytes). Exposed for benchmarks and tests.
-Result<std::string> sign_bytes(const Jwk& key, std::string_view input);
-// True when `signature` (ES256: R||S) is valid for `input` under the key's algorithm.
-Status verify_bytes(const Jwk& key, std::string_view input, std::string_view signature);
 
 }  // namespace custody::crypto
