@@ -42,6 +42,7 @@ Result<Opened> open_everything(const Config& config) {
   store::StoreOptions options;
   options.url = config.store_url();
   options.read_connections = static_cast<int>(config.store_read_connections);
+  options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
   return Opened{std::move(store), std::move(secret)};
 }

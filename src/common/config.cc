@@ -100,6 +100,7 @@ const std::vector<Key>& keys() {
       int_key("credential_max_age_seconds", &Config::credential_max_age_seconds, 60, kMax),
       int_key("admin_token_default_ttl_seconds", &Config::admin_token_default_ttl_seconds, 0, kMax),
       int_key("store_read_connections", &Config::store_read_connections, 1, 256),
+      int_key("store_max_queued_writes", &Config::store_max_queued_writes, 1, 10'000'000),
       {"tls.cert_file",
        [](Config& c, const std::string& t) {
          c.tls.cert_file = t;

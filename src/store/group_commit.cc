@@ -76,6 +76,7 @@ GroupCommitStore::GroupCommitStore(std::string backend, ConnectionFactory factor
     : backend_(std::move(backend)),
       factory_(std::move(factory)),
       max_batch_(std::max(1, options.max_batch)),
+      max_queued_(static_cast<std::size_t>(std::max(1, options.max_queued_writes))),
       writer_(std::move(writer)) {
   const int n = std::max(1, options.read_connections);
   slots_.resize(static_cast<std::size_t>(n));
@@ -161,16 +162,18 @@ void GroupCommitStore::write(Work work, Done done) {
     done(Error::internal("empty store work"));
     return;
   }
+  bool full = false;
   {
     std::lock_guard lk(queue_mu_);
-    if (accepting_) {
+    full = queue_.size() >= max_queued_;
+    if (accepting_ && !full) {
       queue_.push_back(Item{std::move(work), std::move(done)});
       queue_cv_.notify_one();
       return;
     }
   }
   write_errors_.fetch_add(1, std::memory_order_relaxed);
-  done(Error::unavailable("store is closing"));
+  done(Error::unavailable(full ? "store write queue is full; retry later" : "store is closing"));
 }
 
 void GroupCommitStore::writer_loop() {

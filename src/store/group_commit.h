@@ -67,6 +67,7 @@ class GroupCommitStore final : public Store {
   const std::string backend_;
   const ConnectionFactory factory_;
   const int max_batch_;
+  const std::size_t max_queued_;
 
   // Readers: slots_[i] may be null (not opened, or dropped after breaking).
   std::mutex pool_mu_;

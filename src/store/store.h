@@ -60,6 +60,9 @@ struct StoreOptions {
   int read_connections = 4;    // pooled read connections
   int busy_timeout_ms = 5000;  // SQLite busy timeout; PostgreSQL connect timeout
   int max_batch = 512;         // most works in one group commit
+  // Most works waiting for the writer. Beyond it write() refuses at once with kUnavailable
+  // (503 at the API) instead of letting memory and latency grow without bound.
+  int max_queued_writes = 100000;
 };
 
 struct StoreStats {
@@ -83,7 +86,8 @@ class Store {
 
   // Runs `work` on a read connection and returns its status.
   virtual Status read(const Work& work) = 0;
-  // Queues `work`; see the contract above. After close() has begun, `done` gets kUnavailable.
+  // Queues `work`; see the contract above. After close() has begun, or while max_queued_writes
+  // works are already waiting, `done` gets kUnavailable at once (on the caller's thread).
   virtual void write(Work work, Done done) = 0;
   // write() and wait for `done`. Never call from the writer thread (i.e. inside a work).
   Status write_sync(Work work);

@@ -426,6 +426,40 @@ TEST_P(StoreTest, ReadConnectionsRefuseWrites) {
   EXPECT_FALSE(identity_exists(*s, "agt_sneaky"));
 }
 
+// A full write queue refuses at once instead of growing without bound.
+TEST_P(StoreTest, FullWriteQueueRefusesAtOnce) {
+  StoreOptions o = options();
+  o.max_queued_writes = 2;
+  auto s = open(o);
+  ASSERT_TRUE(s);
+  std::promise<void> started, release;
+  std::promise<Status> held;
+  s->write(
+      [&](Tx&) {
+        started.set_value();
+        release.get_future().wait();
+        return ok_status();
+      },
+      [&](Status st) { held.set_value(st); });
+  started.get_future().wait();  // the writer holds this one; the queue is empty again
+  std::vector<std::promise<Status>> queued(3);
+  for (std::size_t i = 0; i < queued.size(); ++i) {
+    s->write(insert_identity_work("agt_q" + std::to_string(i)),
+             [&queued, i](Status st) { queued[i].set_value(st); });
+  }
+  // The third did not fit: refused at once, before the writer is released.
+  auto third = queued[2].get_future();
+  ASSERT_EQ(third.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  Status refused = third.get();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::kUnavailable);
+  EXPECT_NE(refused.error().message.find("queue is full"), std::string::npos);
+  release.set_value();
+  EXPECT_TRUE(held.get_future().get().ok());
+  EXPECT_TRUE(queued[0].get_future().get().ok());
+  EXPECT_TRUE(queued[1].get_future().get().ok());
+}
+
 // One batch holding works that succeed, fail in different ways, and succeed again: each failure
 // is rolled back alone, the rest commit together.
 TEST_P(StoreTest, FailingWorkInBatchRollsBackAlone) {
