@@ -12,10 +12,10 @@ using http::Request;
 using http::Responder;
 using http::Response;
 
-Result<audit::EventFilter> parse_filter(const Request& req, const Config& config,
-                                        std::string* cursor) {
+Result<audit::EventFilter> parse_filter(const Request& req, const Config& config) {
   audit::EventFilter f;
-  for (const auto& [name, value] : http::parse_query(req.query)) {
+  CUSTODY_ASSIGN(auto query, http::parse_query(req.query));
+  for (const auto& [name, value] : query) {
     if (name == "actor")
       f.actor = value;
     else if (name == "target")
@@ -30,9 +30,9 @@ Result<audit::EventFilter> parse_filter(const Request& req, const Config& config
       CUSTODY_ASSIGN(f.until, parse_time(value, "until"));
     } else if (name == "limit") {
       CUSTODY_ASSIGN(f.limit, parse_limit(value, config));
-    } else if (name == "cursor")
-      *cursor = value;
-    else
+    } else if (name == "cursor") {
+      CUSTODY_ASSIGN(f.before_seq, audit::decode_cursor(value));
+    } else
       return Error::invalid("unknown query parameter \"" + name + "\"", name);
   }
   return f;
@@ -42,18 +42,16 @@ Result<audit::EventFilter> parse_filter(const Request& req, const Config& config
 
 void add_audit_routes(http::Router& router, ApiContext& api) {
   router.add("GET", "/api/v1/audit", [&api](Request& req, Responder respond) {
-    std::string cursor;
-    auto filter = parse_filter(req, api.config, &cursor);
-    if (!filter.ok()) return refuse(api, req, respond, "", "audit.list", "", filter.error());
-    read_operation(api, req, respond, "audit.list", "",
-                   [f = std::move(filter).value(), cursor](
-                       store::Tx& tx, const directory::OpContext& ctx) mutable -> Result<Response> {
+    auto filter = std::make_shared<audit::EventFilter>();
+    auto validate = [&api, &req, filter]() -> Status {
+      CUSTODY_ASSIGN(*filter, parse_filter(req, api.config));
+      return ok_status();
+    };
+    read_operation(api, req, respond, "audit.list", "", validate,
+                   [filter](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                      if (ctx.who.role == directory::Role::kOwner)
                        return Error::denied("owner tokens may not read the audit log");
-                     if (!cursor.empty()) {
-                       CUSTODY_ASSIGN(f.before_seq, audit::decode_cursor(cursor));
-                     }
-                     CUSTODY_ASSIGN(auto page, audit::list(tx, f));
+                     CUSTODY_ASSIGN(auto page, audit::list(tx, *filter));
                      nlohmann::json items = nlohmann::json::array();
                      for (const auto& e : page.items) items.push_back(audit::to_json(e));
                      nlohmann::json body = {{"items", std::move(items)}, {"next_cursor", nullptr}};

@@ -41,17 +41,18 @@ void add_credential_routes(http::Router& router, ApiContext& api) {
   router.add(
       "POST", "/api/v1/identities/{id}/credentials", [&api](Request& req, Responder respond) {
         std::string id(req.param("id"));
-        auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-        if (!body.ok()) return refuse(api, req, respond, "", "credential.create", id, body.error());
-        auto input = parse_new_credential(*body);
-        if (!input.ok())
-          return refuse(api, req, respond, "", "credential.create", id, input.error());
+        auto in = std::make_shared<directory::NewCredential>();
+        auto validate = [&api, &req, in]() -> Status {
+          CUSTODY_ASSIGN(auto body, json_body(api, req));
+          CUSTODY_ASSIGN(*in, parse_new_credential(body));
+          return ok_status();
+        };
         directory::CredentialPolicy policy{api.config.credential_max_age_seconds};
-        write_operation(api, req, respond, "credential.create", id,
-                        [&api, id, policy, in = std::move(input).value()](
+        write_operation(api, req, respond, "credential.create", id, validate,
+                        [&api, id, policy, in](
                             store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                           CUSTODY_ASSIGN(auto created, directory::create_credential(
-                                                           tx, ctx, id, in, api.hasher, policy));
+                                                           tx, ctx, id, *in, api.hasher, policy));
                           nlohmann::json j = directory::to_json(created.credential, ctx.now);
                           if (created.secret) j["secret"] = *created.secret;
                           Response r = http::json_response(201, j);
@@ -62,7 +63,7 @@ void add_credential_routes(http::Router& router, ApiContext& api) {
 
   router.add("GET", "/api/v1/identities/{id}/credentials", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    read_operation(api, req, respond, "credential.list", id,
+    read_operation(api, req, respond, "credential.list", id, nullptr,
                    [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                      CUSTODY_ASSIGN(auto list, directory::list_credentials(tx, ctx, id));
                      nlohmann::json items = nlohmann::json::array();
@@ -73,7 +74,7 @@ void add_credential_routes(http::Router& router, ApiContext& api) {
 
   router.add("DELETE", "/api/v1/credentials/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    write_operation(api, req, respond, "credential.revoke", id,
+    write_operation(api, req, respond, "credential.revoke", id, nullptr,
                     [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                       CUSTODY_ASSIGN(auto c, directory::revoke_credential(tx, ctx, id));
                       return http::json_response(200, directory::to_json(c, ctx.now));

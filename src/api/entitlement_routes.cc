@@ -29,40 +29,42 @@ Result<directory::NewEntitlement> parse_new_entitlement(const nlohmann::json& bo
 }  // namespace
 
 void add_entitlement_routes(http::Router& router, ApiContext& api) {
-  router.add(
-      "POST", "/api/v1/identities/{id}/entitlements", [&api](Request& req, Responder respond) {
-        std::string id(req.param("id"));
-        auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-        if (!body.ok()) return refuse(api, req, respond, "", "entitlement.grant", id, body.error());
-        auto input = parse_new_entitlement(*body);
-        if (!input.ok())
-          return refuse(api, req, respond, "", "entitlement.grant", id, input.error());
-        write_operation(api, req, respond, "entitlement.grant", id,
-                        [id, in = std::move(input).value()](
-                            store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                          CUSTODY_ASSIGN(auto e, directory::grant_entitlement(tx, ctx, id, in));
-                          Response r = http::json_response(201, directory::to_json(e, ctx.now));
-                          r.header("Location", "/api/v1/entitlements/" + e.id);
-                          return r;
-                        });
-      });
+  router.add("POST", "/api/v1/identities/{id}/entitlements",
+             [&api](Request& req, Responder respond) {
+               std::string id(req.param("id"));
+               auto in = std::make_shared<directory::NewEntitlement>();
+               auto validate = [&api, &req, in]() -> Status {
+                 CUSTODY_ASSIGN(auto body, json_body(api, req));
+                 CUSTODY_ASSIGN(*in, parse_new_entitlement(body));
+                 return ok_status();
+               };
+               write_operation(
+                   api, req, respond, "entitlement.grant", id, validate,
+                   [id, in](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                     CUSTODY_ASSIGN(auto e, directory::grant_entitlement(tx, ctx, id, *in));
+                     Response r = http::json_response(201, directory::to_json(e, ctx.now));
+                     r.header("Location", "/api/v1/entitlements/" + e.id);
+                     return r;
+                   });
+             });
 
   router.add(
       "GET", "/api/v1/identities/{id}/entitlements", [&api](Request& req, Responder respond) {
         std::string id(req.param("id"));
-        bool active_only = false;
-        for (const auto& [name, value] : http::parse_query(req.query)) {
-          if (name != "active")
-            return refuse(api, req, respond, "", "entitlement.list", id,
-                          Error::invalid("unknown query parameter \"" + name + "\"", name));
-          auto b = parse_bool(value, "active");
-          if (!b.ok()) return refuse(api, req, respond, "", "entitlement.list", id, b.error());
-          active_only = *b;
-        }
+        auto active_only = std::make_shared<bool>(false);
+        auto validate = [&req, active_only]() -> Status {
+          CUSTODY_ASSIGN(auto query, http::parse_query(req.query));
+          for (const auto& [name, value] : query) {
+            if (name != "active")
+              return Error::invalid("unknown query parameter \"" + name + "\"", name);
+            CUSTODY_ASSIGN(*active_only, parse_bool(value, "active"));
+          }
+          return ok_status();
+        };
         read_operation(
-            api, req, respond, "entitlement.list", id,
+            api, req, respond, "entitlement.list", id, validate,
             [id, active_only](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-              CUSTODY_ASSIGN(auto list, directory::list_entitlements(tx, ctx, id, active_only));
+              CUSTODY_ASSIGN(auto list, directory::list_entitlements(tx, ctx, id, *active_only));
               nlohmann::json items = nlohmann::json::array();
               for (const auto& e : list) items.push_back(directory::to_json(e, ctx.now));
               return http::json_response(200, {{"items", std::move(items)}});
@@ -71,7 +73,7 @@ void add_entitlement_routes(http::Router& router, ApiContext& api) {
 
   router.add("GET", "/api/v1/entitlements/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    read_operation(api, req, respond, "entitlement.read", id,
+    read_operation(api, req, respond, "entitlement.read", id, nullptr,
                    [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                      CUSTODY_ASSIGN(auto e, directory::get_entitlement(tx, ctx, id));
                      return http::json_response(200, directory::to_json(e, ctx.now));
@@ -80,7 +82,7 @@ void add_entitlement_routes(http::Router& router, ApiContext& api) {
 
   router.add("DELETE", "/api/v1/entitlements/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    write_operation(api, req, respond, "entitlement.revoke", id,
+    write_operation(api, req, respond, "entitlement.revoke", id, nullptr,
                     [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                       CUSTODY_ASSIGN(auto e, directory::revoke_entitlement(tx, ctx, id));
                       return http::json_response(200, directory::to_json(e, ctx.now));

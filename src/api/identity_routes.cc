@@ -57,7 +57,8 @@ Result<directory::IdentityPatch> parse_patch(const nlohmann::json& body) {
 
 Result<directory::IdentityFilter> parse_filter(const Request& req, const Config& config) {
   directory::IdentityFilter f;
-  for (const auto& [name, value] : http::parse_query(req.query)) {
+  CUSTODY_ASSIGN(auto query, http::parse_query(req.query));
+  for (const auto& [name, value] : query) {
     if (name == "kind") {
       auto k = directory::parse_kind(value);
       if (!k)
@@ -92,23 +93,26 @@ void add_transition(http::Router& router, ApiContext& api, const char* verb,
       "POST", std::string("/api/v1/identities/{id}/") + verb,
       [&api, target, action](Request& req, Responder respond) {
         std::string id(req.param("id"));
-        std::string reason;
-        if (!req.body().empty()) {
-          auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-          if (!body.ok()) return refuse(api, req, respond, "", action, id, body.error());
-          Status st = http::check_members(*body, {"reason"});
-          if (!st.ok()) return refuse(api, req, respond, "", action, id, st.error());
-          auto r = http::opt_string(*body, "reason");
-          if (!r.ok()) return refuse(api, req, respond, "", action, id, r.error());
-          if (r.value()) reason = *r.value();
-        }
-        auto version = if_match_version(req);
-        if (!version.ok()) return refuse(api, req, respond, "", action, id, version.error());
+        struct Input {
+          std::string reason;
+          std::optional<std::int64_t> version;
+        };
+        auto in = std::make_shared<Input>();
+        auto validate = [&api, &req, in]() -> Status {
+          if (!req.body().empty()) {
+            CUSTODY_ASSIGN(auto body, json_body(api, req));
+            CUSTODY_TRY(http::check_members(body, {"reason"}));
+            CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
+            if (reason) in->reason = *reason;
+          }
+          CUSTODY_ASSIGN(in->version, if_match_version(req));
+          return ok_status();
+        };
         write_operation(
-            api, req, respond, action, id,
-            [id, target, reason, v = *version](
-                store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-              CUSTODY_ASSIGN(auto result, directory::transition(tx, ctx, id, target, v, reason));
+            api, req, respond, action, id, validate,
+            [id, target, in](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+              CUSTODY_ASSIGN(auto result,
+                             directory::transition(tx, ctx, id, target, in->version, in->reason));
               bool with_affected =
                   target == directory::State::kSuspended || target == directory::State::kRetired;
               if (!with_affected) return identity_response(200, result.identity);
@@ -125,25 +129,28 @@ void add_transition(http::Router& router, ApiContext& api, const char* verb,
 
 void add_identity_routes(http::Router& router, ApiContext& api) {
   router.add("POST", "/api/v1/identities", [&api](Request& req, Responder respond) {
-    auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-    if (!body.ok()) return refuse(api, req, respond, "", "identity.create", "", body.error());
-    auto input = parse_new_identity(*body);
-    if (!input.ok()) return refuse(api, req, respond, "", "identity.create", "", input.error());
-    write_operation(api, req, respond, "identity.create", "",
-                    [in = std::move(input).value()](
-                        store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                      CUSTODY_ASSIGN(Identity created, directory::create_identity(tx, ctx, in));
+    auto in = std::make_shared<directory::NewIdentity>();
+    auto validate = [&api, &req, in]() -> Status {
+      CUSTODY_ASSIGN(auto body, json_body(api, req));
+      CUSTODY_ASSIGN(*in, parse_new_identity(body));
+      return ok_status();
+    };
+    write_operation(api, req, respond, "identity.create", "", validate,
+                    [in](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                      CUSTODY_ASSIGN(Identity created, directory::create_identity(tx, ctx, *in));
                       return identity_response(201, created);
                     });
   });
 
   router.add("GET", "/api/v1/identities", [&api](Request& req, Responder respond) {
-    auto filter = parse_filter(req, api.config);
-    if (!filter.ok()) return refuse(api, req, respond, "", "identity.list", "", filter.error());
-    read_operation(api, req, respond, "identity.list", "",
-                   [f = std::move(filter).value()](
-                       store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                     CUSTODY_ASSIGN(auto page, directory::list_identities(tx, ctx, f));
+    auto filter = std::make_shared<directory::IdentityFilter>();
+    auto validate = [&api, &req, filter]() -> Status {
+      CUSTODY_ASSIGN(*filter, parse_filter(req, api.config));
+      return ok_status();
+    };
+    read_operation(api, req, respond, "identity.list", "", validate,
+                   [filter](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                     CUSTODY_ASSIGN(auto page, directory::list_identities(tx, ctx, *filter));
                      nlohmann::json items = nlohmann::json::array();
                      for (const auto& i : page.items) items.push_back(directory::to_json(i));
                      nlohmann::json body = {{"items", std::move(items)}, {"next_cursor", nullptr}};
@@ -154,7 +161,7 @@ void add_identity_routes(http::Router& router, ApiContext& api) {
 
   router.add("GET", "/api/v1/identities/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    read_operation(api, req, respond, "identity.read", id,
+    read_operation(api, req, respond, "identity.read", id, nullptr,
                    [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                      CUSTODY_ASSIGN(Identity identity, directory::get_identity(tx, ctx, id));
                      return identity_response(200, identity);
@@ -163,17 +170,21 @@ void add_identity_routes(http::Router& router, ApiContext& api) {
 
   router.add("PATCH", "/api/v1/identities/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-    if (!body.ok()) return refuse(api, req, respond, "", "identity.update", id, body.error());
-    auto patch = parse_patch(*body);
-    if (!patch.ok()) return refuse(api, req, respond, "", "identity.update", id, patch.error());
-    auto version = if_match_version(req);
-    if (!version.ok()) return refuse(api, req, respond, "", "identity.update", id, version.error());
-    write_operation(api, req, respond, "identity.update", id,
-                    [id, p = std::move(patch).value(), v = *version](
-                        store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                      CUSTODY_ASSIGN(Identity updated,
-                                     directory::update_identity(tx, ctx, id, p, v));
+    struct Input {
+      directory::IdentityPatch patch;
+      std::optional<std::int64_t> version;
+    };
+    auto in = std::make_shared<Input>();
+    auto validate = [&api, &req, in]() -> Status {
+      CUSTODY_ASSIGN(auto body, json_body(api, req));
+      CUSTODY_ASSIGN(in->patch, parse_patch(body));
+      CUSTODY_ASSIGN(in->version, if_match_version(req));
+      return ok_status();
+    };
+    write_operation(api, req, respond, "identity.update", id, validate,
+                    [id, in](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                      CUSTODY_ASSIGN(Identity updated, directory::update_identity(
+                                                           tx, ctx, id, in->patch, in->version));
                       return identity_response(200, updated);
                     });
   });

@@ -5,6 +5,7 @@
 #include "audit/events.h"
 #include "common/log.h"
 #include "directory/admin_tokens.h"
+#include "http/json_body.h"
 #include "http/problem.h"
 
 namespace custody::api {
@@ -77,7 +78,7 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
 }
 
 void read_operation(ApiContext& api, http::Request& request, http::Responder respond,
-                    std::string action, std::string target, OperationBody body) {
+                    std::string action, std::string target, Validate validate, OperationBody body) {
   Micros now = api.clock.now();
   std::string actor;
   Result<http::Response> outcome = Error::internal("the operation produced no response");
@@ -88,6 +89,12 @@ void read_operation(ApiContext& api, http::Request& request, http::Responder res
       return ok_status();
     }
     actor = who->actor();
+    if (validate) {
+      if (Status v = validate(); !v.ok()) {
+        outcome = v.error();
+        return ok_status();
+      }
+    }
     outcome = body(tx, directory::OpContext{*who, request.request_id, now});
     return ok_status();
   });
@@ -97,7 +104,8 @@ void read_operation(ApiContext& api, http::Request& request, http::Responder res
 }
 
 void write_operation(ApiContext& api, http::Request& request, http::Responder respond,
-                     std::string action, std::string target, OperationBody body) {
+                     std::string action, std::string target, Validate validate,
+                     OperationBody body) {
   Micros now = api.clock.now();
   // Authenticate on a read connection first so that refusals never wait behind the writer.
   Result<directory::Principal> principal = Error::unauthenticated("not authenticated");
@@ -110,6 +118,10 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
   if (!principal->can_write())
     return refuse(api, request, respond, principal->actor(), action, target,
                   Error::denied("auditor tokens are read-only"));
+  if (validate) {
+    if (Status v = validate(); !v.ok())
+      return refuse(api, request, respond, principal->actor(), action, target, v.error());
+  }
 
   auto result = std::make_shared<std::optional<http::Response>>();
   auto who = std::make_shared<directory::Principal>(*principal);
@@ -130,6 +142,10 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
           return refuse(api, echo->request(), respond, who->actor(), action, target, st.error());
         respond(std::move(**result));
       });
+}
+
+Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& request) {
+  return http::parse_json_object(request, static_cast<int>(api.config.limits.max_json_depth));
 }
 
 Result<std::optional<std::int64_t>> if_match_version(const http::Request& request) {

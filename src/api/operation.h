@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/context.h"
@@ -22,16 +23,25 @@ namespace custody::api {
 using OperationBody =
     std::function<Result<http::Response>(store::Tx&, const directory::OpContext&)>;
 
+// Checks and parses the request's input (body, query, headers) into the handler's own state.
+// Runs on the io thread after authentication, so an unauthenticated caller learns nothing about
+// input validation and every validation refusal is attributed to the caller.
+using Validate = std::function<Status()>;
+
 // `action` names the attempted action in the refusal's audit event; `target` its object.
+// `validate` may be null.
 void read_operation(ApiContext& api, http::Request& request, http::Responder respond,
-                    std::string action, std::string target, OperationBody body);
+                    std::string action, std::string target, Validate validate, OperationBody body);
 void write_operation(ApiContext& api, http::Request& request, http::Responder respond,
-                     std::string action, std::string target, OperationBody body);
+                     std::string action, std::string target, Validate validate, OperationBody body);
 
 // Audits a refusal durably, then sends the problem response.
 void refuse(ApiContext& api, const http::Request& request, http::Responder respond,
             const std::string& actor, const std::string& action, const std::string& target,
             const Error& error);
+
+// The request's JSON object body under the configured depth limit (http::parse_json_object).
+Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& request);
 
 // Reads an optional If-Match header ("\"3\"", "3" or "W/\"3\"") as a version. A malformed value
 // is kInvalidArgument.

@@ -33,17 +33,18 @@ Result<directory::NewAdminToken> parse_new_token(const nlohmann::json& body) {
 
 void add_token_routes(http::Router& router, ApiContext& api) {
   router.add("POST", "/api/v1/tokens", [&api](Request& req, Responder respond) {
-    auto body = http::parse_json_object(req, int(api.config.limits.max_json_depth));
-    if (!body.ok()) return refuse(api, req, respond, "", "token.create", "", body.error());
-    auto input = parse_new_token(*body);
-    if (!input.ok()) return refuse(api, req, respond, "", "token.create", "", input.error());
-    auto in = std::move(input).value();
-    if (!in.ttl_seconds && api.config.admin_token_default_ttl_seconds > 0)
-      in.ttl_seconds = api.config.admin_token_default_ttl_seconds;
-    write_operation(api, req, respond, "token.create", "",
+    auto in = std::make_shared<directory::NewAdminToken>();
+    auto validate = [&api, &req, in]() -> Status {
+      CUSTODY_ASSIGN(auto body, json_body(api, req));
+      CUSTODY_ASSIGN(*in, parse_new_token(body));
+      if (!in->ttl_seconds && api.config.admin_token_default_ttl_seconds > 0)
+        in->ttl_seconds = api.config.admin_token_default_ttl_seconds;
+      return ok_status();
+    };
+    write_operation(api, req, respond, "token.create", "", validate,
                     [&api, in](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                       CUSTODY_ASSIGN(auto created,
-                                     directory::create_admin_token(tx, ctx, in, api.hasher));
+                                     directory::create_admin_token(tx, ctx, *in, api.hasher));
                       nlohmann::json j = directory::to_json(created.token);
                       j["token"] = created.value;
                       Response r = http::json_response(201, j);
@@ -53,7 +54,7 @@ void add_token_routes(http::Router& router, ApiContext& api) {
   });
 
   router.add("GET", "/api/v1/tokens", [&api](Request& req, Responder respond) {
-    read_operation(api, req, respond, "token.list", "",
+    read_operation(api, req, respond, "token.list", "", nullptr,
                    [](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                      CUSTODY_ASSIGN(auto list, directory::list_admin_tokens(tx, ctx));
                      nlohmann::json items = nlohmann::json::array();
@@ -64,7 +65,7 @@ void add_token_routes(http::Router& router, ApiContext& api) {
 
   router.add("DELETE", "/api/v1/tokens/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    write_operation(api, req, respond, "token.revoke", id,
+    write_operation(api, req, respond, "token.revoke", id, nullptr,
                     [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
                       CUSTODY_ASSIGN(auto t, directory::revoke_admin_token(tx, ctx, id));
                       return http::json_response(200, directory::to_json(t));

@@ -89,7 +89,6 @@ const std::vector<Key>& keys() {
        }},
       str_key("data_dir", &Config::data_dir),
       str_key("store", &Config::store),
-      str_key("public_url", &Config::public_url),
       int_key("threads", &Config::threads, 0, 256),
       str_key("bootstrap_admin_token", &Config::bootstrap_admin_token),
       str_key("server_secret_file", &Config::server_secret_file),

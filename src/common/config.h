@@ -36,7 +36,6 @@ struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
   std::string store;                  // empty → sqlite:<data_dir>/custody.db
-  std::string public_url;             // empty → http(s)://<listen>
   std::int64_t threads = 0;           // io threads; 0 → one per core
   std::string bootstrap_admin_token;  // sets the first admin token non-interactively
   std::string server_secret_file;     // empty → <data_dir>/server.secret

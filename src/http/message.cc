@@ -47,7 +47,7 @@ std::optional<std::string> url_decode(std::string_view text) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -58,9 +58,11 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
     auto name = url_decode(part.substr(0, eq));
     auto value =
         url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-    // A malformed escape keeps the raw text so the handler can refuse it by name.
-    out.emplace_back(name ? *name : std::string(part.substr(0, eq)),
-                     value ? *value : std::string("\x01invalid-escape"));
+    std::string raw_name(part.substr(0, eq));
+    if (!name || !value)
+      return Error::invalid("query parameter \"" + raw_name + "\" has a malformed %-escape",
+                            name ? *name : raw_name);
+    out.emplace_back(std::move(*name), std::move(*value));
   }
   return out;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/result.h"
 
 namespace custody::http {
 
@@ -69,7 +70,8 @@ class Responder {
 using Handler = std::function<void(Request&, Responder)>;
 
 // Parsed query string: name → values in order (repeatable parameters keep every value).
-std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+// A malformed percent-escape is kInvalidArgument naming the parameter.
+Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);
 // Percent-decoding ('+' → space); nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view text);
 

@@ -201,7 +201,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (parser_ && parser_->is_header_done()) {
       // The head was read whole (e.g. the body is too large): keep what identifies the request.
       const auto& head = parser_->get();
-      method_ = std::string(head.method_string());
+      method_ =
+          head.method() == beast::http::verb::unknown ? "OTHER" : std::string(head.method_string());
       std::string_view target = head.target();
       path_ = std::string(target.substr(0, target.find('?')));
       auto rid = head.find("X-Request-Id");
@@ -244,7 +245,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                  : new_request_id();
     request_.emplace(Request{
         raw, raw.method_string(), path, query, request_id, remote_, {}, SystemClock().now()});
-    method_ = std::string(raw.method_string());
+    // Metrics label only the methods HTTP defines, so odd methods cannot mint new series.
+    method_ =
+        raw.method() == beast::http::verb::unknown ? "OTHER" : std::string(raw.method_string());
     path_ = std::string(path);
     auto match = server_.router.match(request_->method, path, &request_->path_params);
     auto self = this->shared_from_this();

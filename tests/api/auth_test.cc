@@ -25,6 +25,24 @@ class AuthTest : public SharedCustodydTest {
   std::size_t count() { return all_identities(admin()).size(); }
 };
 
+// Input is validated only after the caller is authenticated: an anonymous caller learns nothing
+// about validation, and a validation refusal names the caller who made it.
+TEST_F(AuthTest, AuthenticationComesBeforeInputValidation) {
+  Client anonymous(server().port());
+  Response bad = anonymous.request_raw("POST", "/api/v1/identities", "{not json",
+                                       {{"Content-Type", "application/json"}});
+  EXPECT_TRUE(IsProblem(bad, 401, "unauthenticated")) << bad.describe();
+  Response bad_query = anonymous.get("/api/v1/identities?owner_id=%zz");
+  EXPECT_TRUE(IsProblem(bad_query, 401, "unauthenticated")) << bad_query.describe();
+
+  auto [auditor_id, auditor] = new_token({{"role", "auditor"}});
+  Response attributed = as(auditor)->get("/api/v1/identities?owner_id=%zz");
+  EXPECT_TRUE(IsProblem(attributed, 400, "invalid_argument", "owner_id"));
+  auto event = find_audit_event(admin(), attributed, "invalid_argument", "identity.list");
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["actor"], auditor_id) << event->dump();
+}
+
 TEST_F(AuthTest, MissingTokenIsChallenged) {
   std::size_t before = count();
   Client anonymous(server().port());

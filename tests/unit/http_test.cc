@@ -85,13 +85,17 @@ TEST(Problem, IsRfc9457WithCustodyMembers) {
   EXPECT_EQ(unauth.headers[0].first, "WWW-Authenticate");
 }
 
-TEST(Query, DecodesRepeatedParametersAndKeepsBadEscapesVisible) {
-  auto q = parse_query("label=team%3Abilling&label=env:prod&name=a+b&bad=%zz");
-  ASSERT_EQ(q.size(), 4u);
-  EXPECT_EQ(q[0].second, "team:billing");
-  EXPECT_EQ(q[1].second, "env:prod");
-  EXPECT_EQ(q[2].second, "a b");
-  EXPECT_NE(q[3].second, "%zz");
+TEST(Query, DecodesRepeatedParametersAndRefusesBadEscapesByName) {
+  auto q = parse_query("label=team%3Abilling&label=env:prod&name=a+b");
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->size(), 3u);
+  EXPECT_EQ((*q)[0].second, "team:billing");
+  EXPECT_EQ((*q)[1].second, "env:prod");
+  EXPECT_EQ((*q)[2].second, "a b");
+  auto bad = parse_query("label=x&owner_id=%zz");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(bad.error().field, "owner_id");
 }
 
 }  // namespace
