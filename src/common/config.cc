@@ -92,6 +92,8 @@ const std::vector<Key>& keys() {
       int_key("threads", &Config::threads, 0, 256),
       str_key("bootstrap_admin_token", &Config::bootstrap_admin_token),
       str_key("server_secret_file", &Config::server_secret_file),
+      str_key("kek", &Config::kek),
+      str_key("kek_file", &Config::kek_file),
       int_key("shutdown_drain_ms", &Config::shutdown_drain_ms, 0, 600'000),
       enum_key("log_level", &Config::log_level, {"debug", "info", "warn", "error"}),
       enum_key("log_format", &Config::log_format, {"json", "text"}),
@@ -167,6 +169,11 @@ std::string Config::store_url() const {
 std::string Config::server_secret_path() const {
   if (!server_secret_file.empty()) return server_secret_file;
   return (std::filesystem::path(data_dir) / "server.secret").string();
+}
+
+std::string Config::kek_path() const {
+  if (!kek_file.empty()) return kek_file;
+  return (std::filesystem::path(data_dir) / "kek").string();
 }
 
 Result<Config> load_config(const std::optional<std::string>& file,

@@ -39,6 +39,9 @@ struct Config {
   std::int64_t threads = 0;           // io threads; 0 → one per core
   std::string bootstrap_admin_token;  // sets the first admin token non-interactively
   std::string server_secret_file;     // empty → <data_dir>/server.secret
+  // The key-encryption key for private keys at rest: its text (CUSTODY_KEK) wins over the file.
+  std::string kek;       // 64 hex digits or base64url of 32 bytes
+  std::string kek_file;  // empty → <data_dir>/kek (created on first start)
   std::int64_t shutdown_drain_ms = 10'000;
   std::string log_level = "info";   // debug | info | warn | error
   std::string log_format = "json";  // json | text
@@ -52,6 +55,7 @@ struct Config {
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path
+  std::string kek_path() const;            // resolved KEK file path
 };
 
 // Loads the configuration. `file` is the YAML path (nullopt: ./custody.yaml when it exists);
