@@ -73,6 +73,23 @@ Key enum_key(std::string name, std::string Config::*field, std::vector<std::stri
           }};
 }
 
+Key oauth_int(std::string name, std::int64_t OAuthConfig::*field, std::int64_t lo,
+              std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.oauth.*field));
+          }};
+}
+Key oauth_bool(std::string name, bool OAuthConfig::*field) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            bool yes = t == "true" || t == "1" || t == "yes" || t == "on";
+            bool no = t == "false" || t == "0" || t == "no" || t == "off";
+            if (!yes && !no)
+              return Error::invalid("config key " + name + ": expected true or false", name);
+            c.oauth.*field = yes;
+            return ok_status();
+          }};
+}
+
 const std::vector<Key>& keys() {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   static const std::vector<Key> all = {
@@ -120,6 +137,43 @@ const std::vector<Key>& keys() {
       limit_key("limits.write_timeout_ms", &Limits::write_timeout_ms, 100, 3'600'000),
       limit_key("limits.max_connections", &Limits::max_connections, 1, 1'000'000),
       limit_key("limits.max_page_size", &Limits::max_page_size, 1, 100'000),
+      {"oauth.issuer",
+       [](Config& c, const std::string& t) -> Status {
+         if (!t.empty() && t.rfind("https://", 0) != 0 && t.rfind("http://", 0) != 0)
+           return Error::invalid("config key oauth.issuer: expected an http(s) URL",
+                                 "oauth.issuer");
+         if (!t.empty() && (t.back() == '/' || t.find_first_of("?#") != std::string::npos))
+           return Error::invalid(
+               "config key oauth.issuer: no trailing slash, query or fragment (RFC 8414 §2)",
+               "oauth.issuer");
+         c.oauth.issuer = t;
+         return ok_status();
+       }},
+      oauth_int("oauth.access_token_ttl_seconds", &OAuthConfig::access_token_ttl_seconds, 10,
+                86'400),
+      oauth_int("oauth.max_delegation_depth", &OAuthConfig::max_delegation_depth, 0, 32),
+      oauth_int("oauth.clock_skew_seconds", &OAuthConfig::clock_skew_seconds, 0, 600),
+      {"oauth.signing_alg",
+       [](Config& c, const std::string& t) -> Status {
+         if (t != "ES256" && t != "EdDSA" && t != "RS256")
+           return Error::invalid(
+               "config key oauth.signing_alg: \"" + t + "\" is not one of ES256, EdDSA, RS256",
+               "oauth.signing_alg");
+         c.oauth.signing_alg = t;
+         return ok_status();
+       }},
+      oauth_int("oauth.key_rotation_seconds", &OAuthConfig::key_rotation_seconds, 60, kMax),
+      oauth_int("oauth.client_assertion_max_lifetime_seconds",
+                &OAuthConfig::client_assertion_max_lifetime_seconds, 10, 3600),
+      oauth_bool("oauth.dpop_required", &OAuthConfig::dpop_required),
+      oauth_bool("oauth.dpop_nonce", &OAuthConfig::dpop_nonce),
+      oauth_int("oauth.dpop_proof_max_age_seconds", &OAuthConfig::dpop_proof_max_age_seconds, 10,
+                3600),
+      {"oauth.trusted_issuers_file",
+       [](Config& c, const std::string& t) {
+         c.oauth.trusted_issuers_file = t;
+         return ok_status();
+       }},
   };
   return all;
 }

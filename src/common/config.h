@@ -32,6 +32,21 @@ struct Limits {
   std::int64_t max_page_size = 1000;          // list endpoints' largest `limit`
 };
 
+// The authorization server (docs/oauth.md).
+struct OAuthConfig {
+  std::string issuer;  // empty → http(s)://<listen host:bound port>
+  std::int64_t access_token_ttl_seconds = 600;
+  std::int64_t max_delegation_depth = 5;  // "act" hops a token may carry
+  std::int64_t clock_skew_seconds = 60;
+  std::string signing_alg = "ES256";  // ES256 | EdDSA | RS256
+  std::int64_t key_rotation_seconds = 30LL * 24 * 3600;
+  std::int64_t client_assertion_max_lifetime_seconds = 300;
+  bool dpop_required = false;  // every token request must carry a DPoP proof
+  bool dpop_nonce = false;     // DPoP proofs must carry a server nonce (RFC 9449 §8)
+  std::int64_t dpop_proof_max_age_seconds = 300;
+  std::string trusted_issuers_file;  // JSON: external issuers whose JWTs may be exchanged
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
@@ -52,6 +67,7 @@ struct Config {
   std::int64_t store_max_queued_writes = 100000;  // 503 beyond this many waiting writes
   TlsConfig tls;
   Limits limits;
+  OAuthConfig oauth;
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path
