@@ -1,0 +1,153 @@
+// The authorization server's stored state on both backends: the replay cache, signing key
+// rotation with pre-publication and retention, and delegation subtree revocation.
+#include <gtest/gtest.h>
+
+#include "delegation/record.h"
+#include "directory_fixture.h"
+#include "oauth/key_manager.h"
+#include "oauth/replay.h"
+
+namespace custody::oauth {
+namespace {
+
+using directory::testing::DirectoryTest;
+using directory::testing::kT0;
+
+class OAuthStoreTest : public DirectoryTest {};
+
+TEST_P(OAuthStoreTest, AOneTimeValueIsAcceptedOnceUntilItExpires) {
+  auto once = [&](Micros now) {
+    bool fresh = false;
+    EXPECT_TRUE(store_
+                    ->write_sync([&](store::Tx& tx) -> Status {
+                      CUSTODY_ASSIGN(fresh, record_once(tx, "dpop", "jkt:j1", kT0 + 100, now));
+                      return ok_status();
+                    })
+                    .ok());
+    return fresh;
+  };
+  EXPECT_TRUE(once(kT0));
+  EXPECT_FALSE(once(kT0 + 50)) << "a replay within the lifetime is refused";
+  EXPECT_TRUE(once(kT0 + 100)) << "an expired entry is reused in place";
+  std::int64_t purged = -1;
+  ASSERT_TRUE(store_
+                  ->write_sync([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(purged, purge_replay_cache(tx, kT0 + 1000));
+                    return ok_status();
+                  })
+                  .ok());
+  EXPECT_EQ(purged, 1);
+}
+
+TEST_P(OAuthStoreTest, KeysArePublishedAheadSignInTurnAndStayUntilTheirTokensExpire) {
+  auto kek = crypto::KeyEncryptionKey::generate();
+  KeyManagerOptions options;
+  options.rotation = 1000 * kMicrosPerSecond;
+  options.retention = 100 * kMicrosPerSecond;
+  KeyManager keys(*store_, kek, clock_, options);
+  ASSERT_TRUE(keys.refresh().ok());
+  auto d = keys.describe();
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].status, "upcoming");
+  EXPECT_EQ(d[0].activate_at, kT0 + 1000 * kMicrosPerSecond);
+  EXPECT_EQ(d[1].status, "current");
+  std::string first = d[1].kid, second = d[0].kid;
+  EXPECT_EQ(keys.keys().current()->key.kid(), first);
+  EXPECT_NE(keys.keys().find(second), nullptr) << "the upcoming key verifies and is in JWKS";
+
+  // The schedule: at the upcoming key's activation it signs and a third key is published.
+  clock_.advance(1000 * kMicrosPerSecond);
+  ASSERT_TRUE(keys.refresh().ok());
+  EXPECT_EQ(keys.keys().current()->key.kid(), second);
+  d = keys.describe();
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[2].status, "previous");
+  EXPECT_EQ(d[2].published_until, kT0 + 1100 * kMicrosPerSecond);
+  // Retention over: the first key is gone from the set.
+  clock_.advance(101 * kMicrosPerSecond);
+  ASSERT_TRUE(keys.refresh().ok());
+  EXPECT_EQ(keys.keys().find(first), nullptr);
+
+  // A second manager (another node, or a restart) derives the same set from the rows.
+  KeyManager other(*store_, kek, clock_, options);
+  ASSERT_TRUE(other.refresh().ok());
+  EXPECT_EQ(other.keys().current()->key.kid(), second);
+
+  // Manual rotation activates the published key now, and audits it.
+  std::string upcoming;
+  for (const auto& k : keys.describe())
+    if (k.status == "upcoming") upcoming = k.kid;
+  ASSERT_TRUE(keys.rotate_now("tok_admin", "req-1").ok());
+  EXPECT_EQ(keys.keys().current()->key.kid(), upcoming);
+
+  // A KEK that did not wrap the keys cannot load them: start-up fails instead of re-keying.
+  auto wrong = crypto::KeyEncryptionKey::generate();
+  KeyManager stranger(*store_, wrong, clock_, options);
+  Status s = stranger.refresh();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("cannot unwrap signing key"), std::string::npos);
+}
+
+TEST_P(OAuthStoreTest, RevokingARecordRevokesExactlyItsSubtree) {
+  auto rec = [&](std::string id, std::optional<std::string> parent, int depth) {
+    delegation::Record r;
+    r.id = std::move(id);
+    r.parent_id = std::move(parent);
+    r.root_id = "dlg_root";
+    r.subject = "agt_a";
+    r.subject_issuer = "https://iam";
+    r.client_id = "agt_a";
+    r.audience = {"x"};
+    r.scopes = {"read"};
+    r.depth = depth;
+    r.grant_type = "client_credentials";
+    r.issued_at = kT0;
+    r.expires_at = kT0 + 600 * kMicrosPerSecond;
+    return r;
+  };
+  ASSERT_TRUE(store_
+                  ->write_sync([&](store::Tx& tx) -> Status {
+                    CUSTODY_TRY(delegation::insert_record(tx, rec("dlg_root", std::nullopt, 0)));
+                    CUSTODY_TRY(delegation::insert_record(tx, rec("dlg_b", "dlg_root", 1)));
+                    CUSTODY_TRY(delegation::insert_record(tx, rec("dlg_c", "dlg_b", 2)));
+                    CUSTODY_TRY(delegation::insert_record(tx, rec("dlg_sib", "dlg_root", 1)));
+                    return ok_status();
+                  })
+                  .ok());
+  std::vector<std::string> revoked;
+  ASSERT_TRUE(store_
+                  ->write_sync([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(revoked,
+                                   delegation::revoke_subtree(tx, "dlg_b", kT0, "agt_a", "test"));
+                    return ok_status();
+                  })
+                  .ok());
+  std::sort(revoked.begin(), revoked.end());
+  EXPECT_EQ(revoked, (std::vector<std::string>{"dlg_b", "dlg_c"}));
+  ASSERT_TRUE(store_
+                  ->read([&](store::Tx& tx) -> Status {
+                    EXPECT_TRUE(*delegation::is_live(tx, "dlg_root"));
+                    EXPECT_TRUE(*delegation::is_live(tx, "dlg_sib"));
+                    EXPECT_FALSE(*delegation::is_live(tx, "dlg_c"));
+                    auto chain = delegation::chain(tx, "dlg_c");
+                    EXPECT_TRUE(chain.ok());
+                    EXPECT_EQ(chain->size(), 3u);
+                    EXPECT_EQ(chain->front().id, "dlg_root");
+                    return ok_status();
+                  })
+                  .ok());
+  // Revoking again changes nothing.
+  ASSERT_TRUE(store_
+                  ->write_sync([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(revoked,
+                                   delegation::revoke_subtree(tx, "dlg_b", kT0, "agt_a", "again"));
+                    return ok_status();
+                  })
+                  .ok());
+  EXPECT_TRUE(revoked.empty());
+}
+
+CUSTODY_ON_BOTH_BACKENDS(OAuthStoreTest);
+
+}  // namespace
+}  // namespace custody::oauth
