@@ -243,7 +243,9 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
     actor = a.subject;
     actor_exp = a.expires_at;
   }
-  if (is_identity_id(actor) || actor == in.client.identity.id) {
+  // The client itself was checked when it authenticated; an actor named by an actor token is
+  // checked here.
+  if (actor != in.client.identity.id && is_identity_id(actor)) {
     auto active = check_active_identity(tx, actor, "actor");
     if (!active.ok()) {
       OAuthError e = active.error();

@@ -75,9 +75,14 @@ Result<PresentedToken> Service::verify_own(std::string_view token, bool allow_ex
   policy.types = {"at+jwt"};
   policy.skew = settings_.skew;
   if (!allow_expired) {
+    Micros now = clock_.now();
+    if (auto hit = verified_.find(token, now, settings_.skew, snapshot->verification_keys))
+      return *hit;
     CUSTODY_ASSIGN(auto jwt,
                    crypto::jwt_verify(token, snapshot->verification_keys, policy, clock_));
-    return presented_token(jwt.claims);
+    CUSTODY_ASSIGN(auto presented, presented_token(jwt.claims));
+    verified_.insert(token, jwt.key.kid(), presented, now, settings_.skew);
+    return presented;
   }
   CUSTODY_ASSIGN(auto jws, crypto::jws_verify(token, snapshot->verification_keys, policy.jws));
   CUSTODY_ASSIGN(auto claims, crypto::jwt_parse_claims(jws.payload));

@@ -22,6 +22,7 @@
 #include "oauth/key_manager.h"
 #include "oauth/request.h"
 #include "oauth/settings.h"
+#include "oauth/verified_cache.h"
 #include "store/store.h"
 
 namespace custody::oauth {
@@ -57,6 +58,7 @@ class Service {
   const KeyManager& keys_;
   Settings settings_;
   DpopNonces nonces_;
+  mutable VerifiedTokenCache verified_;
 };
 
 }  // namespace custody::oauth

@@ -37,7 +37,6 @@ CREATE TABLE delegation_records (
   revocation_reason TEXT
 );
 CREATE INDEX delegation_records_parent ON delegation_records(parent_id);
-CREATE INDEX delegation_records_root ON delegation_records(root_id);
 CREATE INDEX delegation_records_subject ON delegation_records(subject);
 
 CREATE TABLE replay_cache (
