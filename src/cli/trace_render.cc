@@ -23,22 +23,23 @@ std::string grant_name(const Json& record) {
   return g.empty() ? "-" : g;
 }
 
-std::string hop_line(const Json& r) {
+// Two lines per hop: who acted and how, then the token's authority and times.
+std::pair<std::string, std::string> hop_lines(const Json& r) {
   std::string acting =
       r.contains("actor") && r["actor"].is_string()
           ? r["actor"].get<std::string>() + " acting for " + r.value("subject", std::string("-"))
           : r.value("subject", std::string("-"));
-  std::string line = r.value("id", std::string("-")) + "  " + acting + "  " + grant_name(r) +
-                     "  client " + r.value("client_id", std::string("-")) + "  scopes " +
-                     joined(r.value("scopes", Json::array())) + "  aud " +
-                     joined(r.value("audience", Json::array())) + "  issued " +
-                     r.value("issued_at", std::string("-")) + "  expires " +
-                     r.value("expires_at", std::string("-"));
+  std::string first = r.value("id", std::string("-")) + "  " + acting + "  (" + grant_name(r) + ")";
+  std::string second = "client " + r.value("client_id", std::string("-")) + " · scopes " +
+                       joined(r.value("scopes", Json::array())) + " · aud " +
+                       joined(r.value("audience", Json::array())) + " · issued " +
+                       r.value("issued_at", std::string("-")) + " · expires " +
+                       r.value("expires_at", std::string("-"));
   if (r.value("revoked", false))
-    line += "  REVOKED " + r.value("revoked_at", std::string()) + " by " +
-            r.value("revoked_by", std::string("-"));
+    second += " · REVOKED " + r.value("revoked_at", std::string()) + " by " +
+              r.value("revoked_by", std::string("-"));
   // Ids and scopes come from clients: never let them move the cursor.
-  return sanitize(line);
+  return {sanitize(first), sanitize(second)};
 }
 
 void render_children(std::ostream& out, const std::string& parent,
@@ -49,8 +50,10 @@ void render_children(std::ostream& out, const std::string& parent,
   for (std::size_t i = 0; i < it->second.size(); ++i) {
     bool last = i + 1 == it->second.size();
     const Json& r = *it->second[i];
-    out << indent << (last ? "└─ " : "├─ ") << hop_line(r) << "\n";
-    render_children(out, r.value("id", std::string()), children, indent + (last ? "   " : "│  "));
+    auto [first, second] = hop_lines(r);
+    std::string below = indent + (last ? "   " : "│  ");
+    out << indent << (last ? "└─ " : "├─ ") << first << "\n" << below << second << "\n";
+    render_children(out, r.value("id", std::string()), children, below);
   }
 }
 
@@ -65,9 +68,12 @@ void render_trace(std::ostream& out, const Json& trace) {
   const Json chain = trace.value("chain", Json::array());
   for (std::size_t i = 0; i < chain.size(); ++i) {
     const Json& r = chain[i];
-    out << indent << (i == 0 ? "" : "└─ ") << hop_line(r)
-        << (r.value("id", std::string()) == target ? "   ◀ this token" : "") << "\n";
+    auto [first, second] = hop_lines(r);
+    std::string here = indent + (i == 0 ? "" : "└─ ");
     if (i > 0) indent += "   ";
+    out << here << first << (r.value("id", std::string()) == target ? "   ◀ this token" : "")
+        << "\n"
+        << indent << second << "\n";
   }
   const Json downstream = trace.value("downstream", Json::array());
   std::map<std::string, std::vector<const Json*>> children;

@@ -40,15 +40,17 @@ TEST(CliTraceRender, PrintsTheChainAsATreeMarksTheTokenAndNestsDownstream) {
   render_trace(out, trace);
   std::string text = out.str();
   EXPECT_NE(text.find("initiated by agt_A (issuer https://iam)\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("dlg_1  agt_A  client_credentials  client agt_A"), std::string::npos);
-  EXPECT_NE(text.find("└─ dlg_2  agt_B acting for agt_A  token-exchange"), std::string::npos);
+  EXPECT_NE(text.find("dlg_1  agt_A  (client_credentials)\nclient agt_A · scopes read · aud aud"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("└─ dlg_2  agt_B acting for agt_A  (token-exchange)"), std::string::npos);
   EXPECT_NE(text.find("◀ this token"), text.find("dlg_1")) << "marks dlg_2";
   EXPECT_LT(text.find("dlg_2"), text.find("◀ this token"));
   // dlg_3 and dlg_5 hang below dlg_2, dlg_4 below dlg_3.
   EXPECT_NE(text.find("   ├─ dlg_3"), std::string::npos) << text;
   EXPECT_NE(text.find("   │  └─ dlg_4"), std::string::npos) << text;
   EXPECT_NE(text.find("   └─ dlg_5"), std::string::npos) << text;
-  EXPECT_NE(text.find("REVOKED t2 by agt_A"), std::string::npos);
+  EXPECT_NE(text.find("· REVOKED t2 by agt_A"), std::string::npos);
 }
 
 TEST(CliTraceRender, NeutralisesTerminalEscapesFromIds) {
