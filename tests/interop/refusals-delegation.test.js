@@ -162,7 +162,7 @@ describe('delegation bounds', () => {
 
   test('retired owner of the actor', async () => {
     const owner2 = await server.human('actor owner to retire');
-    const { ids, cfg } = await world({ A: [['read', '@B']], C: [] });
+    const { ids, cfg } = await world({ A: [], C: [] });
     const b = await server.agent(owner2, { name: 'B' });
     await server.entitle(ids.A, 'read', b);
     const cfgB = await server.config(b, client.ClientSecretPost(await server.secret(b)));
