@@ -174,6 +174,63 @@ describe('refusals of crafted client assertions', () => {
     assert.match(e2.error_description, /client assertion jti was already used/);
   });
 
+  test('concurrent use of one assertion: exactly one request wins', async () => {
+    const signer = client.PrivateKeyJwt({ key: ec.privateKey, kid: 'ec-1' });
+    const body = new URLSearchParams();
+    await signer(await server.metadata(), { client_id: id }, body, new Headers());
+    const assertion = body.get('client_assertion');
+    const cfg = await server.config(id, presentAssertion(assertion));
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () => client.clientCredentialsGrant(cfg, { scope: 'read' })),
+    );
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results));
+    for (const r of results.filter((r) => r.status === 'rejected')) {
+      assert.equal(r.reason.error, 'invalid_client');
+      assert.match(r.reason.error_description, /client assertion jti was already used/);
+    }
+  });
+
+  test('the token endpoint accepts aud = the token endpoint URL', async () => {
+    const cfg = await server.config(
+      id,
+      client.PrivateKeyJwt(
+        { key: ec.privateKey, kid: 'ec-1' },
+        { [client.modifyAssertion]: (_h, p) => void (p.aud = server.tokenEndpoint) },
+      ),
+    );
+    const t = await client.clientCredentialsGrant(cfg, { scope: 'read' });
+    assert.equal(claims(t.access_token).sub, id);
+  });
+
+  // client_auth.h: an assertion's jti may be used once. The token endpoint enforces it; the
+  // introspection and revocation endpoints authenticate clients the same way.
+  for (const [endpoint, call] of [
+    ['introspection', (cfg, token) => client.tokenIntrospection(cfg, token)],
+    ['revocation', (cfg, token) => client.tokenRevocation(cfg, token)],
+  ]) {
+    test(`replayed assertion at the ${endpoint} endpoint`, async () => {
+      let captured;
+      const signer = client.PrivateKeyJwt({ key: ec.privateKey, kid: 'ec-1' });
+      const capturing = async (as, c, body, headers) => {
+        await signer(as, c, body, headers);
+        captured = body.get('client_assertion');
+      };
+      const t = await client.clientCredentialsGrant(await server.config(id, capturing), { scope: 'read' });
+      // An assertion already spent at the token endpoint.
+      const replayed = await server.config(id, presentAssertion(captured));
+      const e1 = await refusal(() => call(replayed, t.access_token));
+      assert.equal(e1.error, 'invalid_client');
+      assert.match(e1.error_description, /client assertion jti was already used/);
+      // An assertion used once at this endpoint, then again.
+      const once = await server.config(id, capturing);
+      await call(once, t.access_token);
+      const again = await server.config(id, presentAssertion(captured));
+      const e2 = await refusal(() => call(again, t.access_token));
+      assert.equal(e2.error, 'invalid_client');
+      assert.match(e2.error_description, /client assertion jti was already used/);
+    });
+  }
+
   test('signed by a key the client did not register', async () => {
     const other = await jose.generateKeyPair('ES256');
     const e = await tokenWith(client.PrivateKeyJwt({ key: other.privateKey, kid: 'ec-1' }));
