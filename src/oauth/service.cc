@@ -495,7 +495,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
 }
 
 nlohmann::json Service::metadata(bool openid) const {
-  nlohmann::json algs = {"ES256", "EdDSA", "RS256"};
+  nlohmann::json algs = {"ES256", "EdDSA", "Ed25519", "RS256"};  // accepted (crypto/jwk.h)
   nlohmann::json auth_methods = {"client_secret_basic", "client_secret_post", "private_key_jwt"};
   nlohmann::json m = {{"issuer", settings_.issuer},
                       {"token_endpoint", settings_.token_endpoint()},
@@ -516,7 +516,7 @@ nlohmann::json Service::metadata(bool openid) const {
                       {"custody_max_delegation_depth", settings_.max_depth}};
   if (openid) {
     m["subject_types_supported"] = {"public"};
-    m["id_token_signing_alg_values_supported"] = algs;
+    m["id_token_signing_alg_values_supported"] = {"ES256", "EdDSA", "RS256"};  // what it signs
   }
   return m;
 }
