@@ -103,7 +103,8 @@ describe('discovery and client authentication', () => {
         },
       );
       const tokens = await client.clientCredentialsGrant(cfg, { scope: 'read' });
-      assert.equal(header(assertion).alg, alg);
+      // oauth4webapi names Ed25519 signatures by the RFC 9864 alg "Ed25519", not "EdDSA".
+      assert.equal(header(assertion).alg, alg === 'EdDSA' ? 'Ed25519' : alg);
       assert.equal(claims(assertion).aud, server.issuer);
       const c = claims(tokens.access_token);
       assert.equal(c.sub, id);
