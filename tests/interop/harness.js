@@ -79,14 +79,31 @@ export async function startCustody({ env = {}, files = {} } = {}) {
   process.once('exit', kill);
 
   const server = new Custody(url, dataDir, paths, () => output);
+  // Sends SIGTERM and resolves with the milliseconds until custodyd exited, or null when it was
+  // still running after `ms` (then it is killed).
+  server.terminate = async (ms) => {
+    if (exited !== null) return 0;
+    const t0 = Date.now();
+    const done = new Promise((resolve) => child.once('exit', () => resolve(Date.now() - t0)));
+    child.kill('SIGTERM');
+    const result = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), ms))]);
+    if (result === null) {
+      child.kill('SIGKILL');
+      await done;
+    }
+    return result;
+  };
   server.stop = async () => {
     process.removeListener('exit', kill);
     if (exited === null) {
       const done = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const t0 = Date.now();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await done;
       clearTimeout(timer);
+      if (Date.now() - t0 >= 5000)
+        console.error(`custodyd did not exit within 5 s of SIGTERM and was killed:\n${output}`);
     }
     rmSync(dataDir, { recursive: true, force: true });
   };

@@ -107,4 +107,21 @@ describe('JWKS and key rotation (jose)', () => {
     const res = await fetch(`${server.url}/api/v1/keys/rotate`, { method: 'POST' });
     assert.equal(res.status, 401);
   });
+
+  test('custodyd stops promptly on SIGTERM after a key rotation', async () => {
+    // Clients keep their connections alive (Node's fetch does). The hang this guards against was
+    // a race (Server::stop dropping the last session reference under the sessions lock), so try
+    // a few times.
+    for (let i = 0; i < 6; i++) {
+      const other = await startCustody();
+      try {
+        await other.admin('POST', '/api/v1/keys/rotate');
+        await (await fetch(`${other.url}/.well-known/jwks.json`)).text();
+        const ms = await other.terminate(3000);
+        assert.notEqual(ms, null, `attempt ${i + 1}: custodyd still running 3 s after SIGTERM:\n${other.output()}`);
+      } finally {
+        await other.stop();
+      }
+    }
+  });
 });
