@@ -250,7 +250,7 @@ describe('refusals of crafted DPoP proofs', () => {
         jwk: await jose.exportJWK(keyPair.publicKey),
         ...headerOverride,
       })
-      .setIssuedAt()
+      .setIssuedAt(claimsOverride.iat)
       .sign(keyPair.privateKey);
   }
   const tokenRequest = (dpop) =>
@@ -303,6 +303,20 @@ describe('refusals of crafted DPoP proofs', () => {
     const r = await tokenRequest(await proof(keyPair, { htu: 'https://evil.example/oauth2/token' }));
     assert.equal(r.body.error, 'invalid_dpop_proof');
     assert.match(r.body.error_description, /htu does not match/);
+  });
+
+  test('proof too old (iat beyond max age)', async () => {
+    const keyPair = await jose.generateKeyPair('ES256');
+    const r = await tokenRequest(await proof(keyPair, { iat: now() - 3600 }));
+    assert.equal(r.body.error, 'invalid_dpop_proof');
+    assert.match(r.body.error_description, /the proof is too old/);
+  });
+
+  test('proof issued in the future', async () => {
+    const keyPair = await jose.generateKeyPair('ES256');
+    const r = await tokenRequest(await proof(keyPair, { iat: now() + 3600 }));
+    assert.equal(r.body.error, 'invalid_dpop_proof');
+    assert.match(r.body.error_description, /iat is in the future/);
   });
 
   test('htm mismatch', async () => {
