@@ -93,19 +93,27 @@ export async function startCustody({ env = {}, files = {} } = {}) {
     }
     return result;
   };
+  // Stops custodyd (SIGTERM, SIGKILL after 5 s). Throws, after cleaning up, when it had to be
+  // killed or exited unclean (a sanitizer report, a crash): call it from after() hooks.
   server.stop = async () => {
     process.removeListener('exit', kill);
+    let problem = null;
     if (exited === null) {
-      const done = new Promise((resolve) => child.once('exit', resolve));
+      // 'close': exited and its output read to the end (sanitizer reports come last).
+      const done = new Promise((resolve) => child.once('close', resolve));
       child.kill('SIGTERM');
-      const t0 = Date.now();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      let killed = false;
+      const timer = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, 5000);
       await done;
       clearTimeout(timer);
-      if (Date.now() - t0 >= 5000)
-        console.error(`custodyd did not exit within 5 s of SIGTERM and was killed:\n${output}`);
+      if (killed) problem = 'custodyd did not exit within 5 s of SIGTERM and was killed';
+      else if (exited.code !== 0) problem = `custodyd exited with ${exited.code ?? exited.signal} after SIGTERM`;
     }
     rmSync(dataDir, { recursive: true, force: true });
+    if (problem) throw new Error(`${problem}; its output:\n${output}`);
   };
   return server;
 }
