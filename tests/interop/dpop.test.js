@@ -143,6 +143,28 @@ describe('DPoP with server nonces (CUSTODY_OAUTH_DPOP_NONCE=true)', () => {
     assert.equal(claims(t1.access_token).cnf.jkt, await thumbprintOf(keyB));
   });
 
+  test('private_key_jwt and DPoP nonces together (the retry signs a new assertion)', async () => {
+    const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+    const id = await server.agent(await server.human(), { name: 'pkjwt+dpop' });
+    await server.entitle(id, 'read', API);
+    await server.jwkCredential(id, { ...(await jose.exportJWK(publicKey)), kid: 'k1' });
+    const log = [];
+    const cfg = await server.config(id, client.PrivateKeyJwt({ key: privateKey, kid: 'k1' }), {
+      fetch: recordingFetch(log),
+    });
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const tokens = await client.clientCredentialsGrant(
+      cfg,
+      { scope: 'read' },
+      { DPoP: client.getDPoPHandle(cfg, keyPair) },
+    );
+    assert.deepEqual(
+      log.map((r) => r.status),
+      [400, 200],
+    );
+    assert.equal(claims(tokens.access_token).cnf.jkt, await thumbprintOf(keyPair));
+  });
+
   test('a stale or forged nonce is refused with use_dpop_nonce and a fresh nonce', async () => {
     const keyPair = await jose.generateKeyPair('ES256');
     const proof = await new jose.SignJWT({

@@ -128,4 +128,28 @@ describe('token exchange (two hops)', () => {
     assert.equal((await client.tokenIntrospection(cfg.A, tokens[1].access_token)).active, false);
     assert.equal((await client.tokenIntrospection(cfg.A, tokens[2].access_token)).active, false);
   });
+
+  test('exchanges racing a revocation of their parent: nothing derived survives', async () => {
+    const t0 = await client.clientCredentialsGrant(cfg.A, { scope: 'read', audience: ids.B });
+    const exchange = () =>
+      client.genericGrantRequest(cfg.B, GRANT_TOKEN_EXCHANGE, {
+        subject_token: t0.access_token,
+        subject_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+        audience: ids.C,
+      });
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 6 }, exchange),
+      client.tokenRevocation(cfg.A, t0.access_token),
+      ...Array.from({ length: 6 }, exchange),
+    ]);
+    assert.equal(results[6].status, 'fulfilled', 'the revocation succeeds');
+    for (const r of results.filter((r, i) => i !== 6)) {
+      if (r.status === 'rejected') {
+        assert.equal(r.reason.cause?.bound, 'revoked', String(r.reason));
+        continue;
+      }
+      const info = await client.tokenIntrospection(cfg.A, r.value.access_token);
+      assert.deepEqual(info, { active: false }, 'a token derived from a revoked parent is inactive');
+    }
+  });
 });
