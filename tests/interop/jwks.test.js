@@ -125,3 +125,28 @@ describe('JWKS and key rotation (jose)', () => {
     }
   });
 });
+
+describe('JWKS with other signing algorithms (CUSTODY_OAUTH_SIGNING_ALG)', () => {
+  for (const alg of ['EdDSA', 'RS256']) {
+    test(`${alg}: tokens verify with jose against the remote JWKS, before and after rotation`, async () => {
+      const server = await startCustody({ env: { CUSTODY_OAUTH_SIGNING_ALG: alg } });
+      try {
+        const { ids, secrets } = await server.seed({ A: [['read', API]] });
+        const cfg = await server.config(ids.A, client.ClientSecretBasic(secrets.A));
+        const jwks = jose.createRemoteJWKSet(new URL(`${server.issuer}/.well-known/jwks.json`));
+        const options = { issuer: server.issuer, audience: API, typ: 'at+jwt', algorithms: [alg] };
+        const t1 = await client.clientCredentialsGrant(cfg, { scope: 'read' });
+        assert.equal(jose.decodeProtectedHeader(t1.access_token).alg, alg);
+        assert.equal((await jose.jwtVerify(t1.access_token, jwks, options)).payload.sub, ids.A);
+        await server.admin('POST', '/api/v1/keys/rotate');
+        const t2 = await client.clientCredentialsGrant(cfg, { scope: 'read' });
+        await jose.jwtVerify(t2.access_token, jwks, options);
+        await jose.jwtVerify(t1.access_token, jwks, options);
+        const published = (await (await fetch(`${server.issuer}/.well-known/jwks.json`)).json()).keys;
+        for (const k of published) assert.equal(k.alg, alg, JSON.stringify(k));
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
