@@ -6,11 +6,14 @@ set -euo pipefail
 packages=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev libpq-dev
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format wrk python3)
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format wrk python3
+             nodejs npm)
 fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # tests/interop needs Node.js >= 20; NodeSource's nodejs bundles npm (and conflicts with npm).
+  [[ "$p" == npm ]] && command -v npm >/dev/null && continue
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done

@@ -429,6 +429,9 @@ std::optional<Alg> alg_from_name(std::string_view name) {
   for (Alg alg : {Alg::kES256, Alg::kEdDSA, Alg::kRS256}) {
     if (alg_name(alg) == name) return alg;
   }
+  // RFC 9864: "Ed25519" is the fully-specified name of EdDSA over Ed25519, the only EdDSA curve
+  // custody has (clients such as oauth4webapi sign with it).
+  if (name == "Ed25519") return Alg::kEdDSA;
   return std::nullopt;
 }
 

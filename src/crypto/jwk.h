@@ -35,7 +35,7 @@ namespace custody::crypto {
 enum class Alg { kES256, kEdDSA, kRS256 };
 std::string_view alg_name(Alg alg);  // "ES256", "EdDSA", "RS256"
 // Exact, case-sensitive registry name; nullopt for anything custody does not implement.
-std::optional<Alg> alg_from_name(std::string_view name);
+std::optional<Alg> alg_from_name(std::string_view name);  // also "Ed25519" (RFC 9864) → kEdDSA
 
 enum class KeyType { kEcP256, kEd25519, kRsa };
 std::string_view key_type_name(KeyType type);  // "EC P-256", "Ed25519", "RSA"

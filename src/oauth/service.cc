@@ -51,6 +51,31 @@ nlohmann::json actor_chain(const nlohmann::json& act) {
   return out;
 }
 
+// A private_key_jwt assertion's replay-cache entry (client_auth.h: a jti is used once). The
+// token endpoint spends it with the issuance; introspection and revocation spend it inside the
+// write that answers, so a replayed assertion loses there too (kConflict, "client_assertion").
+struct SpentAssertion {
+  std::string value;
+  Micros expires_at = 0;
+};
+
+std::optional<SpentAssertion> assertion_of(const AuthenticatedClient& client) {
+  if (!client.assertion_jti) return std::nullopt;
+  return SpentAssertion{*client.assertion_jti, client.assertion_expires_at};
+}
+
+Status spend(store::Tx& tx, const std::optional<SpentAssertion>& assertion, Micros now) {
+  if (!assertion) return ok_status();
+  CUSTODY_ASSIGN(bool fresh,
+                 record_once(tx, "client_assertion", assertion->value, assertion->expires_at, now));
+  if (!fresh) return Error::conflict("client assertion jti was already used", "client_assertion");
+  return ok_status();
+}
+
+bool replayed_assertion(const Status& s) {
+  return !s.ok() && s.error().code == Code::kConflict && s.error().field == "client_assertion";
+}
+
 }  // namespace
 
 Service::Service(store::Store& store, const Clock& clock, const crypto::SecretHasher& hasher,
@@ -273,6 +298,7 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
   bool failed = false;
   nlohmann::json body = {{"active", false}};
   std::string target, inactive_reason;
+  std::optional<SpentAssertion> assertion;
   Status read = store_.read([&](store::Tx& tx) -> Status {
     if (auto repeated = req.check_no_repeats({})) {
       failure = *repeated;
@@ -286,6 +312,7 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
       return ok_status();
     }
     caller = client->identity.id;
+    assertion = assertion_of(*client);
     auto token = req.param("token");
     if (!token) {
       failure = OAuthError::invalid_request("token is required");
@@ -344,18 +371,34 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
     if (!inactive_reason.empty()) event.details["reason"] = inactive_reason;
   }
   auto shared = std::make_shared<Reply>(std::move(answer));
+  store_.write(
+      [event, assertion, now](store::Tx& tx) mutable -> Status {
+        CUSTODY_TRY(spend(tx, assertion, now));
+        return audit::append(tx, event);
+      },
+      [this, reply, shared, event, now](Status s) {
+        if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
+        if (!s.ok()) {
+          log::error("could not audit an introspection", {{"error", s.error().message}});
+          Reply unavailable;
+          unavailable.status = 503;
+          unavailable.body = {{"error", "temporarily_unavailable"},
+                              {"error_description", "the audit log is unavailable"}};
+          return reply(std::move(unavailable));
+        }
+        reply(std::move(*shared));
+      });
+}
+
+void Service::refuse_replayed(audit::Event event, const Status& s, Micros now,
+                              const ReplyFn& reply) {
+  auto e = OAuthError::invalid_client("client assertion refused: " + s.error().message);
+  event.target.clear();
+  event.outcome = e.error;
+  event.details = {{"reason", e.description}};
+  auto answer = std::make_shared<Reply>(error_reply(e, nonces_, now));
   store_.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
-               [reply, shared](Status s) {
-                 if (!s.ok()) {
-                   log::error("could not audit an introspection", {{"error", s.error().message}});
-                   Reply unavailable;
-                   unavailable.status = 503;
-                   unavailable.body = {{"error", "temporarily_unavailable"},
-                                       {"error_description", "the audit log is unavailable"}};
-                   return reply(std::move(unavailable));
-                 }
-                 reply(std::move(*shared));
-               });
+               [reply, answer](Status) { reply(std::move(*answer)); });
 }
 
 void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
@@ -363,6 +406,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
   std::string caller;
   std::optional<OAuthError> failure;
   std::string target, note;
+  std::optional<SpentAssertion> assertion;
   Status read = store_.read([&](store::Tx& tx) -> Status {
     if (auto repeated = req.check_no_repeats({})) {
       failure = *repeated;
@@ -374,6 +418,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
       return ok_status();
     }
     caller = client->identity.id;
+    assertion = assertion_of(*client);
     auto token = req.param("token");
     if (!token) {
       failure = OAuthError::invalid_request("token is required");
@@ -415,14 +460,22 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
     event.outcome = failure->error;
     event.details = {{"reason", failure->description}};
     auto answer = std::make_shared<Reply>(error_reply(*failure, nonces_, now));
-    store_.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
-                 [reply, answer](Status) { reply(std::move(*answer)); });
+    store_.write(
+        [event, assertion, now](store::Tx& tx) mutable -> Status {
+          CUSTODY_TRY(spend(tx, assertion, now));
+          return audit::append(tx, event);
+        },
+        [this, reply, answer, event, now](Status s) {
+          if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
+          reply(std::move(*answer));
+        });
     return;
   }
   event.outcome = "success";
   if (!note.empty()) event.details = {{"note", note}};
   store_.write(
-      [event, target, now, caller](store::Tx& tx) mutable -> Status {
+      [event, target, now, caller, assertion](store::Tx& tx) mutable -> Status {
+        CUSTODY_TRY(spend(tx, assertion, now));
         if (!target.empty()) {
           CUSTODY_ASSIGN(auto revoked,
                          delegation::revoke_subtree(tx, target, now, caller, "oauth.revoke"));
@@ -433,7 +486,8 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
         }
         return audit::append(tx, event);
       },
-      [reply, this, now](Status s) {
+      [reply, this, now, event](Status s) {
+        if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
         if (!s.ok()) {
           return reply(
               error_reply(OAuthError::temporarily_unavailable(s.error().message), nonces_, now));
@@ -446,7 +500,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
 }
 
 nlohmann::json Service::metadata(bool openid) const {
-  nlohmann::json algs = {"ES256", "EdDSA", "RS256"};
+  nlohmann::json algs = {"ES256", "EdDSA", "Ed25519", "RS256"};  // accepted (crypto/jwk.h)
   nlohmann::json auth_methods = {"client_secret_basic", "client_secret_post", "private_key_jwt"};
   nlohmann::json m = {{"issuer", settings_.issuer},
                       {"token_endpoint", settings_.token_endpoint()},
@@ -467,7 +521,7 @@ nlohmann::json Service::metadata(bool openid) const {
                       {"custody_max_delegation_depth", settings_.max_depth}};
   if (openid) {
     m["subject_types_supported"] = {"public"};
-    m["id_token_signing_alg_values_supported"] = algs;
+    m["id_token_signing_alg_values_supported"] = {"ES256", "EdDSA", "RS256"};  // what it signs
   }
   return m;
 }

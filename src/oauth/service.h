@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit/events.h"
 #include "common/clock.h"
 #include "crypto/keyed_hash.h"
 #include "oauth/dpop.h"
@@ -56,6 +57,10 @@ class Service {
   const Clock& clock_;
   const crypto::SecretHasher& hasher_;
   const KeyManager& keys_;
+  // Answers invalid_client for a client assertion whose jti was already used, auditing the
+  // refusal in place of `event` (whose write lost).
+  void refuse_replayed(audit::Event event, const Status& s, Micros now, const ReplyFn& reply);
+
   Settings settings_;
   DpopNonces nonces_;
   mutable VerifiedTokenCache verified_;
