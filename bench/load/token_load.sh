@@ -19,7 +19,7 @@ custodyd=$build/src/custodyd
 command -v wrk >/dev/null || { echo "wrk missing: scripts/install-deps.sh --test"; exit 1; }
 command -v jq >/dev/null || { echo "jq missing"; exit 1; }
 
-work=$(mktemp -d /tmp/custody-token-bench.XXXXXX)
+work=$(mktemp -d ${BENCH_TMP:-/tmp}/custody-token-bench.XXXXXX)
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 admin="cst_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 url=http://127.0.0.1:$port
