@@ -240,6 +240,16 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
       if (!*live) return OAuthError::invalid_request("actor_token was revoked", "revoked");
       out.must_be_live.push_back(a.jti);
     }
+    // An actor token is the actor's consent to be acted for by this client: it must be meant for
+    // the client (or for custody itself), so that a token of B that some API received cannot let
+    // that API act as B.
+    if (std::find(a.audience.begin(), a.audience.end(), in.client.identity.id) ==
+            a.audience.end() &&
+        std::find(a.audience.begin(), a.audience.end(), settings.issuer) == a.audience.end())
+      return OAuthError::invalid_request("actor_token is not meant for client " +
+                                             in.client.identity.id +
+                                             " (its aud must name the client or this issuer)",
+                                         "actor");
     actor = a.subject;
     actor_exp = a.expires_at;
   }

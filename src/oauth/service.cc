@@ -1,5 +1,6 @@
 #include "oauth/service.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "audit/events.h"
@@ -8,6 +9,7 @@
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
 #include "delegation/record.h"
+#include "directory/entitlements.h"
 #include "oauth/access_token.h"
 #include "oauth/client_auth.h"
 #include "oauth/grants.h"
@@ -333,6 +335,23 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
     }
     if ((*record)->revoked()) {
       inactive_reason = "revoked";
+      return ok_status();
+    }
+    // Only a party to the token learns its claims (RFC 7662 §2.2 lets the server say inactive
+    // to others): an audience, its client, subject or actor, or a client entitled to
+    // custody:introspect.
+    const auto& aud = (*record)->audience;
+    bool party = caller == (*record)->client_id || caller == (*record)->subject ||
+                 caller == (*record)->actor ||
+                 std::find(aud.begin(), aud.end(), caller) != aud.end();
+    if (!party) {
+      auto ents = directory::active_entitlements(tx, caller, now);
+      if (!ents.ok()) return ents.error();
+      party = std::any_of(ents->begin(), ents->end(),
+                          [](const auto& e) { return e.scope == "custody:introspect"; });
+    }
+    if (!party) {
+      inactive_reason = "caller " + caller + " is not a party to the token";
       return ok_status();
     }
     for (const std::string& id : {(*record)->subject, (*record)->client_id, (*record)->actor}) {

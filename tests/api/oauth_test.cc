@@ -149,7 +149,7 @@ TEST_F(OAuthTest, DiscoveryNamesEveryEndpointGrantAndMethod) {
               json({"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}));
     EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
               json({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
-    EXPECT_EQ(m["dpop_signing_alg_values_supported"], json({"ES256", "EdDSA", "RS256"}));
+    EXPECT_EQ(m["dpop_signing_alg_values_supported"], json({"ES256", "EdDSA", "Ed25519", "RS256"}));
   }
   Response jwks = anonymous.get("/.well-known/jwks.json");
   ASSERT_EQ(jwks.status, 200);
@@ -291,6 +291,7 @@ TEST_F(OAuthTest, TwoHopExchangeNestsActTracesAndRevokesTheSubtree) {
 
   // Introspection by a resource server, before and after the first hop is revoked.
   Agent rs = agent("hop-rs");
+  entitle(rs, "custody:introspect", "custody");
   Response live = post_form("/oauth2/introspect", rs, {{"token", token_of(t2)}});
   ASSERT_EQ(live.status, 200) << live.describe();
   EXPECT_EQ(live.json()["active"], true);
@@ -336,6 +337,44 @@ TEST_F(OAuthTest, ExchangeBoundsRefuseWideningStrangersAndMayActViolations) {
   EXPECT_TRUE(Refused(exchange(b, token_of(t0)), 401, "invalid_client", "client", "suspended"));
 }
 
+TEST_F(OAuthTest, IntrospectionTellsOnlyPartiesToTheToken) {
+  Agent a = agent("intro-a"), b = agent("intro-b"), stranger = agent("intro-x");
+  entitle(a, "read", b.id);
+  std::string token = token_of(client_credentials(a, b.id));
+  EXPECT_EQ(post_form("/oauth2/introspect", b, {{"token", token}}).json()["active"], true)
+      << "the audience";
+  EXPECT_EQ(post_form("/oauth2/introspect", a, {{"token", token}}).json()["active"], true)
+      << "the client";
+  Response r = post_form("/oauth2/introspect", stranger, {{"token", token}});
+  EXPECT_EQ(r.json(), json({{"active", false}}));
+  auto event = find_audit_event(admin(), r, "success", "oauth.introspect");
+  ASSERT_TRUE(event);
+  EXPECT_NE((*event)["details"].value("reason", "").find("not a party"), std::string::npos);
+  entitle(stranger, "custody:introspect", "custody");
+  EXPECT_EQ(post_form("/oauth2/introspect", stranger, {{"token", token}}).json()["active"], true)
+      << "a resource server entitled to introspect";
+}
+
+TEST_F(OAuthTest, AnActorTokenMustBeMeantForTheClientPresentingIt) {
+  Agent a = agent("act-a"), b = agent("act-b"), c = agent("act-c");
+  entitle(a, "read", b.id);
+  entitle(b, "read", c.id);
+  entitle(b, "read", "https://api.example.com");
+  // A's token for B; B lets C act for it with a token meant for C.
+  std::string subject = token_of(client_credentials(a, b.id));
+  std::string for_c = token_of(client_credentials(b, c.id));
+  std::string for_api = token_of(client_credentials(b, "https://api.example.com"));
+  std::vector<std::pair<std::string, std::string>> with_actor = {
+      {"actor_token", for_c}, {"actor_token_type", std::string(kAccessToken)}};
+  Response ok = exchange(c, subject, with_actor);
+  ASSERT_EQ(ok.status, 200) << ok.describe();
+  EXPECT_EQ(claims_of(token_of(ok))["act"], json({{"sub", b.id}}));
+  EXPECT_TRUE(
+      Refused(exchange(c, subject,
+                       {{"actor_token", for_api}, {"actor_token_type", std::string(kAccessToken)}}),
+              400, "invalid_request", "actor", "actor_token is not meant for client"));
+}
+
 TEST_F(OAuthTest, BadRequestsGetOAuthErrorsNotProblems) {
   Agent a = agent("bad-a");
   Client plain(server().port());
@@ -373,6 +412,7 @@ TEST_F(OAuthTest, RotationActivatesThePrePublishedKey) {
   EXPECT_EQ(header["kid"], upcoming) << "the key published ahead now signs";
   // Both tokens still introspect as active: the old key stays published.
   Agent rs = agent("rot-rs");
+  entitle(rs, "custody:introspect", "custody");
   EXPECT_EQ(post_form("/oauth2/introspect", rs, {{"token", token_of(old_token)}}).json()["active"],
             true);
   EXPECT_EQ(post_form("/oauth2/introspect", rs, {{"token", t}}).json()["active"], true);
