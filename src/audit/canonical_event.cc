@@ -28,6 +28,10 @@ Result<std::string> canonical_event(const Event& event) {
   CUSTODY_TRY(in_field(jcs::append_string(event.action, out), "action"));
   out += R"(,"actor":)";
   CUSTODY_TRY(in_field(jcs::append_string(event.actor, out), "actor"));
+  out += R"(,"chain_root":)";
+  CUSTODY_TRY(in_field(jcs::append_string(event.chain_root, out), "chain_root"));
+  out += R"(,"delegation_id":)";
+  CUSTODY_TRY(in_field(jcs::append_string(event.delegation_id, out), "delegation_id"));
   out += R"(,"details":)";
   const nlohmann::json& details = event.details.is_null() ? kEmptyObject : event.details;
   CUSTODY_TRY(in_field(jcs::append_value(details, out), "details"));
