@@ -12,6 +12,7 @@
 #include <list>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "common/encoding.h"
 #include "common/log.h"
@@ -442,11 +443,16 @@ void Server::stop() {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
   });
+  // Lock the sessions first and act on them after releasing sessions_mu: a session whose io
+  // thread lets go meanwhile is destroyed here, and its destructor takes sessions_mu.
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(impl_->sessions_mu);
     for (auto& [weak, ctx] : impl_->sessions)
-      if (auto s = weak.lock()) s->close_if_idle();
+      if (auto s = weak.lock()) live.push_back(std::move(s));
   }
+  for (auto& s : live) s->close_if_idle();
+  live.clear();
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->options.drain_ms);
   while (impl_->active.load() > 0 && std::chrono::steady_clock::now() < deadline)
