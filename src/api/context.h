@@ -2,6 +2,7 @@
 // hasher. Built once by app/, read-only afterwards, shared by all io threads.
 #pragma once
 
+#include "audit/log.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "crypto/keyed_hash.h"
@@ -14,6 +15,8 @@ struct ApiContext {
   const Clock& clock;
   const Config& config;
   crypto::SecretHasher hasher;
+  // The Merkle log behind /api/v1/audit/sth and the proofs; null when not running (503).
+  audit::AuditLog* audit_log = nullptr;
 };
 
 }  // namespace custody::api

@@ -5,6 +5,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "app/demo_data.h"
 #include "app/server_secret.h"
 #include "audit/events.h"
+#include "audit/log.h"
 #include "common/log.h"
 #include "directory/admin_tokens.h"
 #include "http/server.h"
@@ -44,7 +46,32 @@ Result<Opened> open_everything(const Config& config) {
   options.read_connections = static_cast<int>(config.store_read_connections);
   options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
+  CUSTODY_TRY(audit::assign_missing_leaves(*store));
   return Opened{std::move(store), std::move(secret)};
+}
+
+// TEMPORARY until app/kek.h (load_kek) is merged from main: CUSTODY_KEK, else <data_dir>/kek,
+// created with 32 random bytes (hex, mode 0600) on first start.
+Result<crypto::KeyEncryptionKey> audit_kek(const Config& config) {
+  if (const char* env = std::getenv("CUSTODY_KEK"); env && *env)
+    return crypto::KeyEncryptionKey::from_text(env);
+  CUSTODY_ASSIGN(auto file, load_or_create_server_secret(
+                                (std::filesystem::path(config.data_dir) / "kek").string()));
+  return crypto::KeyEncryptionKey::from_bytes(file.key);
+}
+
+Result<std::unique_ptr<audit::AuditLog>> open_audit_log(store::Store& store, const Config& config,
+                                                        const Clock& clock) {
+  CUSTODY_ASSIGN(auto kek, audit_kek(config));
+  CUSTODY_ASSIGN(auto key, audit::load_or_create_audit_key(store, kek, clock));
+  audit::LogOptions options;
+  options.sth_every_events = config.audit.sth_every_events;
+  options.sth_every_ms = config.audit.sth_every_ms;
+  options.sth_export_file = config.audit.sth_export_file;
+  options.witness_url = config.audit.witness_url;
+  options.retention_days = config.audit.retention_days;
+  options.archive_segment_events = config.audit.archive_segment_events;
+  return audit::AuditLog::open(store, std::move(key), clock, options);
 }
 
 // Creates the first admin token when the store has none.
@@ -146,6 +173,14 @@ int serve(const Config& config, const ServeOptions& options) {
   SystemClock clock;
   api::ApiContext api{store, clock, config, crypto::SecretHasher(opened->secret.key)};
 
+  auto audit_log = open_audit_log(store, config, clock);
+  if (!audit_log.ok()) {
+    log::error("cannot open the audit log: " + audit_log.error().message);
+    return 1;
+  }
+  api.audit_log = audit_log->get();
+  (*audit_log)->start();
+
   auto boot = bootstrap_admin(store, config, api.hasher, clock);
   if (!boot.ok()) {
     log::error("cannot create the first admin token: " + boot.error().message);
@@ -221,6 +256,7 @@ int serve(const Config& config, const ServeOptions& options) {
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
+  (*audit_log)->stop();  // a final signed head over every committed event
   store.close();
   log::info("stopped");
   return 0;
