@@ -2,11 +2,18 @@
 // hasher. Built once by app/, read-only afterwards, shared by all io threads.
 #pragma once
 
+#include <atomic>
+
 #include "audit/log.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "crypto/keyed_hash.h"
 #include "store/store.h"
+
+namespace custody::oauth {
+class Service;
+class KeyManager;
+}  // namespace custody::oauth
 
 namespace custody::api {
 
@@ -15,6 +22,10 @@ struct ApiContext {
   const Clock& clock;
   const Config& config;
   crypto::SecretHasher hasher;
+  // The authorization server, set once the listening port (and so the default issuer) is known,
+  // before the first request is served; null in tools that serve no OAuth.
+  std::atomic<oauth::Service*> oauth{nullptr};
+  oauth::KeyManager* keys = nullptr;
   // The Merkle log behind /api/v1/audit/sth and the proofs; null when not running (503).
   audit::AuditLog* audit_log = nullptr;
 };

@@ -12,6 +12,9 @@ void add_entitlement_routes(http::Router& router, ApiContext& api);
 void add_credential_routes(http::Router& router, ApiContext& api);
 void add_token_routes(http::Router& router, ApiContext& api);
 void add_audit_routes(http::Router& router, ApiContext& api);
+void add_oauth_routes(http::Router& router, ApiContext& api);
+void add_delegation_routes(http::Router& router, ApiContext& api);
+void add_key_routes(http::Router& router, ApiContext& api);
 void add_operations_routes(http::Router& router, ApiContext& api, http::Metrics& metrics);
 
 inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics& metrics) {
@@ -21,6 +24,9 @@ inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics&
   add_credential_routes(router, api);
   add_token_routes(router, api);
   add_audit_routes(router, api);
+  add_oauth_routes(router, api);
+  add_delegation_routes(router, api);
+  add_key_routes(router, api);
 }
 
 }  // namespace custody::api

@@ -5,20 +5,26 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
-#include <cstdlib>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/context.h"
 #include "api/routes.h"
 #include "app/demo_data.h"
+#include "app/kek.h"
 #include "app/server_secret.h"
 #include "audit/events.h"
 #include "audit/log.h"
 #include "common/log.h"
 #include "directory/admin_tokens.h"
 #include "http/server.h"
+#include "oauth/key_manager.h"
+#include "oauth/replay.h"
+#include "oauth/service.h"
 #include "store/store.h"
 
 namespace custody::app {
@@ -36,33 +42,26 @@ Status prepare_data_dir(const Config& config) {
 struct Opened {
   std::unique_ptr<store::Store> store;
   ServerSecret secret;
+  std::optional<crypto::KeyEncryptionKey> kek;
 };
 
 Result<Opened> open_everything(const Config& config) {
   CUSTODY_TRY(prepare_data_dir(config));
   CUSTODY_ASSIGN(auto secret, load_or_create_server_secret(config.server_secret_path()));
+  CUSTODY_ASSIGN(auto kek, load_kek(config));
   store::StoreOptions options;
   options.url = config.store_url();
   options.read_connections = static_cast<int>(config.store_read_connections);
   options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
   CUSTODY_TRY(audit::assign_missing_leaves(*store));
-  return Opened{std::move(store), std::move(secret)};
+  return Opened{std::move(store), std::move(secret), std::move(kek.kek)};
 }
 
-// TEMPORARY until app/kek.h (load_kek) is merged from main: CUSTODY_KEK, else <data_dir>/kek,
-// created with 32 random bytes (hex, mode 0600) on first start.
-Result<crypto::KeyEncryptionKey> audit_kek(const Config& config) {
-  if (const char* env = std::getenv("CUSTODY_KEK"); env && *env)
-    return crypto::KeyEncryptionKey::from_text(env);
-  CUSTODY_ASSIGN(auto file, load_or_create_server_secret(
-                                (std::filesystem::path(config.data_dir) / "kek").string()));
-  return crypto::KeyEncryptionKey::from_bytes(file.key);
-}
-
-Result<std::unique_ptr<audit::AuditLog>> open_audit_log(store::Store& store, const Config& config,
-                                                        const Clock& clock) {
-  CUSTODY_ASSIGN(auto kek, audit_kek(config));
+// The audit Merkle log with its Ed25519 key (wrapped under the KEK in the store).
+Result<std::unique_ptr<audit::AuditLog>> open_audit_log(store::Store& store,
+                                                        const crypto::KeyEncryptionKey& kek,
+                                                        const Config& config, const Clock& clock) {
   CUSTODY_ASSIGN(auto key, audit::load_or_create_audit_key(store, kek, clock));
   audit::LogOptions options;
   options.sth_every_events = config.audit.sth_every_events;
@@ -111,6 +110,50 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_tls(const TlsConfig& tls
     return Error::invalid("tls.key_file " + tls.key_file + ": " + ec.message(), "tls.key_file");
   return ctx;
 }
+
+crypto::KeyType key_type(const std::string& alg) {
+  if (alg == "EdDSA") return crypto::KeyType::kEd25519;
+  if (alg == "RS256") return crypto::KeyType::kRsa;
+  return crypto::KeyType::kEcP256;
+}
+
+// Refreshes the signing keys (rotation by schedule, other nodes' keys) and purges the replay
+// cache, every `period` until stopped.
+class Maintenance {
+ public:
+  Maintenance(oauth::KeyManager& keys, store::Store& store, const Clock& clock,
+              std::chrono::milliseconds period)
+      : thread_([this, &keys, &store, &clock, period] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+            lock.unlock();
+            if (Status s = keys.refresh(); !s.ok())
+              log::error("signing key refresh failed", {{"error", s.error().message}});
+            Micros now = clock.now();
+            store.write(
+                [now](store::Tx& tx) {
+                  return oauth::purge_replay_cache(tx, now).ok() ? ok_status()
+                                                                 : Error::internal("purge failed");
+                },
+                [](Status) {});
+            lock.lock();
+          }
+        }) {}
+  ~Maintenance() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 std::string store_metrics(const store::Store& store) {
   auto s = store.stats();
@@ -173,7 +216,20 @@ int serve(const Config& config, const ServeOptions& options) {
   SystemClock clock;
   api::ApiContext api{store, clock, config, crypto::SecretHasher(opened->secret.key)};
 
-  auto audit_log = open_audit_log(store, config, clock);
+  oauth::KeyManagerOptions key_options;
+  key_options.type = key_type(config.oauth.signing_alg);
+  key_options.rotation = config.oauth.key_rotation_seconds * kMicrosPerSecond;
+  key_options.retention =
+      (config.oauth.access_token_ttl_seconds + 2 * config.oauth.clock_skew_seconds) *
+      kMicrosPerSecond;
+  oauth::KeyManager keys(store, *opened->kek, clock, key_options);
+  if (Status s = keys.refresh(); !s.ok()) {
+    log::error("cannot load signing keys: " + s.error().message);
+    return 1;
+  }
+  api.keys = &keys;
+  std::unique_ptr<oauth::Service> oauth_service;
+  auto audit_log = open_audit_log(store, *opened->kek, config, clock);
   if (!audit_log.ok()) {
     log::error("cannot open the audit log: " + audit_log.error().message);
     return 1;
@@ -236,19 +292,34 @@ int serve(const Config& config, const ServeOptions& options) {
                 [then = std::move(then)](Status) { then(); });
   };
 
+  std::string scheme = config.tls.enabled() ? "https" : "http";
+  std::string host =
+      listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
+  server_options.on_bound = [&](std::uint16_t port) -> Status {
+    std::string issuer = !config.oauth.issuer.empty()
+                             ? config.oauth.issuer
+                             : scheme + "://" + host + ":" + std::to_string(port);
+    CUSTODY_ASSIGN(auto settings, oauth::resolve_settings(config, issuer));
+    // DPoP nonces are keyed by a key derived from the server secret, never the secret itself.
+    oauth_service = std::make_unique<oauth::Service>(
+        store, clock, api.hasher, keys, std::move(settings),
+        crypto::hmac_sha256(opened->secret.key, "custody dpop nonce key"));
+    api.oauth.store(oauth_service.get());
+    return ok_status();
+  };
   http::Server server(server_options, router, metrics);
   auto port = server.start();
   if (!port.ok()) {
     log::error(port.error().message);
     return 1;
   }
-  std::string scheme = config.tls.enabled() ? "https" : "http";
-  std::string host =
-      listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
+  std::optional<Maintenance> maintenance;
+  maintenance.emplace(keys, store, clock, std::chrono::seconds(60));
   double startup_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log::info("listening on " + scheme + "://" + host + ":" + std::to_string(*port),
             {{"store", store.backend()},
+             {"issuer", oauth_service->settings().issuer},
              {"threads", server_options.threads},
              {"startup_ms", startup_ms}});
 
@@ -257,6 +328,7 @@ int serve(const Config& config, const ServeOptions& options) {
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
   (*audit_log)->stop();  // a final signed head over every committed event
+  maintenance.reset();
   store.close();
   log::info("stopped");
   return 0;

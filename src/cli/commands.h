@@ -26,6 +26,7 @@ void add_entitlement_commands(CLI::App& app, Action& action);
 void add_credential_commands(CLI::App& app, Action& action);
 void add_token_commands(CLI::App& app, Action& action);
 void add_audit_commands(CLI::App& app, Action& action);
+void add_delegation_commands(CLI::App& app, Action& action);  // trace, delegation, keys
 
 // Helpers shared by the commands_*.cc files.
 

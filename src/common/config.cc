@@ -85,6 +85,23 @@ Key enum_key(std::string name, std::string Config::*field, std::vector<std::stri
           }};
 }
 
+Key oauth_int(std::string name, std::int64_t OAuthConfig::*field, std::int64_t lo,
+              std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.oauth.*field));
+          }};
+}
+Key oauth_bool(std::string name, bool OAuthConfig::*field) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            bool yes = t == "true" || t == "1" || t == "yes" || t == "on";
+            bool no = t == "false" || t == "0" || t == "no" || t == "off";
+            if (!yes && !no)
+              return Error::invalid("config key " + name + ": expected true or false", name);
+            c.oauth.*field = yes;
+            return ok_status();
+          }};
+}
+
 const std::vector<Key>& keys() {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   static const std::vector<Key> all = {
@@ -104,6 +121,8 @@ const std::vector<Key>& keys() {
       int_key("threads", &Config::threads, 0, 256),
       str_key("bootstrap_admin_token", &Config::bootstrap_admin_token),
       str_key("server_secret_file", &Config::server_secret_file),
+      str_key("kek", &Config::kek),
+      str_key("kek_file", &Config::kek_file),
       int_key("shutdown_drain_ms", &Config::shutdown_drain_ms, 0, 600'000),
       enum_key("log_level", &Config::log_level, {"debug", "info", "warn", "error"}),
       enum_key("log_format", &Config::log_format, {"json", "text"}),
@@ -130,6 +149,43 @@ const std::vector<Key>& keys() {
       limit_key("limits.write_timeout_ms", &Limits::write_timeout_ms, 100, 3'600'000),
       limit_key("limits.max_connections", &Limits::max_connections, 1, 1'000'000),
       limit_key("limits.max_page_size", &Limits::max_page_size, 1, 100'000),
+      {"oauth.issuer",
+       [](Config& c, const std::string& t) -> Status {
+         if (!t.empty() && t.rfind("https://", 0) != 0 && t.rfind("http://", 0) != 0)
+           return Error::invalid("config key oauth.issuer: expected an http(s) URL",
+                                 "oauth.issuer");
+         if (!t.empty() && (t.back() == '/' || t.find_first_of("?#") != std::string::npos))
+           return Error::invalid(
+               "config key oauth.issuer: no trailing slash, query or fragment (RFC 8414 §2)",
+               "oauth.issuer");
+         c.oauth.issuer = t;
+         return ok_status();
+       }},
+      oauth_int("oauth.access_token_ttl_seconds", &OAuthConfig::access_token_ttl_seconds, 10,
+                86'400),
+      oauth_int("oauth.max_delegation_depth", &OAuthConfig::max_delegation_depth, 0, 32),
+      oauth_int("oauth.clock_skew_seconds", &OAuthConfig::clock_skew_seconds, 0, 600),
+      {"oauth.signing_alg",
+       [](Config& c, const std::string& t) -> Status {
+         if (t != "ES256" && t != "EdDSA" && t != "RS256")
+           return Error::invalid(
+               "config key oauth.signing_alg: \"" + t + "\" is not one of ES256, EdDSA, RS256",
+               "oauth.signing_alg");
+         c.oauth.signing_alg = t;
+         return ok_status();
+       }},
+      oauth_int("oauth.key_rotation_seconds", &OAuthConfig::key_rotation_seconds, 60, kMax),
+      oauth_int("oauth.client_assertion_max_lifetime_seconds",
+                &OAuthConfig::client_assertion_max_lifetime_seconds, 10, 3600),
+      oauth_bool("oauth.dpop_required", &OAuthConfig::dpop_required),
+      oauth_bool("oauth.dpop_nonce", &OAuthConfig::dpop_nonce),
+      oauth_int("oauth.dpop_proof_max_age_seconds", &OAuthConfig::dpop_proof_max_age_seconds, 10,
+                3600),
+      {"oauth.trusted_issuers_file",
+       [](Config& c, const std::string& t) {
+         c.oauth.trusted_issuers_file = t;
+         return ok_status();
+       }},
       audit_int_key("audit.sth_every_events", &AuditConfig::sth_every_events, 1, 1'000'000'000),
       audit_int_key("audit.sth_every_ms", &AuditConfig::sth_every_ms, 10, 86'400'000),
       audit_str_key("audit.sth_export_file", &AuditConfig::sth_export_file),
@@ -193,6 +249,11 @@ std::string Config::store_url() const {
 std::string Config::server_secret_path() const {
   if (!server_secret_file.empty()) return server_secret_file;
   return (std::filesystem::path(data_dir) / "server.secret").string();
+}
+
+std::string Config::kek_path() const {
+  if (!kek_file.empty()) return kek_file;
+  return (std::filesystem::path(data_dir) / "kek").string();
 }
 
 Result<Config> load_config(const std::optional<std::string>& file,

@@ -42,6 +42,21 @@ struct AuditConfig {
   std::int64_t archive_segment_events = 10'000;  // most events per archive segment
 };
 
+// The authorization server (docs/oauth.md).
+struct OAuthConfig {
+  std::string issuer;  // empty → http(s)://<listen host:bound port>
+  std::int64_t access_token_ttl_seconds = 600;
+  std::int64_t max_delegation_depth = 5;  // "act" hops a token may carry
+  std::int64_t clock_skew_seconds = 60;
+  std::string signing_alg = "ES256";  // ES256 | EdDSA | RS256
+  std::int64_t key_rotation_seconds = 30LL * 24 * 3600;
+  std::int64_t client_assertion_max_lifetime_seconds = 300;
+  bool dpop_required = false;  // every token request must carry a DPoP proof
+  bool dpop_nonce = false;     // DPoP proofs must carry a server nonce (RFC 9449 §8)
+  std::int64_t dpop_proof_max_age_seconds = 300;
+  std::string trusted_issuers_file;  // JSON: external issuers whose JWTs may be exchanged
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
@@ -49,6 +64,9 @@ struct Config {
   std::int64_t threads = 0;           // io threads; 0 → one per core
   std::string bootstrap_admin_token;  // sets the first admin token non-interactively
   std::string server_secret_file;     // empty → <data_dir>/server.secret
+  // The key-encryption key for private keys at rest: its text (CUSTODY_KEK) wins over the file.
+  std::string kek;       // 64 hex digits or base64url of 32 bytes
+  std::string kek_file;  // empty → <data_dir>/kek (created on first start)
   std::int64_t shutdown_drain_ms = 10'000;
   std::string log_level = "info";   // debug | info | warn | error
   std::string log_format = "json";  // json | text
@@ -60,9 +78,11 @@ struct Config {
   TlsConfig tls;
   Limits limits;
   AuditConfig audit;
+  OAuthConfig oauth;
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path
+  std::string kek_path() const;            // resolved KEK file path
 };
 
 // Loads the configuration. `file` is the YAML path (nullopt: ./custody.yaml when it exists);

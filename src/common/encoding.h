@@ -14,5 +14,8 @@ std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
 std::optional<std::string> hex_decode(std::string_view text);
+// application/x-www-form-urlencoded decoding of one name or value: '+' → space, %XX → byte;
+// nullopt on a malformed escape.
+std::optional<std::string> form_decode(std::string_view text);
 
 }  // namespace custody

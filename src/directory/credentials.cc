@@ -178,6 +178,22 @@ Result<Credential> verify_client_secret(store::Tx& tx, std::string_view identity
   return from_row(found[*match]);
 }
 
+Result<std::vector<Credential>> active_jwk_credentials(store::Tx& tx, std::string_view identity_id,
+                                                       Micros now) {
+  CUSTODY_ASSIGN(store::Rows found,
+                 tx.query("SELECT " + std::string(kColumns) +
+                              " FROM credentials WHERE identity_id = $1 AND type = $2 AND "
+                              "revoked_at IS NULL AND expires_at > $3 ORDER BY id",
+                          {std::string(identity_id),
+                           std::string(credential_type_name(CredentialType::kJwk)), now}));
+  std::vector<Credential> out;
+  for (const auto& row : found) {
+    CUSTODY_ASSIGN(auto c, from_row(row));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 Result<std::string> jwk_thumbprint(const nlohmann::json& public_jwk) {
   CUSTODY_ASSIGN(jwk::PublicJwk key, jwk::parse_public(public_jwk));
   return key.thumbprint;

@@ -48,6 +48,10 @@ Result<Credential> verify_client_secret(store::Tx& tx, std::string_view identity
                                         std::string_view secret, const crypto::SecretHasher& hasher,
                                         Micros now);
 
+// For private_key_jwt (no principal check): the identity's registered public JWKs in force.
+Result<std::vector<Credential>> active_jwk_credentials(store::Tx& tx, std::string_view identity_id,
+                                                       Micros now);
+
 // RFC 7638 thumbprint of a public JWK (base64url SHA-256), or kInvalidArgument.
 Result<std::string> jwk_thumbprint(const nlohmann::json& jwk);
 

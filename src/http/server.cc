@@ -418,6 +418,7 @@ Result<std::uint16_t> Server::start() {
     return Error::unavailable("cannot listen on " + impl_->options.host + ":" +
                               std::to_string(impl_->options.port) + ": " + ec.message());
   std::uint16_t port = acceptor->local_endpoint().port();
+  if (impl_->options.on_bound) CUSTODY_TRY(impl_->options.on_bound(port));
   impl_->acceptor = std::move(acceptor);
   impl_->do_accept();
   for (auto& ctx : impl_->contexts) {

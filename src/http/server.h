@@ -45,6 +45,9 @@ struct ServerOptions {
   // Called for requests refused before routing (413, 431, unparsable: 400) and for unknown
   // routes and methods (404, 405), so they can be audited; the response is sent when `then` runs.
   std::function<void(const RefusedRequest&, std::function<void()> then)> on_refused;
+  // Called once by start() with the bound port, before any request is served (e.g. to derive a
+  // default issuer URL when port 0 picked a free port). An error stops start().
+  std::function<Status(std::uint16_t port)> on_bound;
 };
 
 class Server {

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Token endpoint load benchmark (issue 3), with the same wrk settings as the oidc-provider anchor
+# (../shared/anchors/oidc-provider/bench.sh: wrk -t1, keep-alive, form POST with Basic auth):
+#   client_credentials  agent A, client_secret_basic, scope "read write", audience B
+#   token_exchange      agent B exchanges A's token (scope read); a fresh subject token per sample
+# Every issued token's delegation record and audit event are durable (group commit) before the
+# response. Prints req/s and p99 per endpoint and concurrency.
+# Usage: bench/load/token_load.sh [BUILD_DIR] (default build/release)
+#   env: DURATION [10s]  CONCURRENCY ["32 64"]  ENDPOINTS ["token_cc token_exchange jwks"]
+#        STORE (custodyd --store URL; default SQLite in a temp dir)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$root/build/release}
+duration=${DURATION:-10s}
+concurrency=${CONCURRENCY:-"32 64"}
+endpoints=${ENDPOINTS:-"token_cc token_exchange jwks"}
+custodyd=$build/src/custodyd
+[[ -x $custodyd ]] || { echo "build custodyd first: cmake --build $build"; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing: scripts/install-deps.sh --test"; exit 1; }
+command -v jq >/dev/null || { echo "jq missing"; exit 1; }
+
+work=$(mktemp -d /tmp/custody-token-bench.XXXXXX)
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+admin="cst_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+url=http://127.0.0.1:$port
+pid=
+cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+store_args=()
+[[ -n ${STORE:-} ]] && store_args=(--store "$STORE")
+CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$admin CUSTODY_ACCESS_LOG=false CUSTODY_LOG_LEVEL=warn \
+  "$custodyd" --listen 127.0.0.1:$port --data-dir "$work/data" "${store_args[@]}" \
+  2>>"$work/log" >/dev/null &
+pid=$!
+until curl -sf "$url/readyz" >/dev/null 2>&1; do sleep 0.01; done
+
+api() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
+human=$(api -d '{"kind":"human","display_name":"Bench owner","state":"active"}' "$url/api/v1/identities" | jq -r .id)
+agent() { api -d "{\"kind\":\"agent\",\"display_name\":\"$1\",\"owner_id\":\"$human\",\"state\":\"active\"}" "$url/api/v1/identities" | jq -r .id; }
+a=$(agent bench-a); b=$(agent bench-b)
+for s in read write; do
+  api -d "{\"scope\":\"$s\",\"resource\":\"$b\",\"justification\":\"bench\"}" "$url/api/v1/identities/$a/entitlements" >/dev/null
+done
+secret() { api -d '{"type":"client_secret"}' "$url/api/v1/identities/$1/credentials" | jq -r .secret; }
+sa=$(secret "$a"); sb=$(secret "$b")
+form='Content-Type: application/x-www-form-urlencoded'
+auth_a="Authorization: Basic $(printf '%s:%s' "$a" "$sa" | base64 -w0)"
+auth_b="Authorization: Basic $(printf '%s:%s' "$b" "$sb" | base64 -w0)"
+cc_body="grant_type=client_credentials&scope=read%20write&audience=$b"
+te_grant='urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange'
+tt_at='urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token'
+
+echo "custody $(git -C "$root" rev-parse --short HEAD), store $(grep -o '"store":"[a-z]*"' "$work/log" | head -1 || echo sqlite), wrk -t1, $(nproc) cores"
+printf '%-16s %4s %10s %9s %s\n' endpoint conn req/s p99 errors
+for ep in $endpoints; do
+  for c in $concurrency; do
+    case $ep in
+      token_cc) hdr=("$auth_a" "$form"); body=$cc_body; path=/oauth2/token ;;
+      token_exchange)
+        st=$(curl -sf -H "$auth_a" -H "$form" -d "$cc_body" "$url/oauth2/token" | jq -r .access_token)
+        hdr=("$auth_b" "$form")
+        body="grant_type=$te_grant&subject_token=$st&subject_token_type=$tt_at&scope=read"
+        path=/oauth2/token ;;
+      jwks) hdr=(); body=; path=/.well-known/jwks.json ;;
+    esac
+    args=(-t1 -c"$c" -d"$duration" --latency)
+    [[ -n $body ]] && args+=(-s "$root/bench/load/post_form.lua")
+    for h in "${hdr[@]}"; do args+=(-H "$h"); done
+    WRK_BODY=$body wrk "${args[@]}" "$url$path" >"$work/$ep.$c.txt" 2>&1
+    rps=$(awk '/Requests\/sec/ {print $2}' "$work/$ep.$c.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$work/$ep.$c.txt")
+    errs=$(grep -E 'Non-2xx|Socket errors' "$work/$ep.$c.txt" | tr '\n' ' ' || true)
+    printf '%-16s %4s %10s %9s %s\n' "$ep" "$c" "$rps" "$p99" "$errs"
+  done
+done

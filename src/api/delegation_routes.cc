@@ -1,0 +1,151 @@
+// Delegation records and traces (docs/api.md), and the authorization server's signing keys.
+#include "api/operation.h"
+#include "api/routes.h"
+#include "common/ids.h"
+#include "delegation/trace.h"
+#include "http/json_body.h"
+#include "http/problem.h"
+#include "oauth/access_token.h"
+#include "oauth/key_manager.h"
+#include "oauth/service.h"
+
+namespace custody::api {
+namespace {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+
+// The delegation id a trace asks about: ?delegation=, ?jti= (the same id), or ?token= (a custody
+// access token, verified, expired or not).
+Result<std::string> trace_target(ApiContext& api, const Request& req) {
+  CUSTODY_ASSIGN(auto query, http::parse_query(req.query));
+  std::optional<std::string> id;
+  for (const auto& [name, value] : query) {
+    if (id) return Error::invalid("give exactly one of delegation, jti or token", name);
+    if (name == "delegation" || name == "jti") {
+      if (!is_valid_id(value, "dlg")) return Error::invalid(name + " must be a dlg_… id", name);
+      id = value;
+    } else if (name == "token") {
+      oauth::Service* service = api.oauth.load();
+      if (!service) return Error::unavailable("the authorization server is starting");
+      auto presented = service->verify_own(value, true);
+      if (!presented.ok())
+        return Error::invalid(
+            "token is not a valid custody access token: " + presented.error().message, "token");
+      if (!is_valid_id(presented->jti, "dlg"))
+        return Error::invalid("token has no custody delegation id", "token");
+      id = presented->jti;
+    } else {
+      return Error::invalid("unknown query parameter \"" + name + "\"", name);
+    }
+  }
+  if (!id) return Error::invalid("give one of delegation, jti or token", "jti");
+  return *id;
+}
+
+}  // namespace
+
+void add_delegation_routes(http::Router& router, ApiContext& api) {
+  router.add("GET", "/api/v1/delegations/{id}", [&api](Request& req, Responder respond) {
+    std::string id(req.param("id"));
+    read_operation(api, req, respond, "delegation.read", id, nullptr,
+                   [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                     CUSTODY_ASSIGN(auto record, delegation::get_delegation(tx, ctx, id));
+                     return http::json_response(200, delegation::to_json(record));
+                   });
+  });
+
+  router.add("POST", "/api/v1/delegations/{id}/revoke", [&api](Request& req, Responder respond) {
+    std::string id(req.param("id"));
+    auto reason = std::make_shared<std::string>("revoked by an administrator");
+    auto validate = [&api, &req, reason]() -> Status {
+      if (req.body().empty()) return ok_status();
+      CUSTODY_ASSIGN(auto body, json_body(api, req));
+      CUSTODY_TRY(http::check_members(body, {"reason"}));
+      CUSTODY_ASSIGN(auto r, http::opt_string(body, "reason"));
+      if (r) {
+        if (r->empty() || r->size() > 2000)
+          return Error::invalid("reason must be 1..2000 characters", "reason");
+        *reason = *r;
+      }
+      return ok_status();
+    };
+    write_operation(
+        api, req, respond, "delegation.revoke", id, validate,
+        [id, reason](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+          CUSTODY_ASSIGN(auto revoked, delegation::revoke_delegation(tx, ctx, id, *reason));
+          return http::json_response(
+              200,
+              {{"delegation_id", id}, {"revoked", revoked}, {"revoked_count", revoked.size()}});
+        });
+  });
+
+  router.add("GET", "/api/v1/trace", [&api](Request& req, Responder respond) {
+    auto id = std::make_shared<std::string>();
+    auto validate = [&api, &req, id]() -> Status {
+      CUSTODY_ASSIGN(*id, trace_target(api, req));
+      return ok_status();
+    };
+    read_operation(api, req, respond, "delegation.trace", "", validate,
+                   [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                     CUSTODY_ASSIGN(auto trace, delegation::trace(tx, ctx, *id));
+                     return http::json_response(200, trace);
+                   });
+  });
+}
+
+void add_key_routes(http::Router& router, ApiContext& api) {
+  auto describe = [](const oauth::KeyManager& keys) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& k : keys.describe()) {
+      nlohmann::json j = {{"kid", k.kid},
+                          {"alg", k.alg},
+                          {"status", k.status},
+                          {"created_at", format_rfc3339(k.created_at)},
+                          {"activate_at", format_rfc3339(k.activate_at)}};
+      if (k.published_until != crypto::SigningKey::kForever)
+        j["published_until"] = format_rfc3339(k.published_until);
+      items.push_back(std::move(j));
+    }
+    return nlohmann::json{{"items", std::move(items)}};
+  };
+  router.add("GET", "/api/v1/keys", [&api, describe](Request& req, Responder respond) {
+    read_operation(
+        api, req, respond, "keys.list", "", nullptr,
+        [&api, describe](store::Tx&, const directory::OpContext& ctx) -> Result<Response> {
+          if (ctx.who.role == directory::Role::kOwner)
+            return Error::denied("owner tokens may not read signing keys");
+          if (!api.keys) return Error::unavailable("no signing keys");
+          return http::json_response(200, describe(*api.keys));
+        });
+  });
+  // Rotation commits through the store writer and then republishes the keys, so it runs after
+  // authentication on this io thread (admin-only and rare: one commit's wait).
+  router.add("POST", "/api/v1/keys/rotate", [&api, describe](Request& req, Responder respond) {
+    auto actor = std::make_shared<std::string>();
+    http::Responder after_auth([&api, describe, actor, respond,
+                                rid = req.request_id](Response checked) {
+      if (checked.status != 204) return respond(std::move(checked));
+      Status s = api.keys->rotate_now(*actor, rid);
+      if (!s.ok()) {
+        Response r =
+            http::json_response(503, {{"title", "rotation failed"}, {"detail", s.error().message}});
+        return respond(std::move(r));
+      }
+      respond(http::json_response(200, describe(*api.keys)));
+    });
+    read_operation(api, req, after_auth, "keys.rotate", "", nullptr,
+                   [&api, actor](store::Tx&, const directory::OpContext& ctx) -> Result<Response> {
+                     if (ctx.who.role != directory::Role::kAdmin)
+                       return Error::denied("only admin tokens rotate signing keys");
+                     if (!api.keys) return Error::unavailable("no signing keys");
+                     *actor = ctx.who.actor();
+                     Response marker;
+                     marker.status = 204;
+                     return marker;
+                   });
+  });
+}
+
+}  // namespace custody::api

@@ -1,0 +1,102 @@
+// custody trace, custody delegation get|revoke, custody keys list|rotate
+#include "cli/commands.h"
+#include "cli/trace_render.h"
+#include "cli/url.h"
+
+namespace custody::cli {
+
+void add_delegation_commands(CLI::App& app, Action& action) {
+  {
+    struct Args {
+      RemoteFlags remote;
+      std::string what;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand(
+        "trace", "Show the delegation chain of a token: who started it, every hop, what derives");
+    cmd->add_option("what", a->what, "an access token, its jti, or a delegation id (dlg_…)")
+        ->required();
+    add_remote_flags(cmd, &a->remote);
+    on_run(cmd, action, a, [](Args& args) {
+      // A JWS has two dots; anything else is a jti (which is the delegation id).
+      bool is_token = std::count(args.what.begin(), args.what.end(), '.') == 2;
+      Query query = {{is_token ? "token" : "jti", args.what}};
+      return with_session(args.remote, [&](const Session& s) {
+        return call_and_print(s, {Method::kGet, api_path({"trace"}), query, {}, {}}, render_trace);
+      });
+    });
+  }
+
+  auto* group = app.add_subcommand("delegation", "Read and revoke delegation records");
+  group->require_subcommand(1);
+  {
+    struct Args {
+      RemoteFlags remote;
+      std::string id;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = group->add_subcommand("get", "Show one delegation record");
+    cmd->add_option("id", a->id, "dlg_… (a token's jti)")->required();
+    add_remote_flags(cmd, &a->remote);
+    on_run(cmd, action, a, [](Args& args) {
+      return with_session(args.remote, [&](const Session& s) {
+        return call_and_print(s, {Method::kGet, api_path({"delegations", args.id}), {}, {}, {}},
+                              render_delegation);
+      });
+    });
+  }
+  {
+    struct Args {
+      RemoteFlags remote;
+      std::string id, reason;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = group->add_subcommand("revoke",
+                                      "Revoke a delegation record and every token derived from it");
+    cmd->add_option("id", a->id, "dlg_… (a token's jti)")->required();
+    cmd->add_option("--reason", a->reason, "why (recorded in the audit log)");
+    add_remote_flags(cmd, &a->remote);
+    on_run(cmd, action, a, [](Args& args) {
+      nlohmann::json body = nlohmann::json::object();
+      if (!args.reason.empty()) body["reason"] = args.reason;
+      return with_session(args.remote, [&](const Session& s) {
+        return call_and_print(
+            s, {Method::kPost, api_path({"delegations", args.id, "revoke"}), {}, body, {}},
+            [](std::ostream& out, const Json& r) {
+              out << "revoked " << r.value("revoked_count", 0) << " delegation record(s)";
+              for (const auto& id : r.value("revoked", Json::array()))
+                out << "\n  " << sanitize(id.get<std::string>());
+              out << "\n";
+            });
+      });
+    });
+  }
+
+  auto* keys = app.add_subcommand("keys", "The authorization server's signing keys");
+  keys->require_subcommand(1);
+  {
+    struct Args {
+      RemoteFlags remote;
+    };
+    auto a = std::make_shared<Args>();
+    auto* list = keys->add_subcommand("list", "List the published signing keys");
+    add_remote_flags(list, &a->remote);
+    on_run(list, action, a, [](Args& args) {
+      return with_session(args.remote, [&](const Session& s) {
+        return call_and_print(s, {Method::kGet, api_path({"keys"}), {}, {}, {}}, render_key_table);
+      });
+    });
+    auto b = std::make_shared<Args>();
+    auto* rotate = keys->add_subcommand(
+        "rotate", "Activate the pre-published key now and publish the next one");
+    add_remote_flags(rotate, &b->remote);
+    on_run(rotate, action, b, [](Args& args) {
+      return with_session(args.remote, [&](const Session& s) {
+        return call_and_print(s, {Method::kPost, api_path({"keys", "rotate"}), {}, {}, {}},
+                              render_key_table);
+      });
+    });
+  }
+}
+
+}  // namespace custody::cli

@@ -1,0 +1,108 @@
+#include "cli/trace_render.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace custody::cli {
+namespace {
+
+std::string joined(const Json& array) {
+  if (!array.is_array() || array.empty()) return "-";
+  std::string out;
+  for (const auto& v : array) {
+    if (!out.empty()) out += ' ';
+    out += v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  return out;
+}
+
+std::string grant_name(const Json& record) {
+  std::string g = record.value("grant_type", "");
+  if (g == "urn:ietf:params:oauth:grant-type:token-exchange") return "token-exchange";
+  return g.empty() ? "-" : g;
+}
+
+std::string hop_line(const Json& r) {
+  std::string acting =
+      r.contains("actor") && r["actor"].is_string()
+          ? r["actor"].get<std::string>() + " acting for " + r.value("subject", std::string("-"))
+          : r.value("subject", std::string("-"));
+  std::string line = r.value("id", std::string("-")) + "  " + acting + "  " + grant_name(r) +
+                     "  client " + r.value("client_id", std::string("-")) + "  scopes " +
+                     joined(r.value("scopes", Json::array())) + "  aud " +
+                     joined(r.value("audience", Json::array())) + "  issued " +
+                     r.value("issued_at", std::string("-")) + "  expires " +
+                     r.value("expires_at", std::string("-"));
+  if (r.value("revoked", false))
+    line += "  REVOKED " + r.value("revoked_at", std::string()) + " by " +
+            r.value("revoked_by", std::string("-"));
+  // Ids and scopes come from clients: never let them move the cursor.
+  return sanitize(line);
+}
+
+void render_children(std::ostream& out, const std::string& parent,
+                     const std::map<std::string, std::vector<const Json*>>& children,
+                     const std::string& indent) {
+  auto it = children.find(parent);
+  if (it == children.end()) return;
+  for (std::size_t i = 0; i < it->second.size(); ++i) {
+    bool last = i + 1 == it->second.size();
+    const Json& r = *it->second[i];
+    out << indent << (last ? "└─ " : "├─ ") << hop_line(r) << "\n";
+    render_children(out, r.value("id", std::string()), children, indent + (last ? "   " : "│  "));
+  }
+}
+
+}  // namespace
+
+void render_trace(std::ostream& out, const Json& trace) {
+  const Json& initiator = trace.value("initiator", Json::object());
+  out << "initiated by " << sanitize(initiator.value("subject", std::string("-"))) << " (issuer "
+      << sanitize(initiator.value("issuer", std::string("-"))) << ")\n";
+  std::string target = trace.value("delegation_id", std::string());
+  std::string indent;
+  const Json chain = trace.value("chain", Json::array());
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    const Json& r = chain[i];
+    out << indent << (i == 0 ? "" : "└─ ") << hop_line(r)
+        << (r.value("id", std::string()) == target ? "   ◀ this token" : "") << "\n";
+    if (i > 0) indent += "   ";
+  }
+  const Json downstream = trace.value("downstream", Json::array());
+  std::map<std::string, std::vector<const Json*>> children;
+  for (const auto& r : downstream) children[r.value("parent_id", std::string())].push_back(&r);
+  render_children(out, target, children, indent);
+  if (trace.value("downstream_truncated", false))
+    out << indent << "… more derived tokens not shown\n";
+}
+
+void render_delegation(std::ostream& out, const Json& r) {
+  Fields fields = {{"id", member_text(r, "id")},
+                   {"parent", member_text(r, "parent_id")},
+                   {"root", member_text(r, "root_id")},
+                   {"subject", member_text(r, "subject")},
+                   {"subject issuer", member_text(r, "subject_issuer")},
+                   {"actor", member_text(r, "actor")},
+                   {"client", member_text(r, "client_id")},
+                   {"grant", grant_name(r)},
+                   {"scopes", joined(r.value("scopes", Json::array()))},
+                   {"audience", joined(r.value("audience", Json::array()))},
+                   {"depth", member_text(r, "depth")},
+                   {"dpop jkt", member_text(r, "cnf_jkt")},
+                   {"issued", member_text(r, "issued_at")},
+                   {"expires", member_text(r, "expires_at")},
+                   {"revoked", member_text(r, "revoked_at")},
+                   {"revoked by", member_text(r, "revoked_by")}};
+  render_fields(out, fields);
+}
+
+void render_key_table(std::ostream& out, const Json& keys) {
+  Table table({"KID", "ALG", "STATUS", "ACTIVATES", "PUBLISHED UNTIL"});
+  for (const auto& k : keys.value("items", Json::array()))
+    table.add_row({member_text(k, "kid"), member_text(k, "alg"), member_text(k, "status"),
+                   member_text(k, "activate_at"), member_text(k, "published_until")});
+  table.render(out);
+}
+
+}  // namespace custody::cli

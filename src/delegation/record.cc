@@ -1,0 +1,184 @@
+#include "delegation/record.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace custody::delegation {
+namespace {
+
+constexpr std::string_view kColumns =
+    "id, parent_id, root_id, subject, subject_issuer, actor, client_id, audience, scopes, depth, "
+    "grant_type, cnf_jkt, origin, issued_at, expires_at, revoked_at, revoked_by, "
+    "revocation_reason";
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = text.find(' ', i);
+    if (j == std::string::npos) j = text.size();
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+Result<Record> from_row(const store::Row& row) {
+  Record r;
+  r.id = row.text(0);
+  r.parent_id = row.opt_text(1);
+  r.root_id = row.text(2);
+  r.subject = row.text(3);
+  r.subject_issuer = row.text(4);
+  r.actor = row.text(5);
+  r.client_id = row.text(6);
+  auto audience = nlohmann::json::parse(row.text(7), nullptr, false);
+  if (!audience.is_array()) return Error::internal("delegation record " + r.id + ": bad audience");
+  for (const auto& a : audience)
+    if (a.is_string()) r.audience.push_back(a.get<std::string>());
+  r.scopes = split(row.text(8));
+  r.depth = static_cast<int>(row.integer(9));
+  r.grant_type = row.text(10);
+  r.cnf_jkt = row.opt_text(11);
+  r.origin = nlohmann::json::parse(row.text(12), nullptr, false);
+  if (r.origin.is_discarded()) r.origin = nlohmann::json::object();
+  r.issued_at = row.integer(13);
+  r.expires_at = row.integer(14);
+  r.revoked_at = row.opt_integer(15);
+  r.revoked_by = row.opt_text(16);
+  r.revocation_reason = row.opt_text(17);
+  return r;
+}
+
+}  // namespace
+
+Status insert_record(store::Tx& tx, const Record& r) {
+  nlohmann::json audience = r.audience;
+  CUSTODY_TRY(
+      tx.exec("INSERT INTO delegation_records (" + std::string(kColumns) +
+                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                  "NULL, NULL, NULL)",
+              {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor,
+               r.client_id, audience.dump(), join(r.scopes), std::int64_t(r.depth), r.grant_type,
+               store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at}));
+  return ok_status();
+}
+
+Result<std::optional<Record>> find_record(store::Tx& tx, std::string_view id) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT " + std::string(kColumns) +
+                                         " FROM delegation_records WHERE id = $1",
+                                     {std::string(id)}));
+  if (rows.empty()) return std::optional<Record>();
+  CUSTODY_ASSIGN(auto r, from_row(rows[0]));
+  return std::optional<Record>(std::move(r));
+}
+
+Result<bool> is_live(store::Tx& tx, std::string_view id) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT revoked_at FROM delegation_records WHERE id = $1",
+                                     {std::string(id)}));
+  return !rows.empty() && rows[0].is_null(0);
+}
+
+Result<std::vector<Record>> chain(store::Tx& tx, std::string_view id, int max_depth) {
+  std::vector<Record> out;
+  std::optional<std::string> next = std::string(id);
+  while (next) {
+    if (static_cast<int>(out.size()) > max_depth)
+      return Error::internal("delegation chain of " + std::string(id) + " is longer than " +
+                             std::to_string(max_depth));
+    CUSTODY_ASSIGN(auto found, find_record(tx, *next));
+    if (!found) {
+      if (out.empty()) return Error::not_found("no delegation record " + std::string(id));
+      return Error::internal("delegation record " + out.back().id + " names a missing parent");
+    }
+    next = found->parent_id;
+    out.push_back(std::move(*found));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<Record>> descendants(store::Tx& tx, std::string_view id, int limit) {
+  std::vector<Record> out;
+  std::vector<std::string> frontier{std::string(id)};
+  while (!frontier.empty() && static_cast<int>(out.size()) < limit) {
+    std::vector<std::string> next;
+    for (const auto& parent : frontier) {
+      CUSTODY_ASSIGN(auto rows, tx.query("SELECT " + std::string(kColumns) +
+                                             " FROM delegation_records WHERE parent_id = $1 "
+                                             "ORDER BY id",
+                                         {parent}));
+      for (const auto& row : rows) {
+        if (static_cast<int>(out.size()) >= limit) break;
+        CUSTODY_ASSIGN(auto r, from_row(row));
+        next.push_back(r.id);
+        out.push_back(std::move(r));
+      }
+    }
+    frontier = std::move(next);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> revoke_subtree(store::Tx& tx, std::string_view id, Micros now,
+                                                const std::string& by, const std::string& reason) {
+  CUSTODY_ASSIGN(auto root, find_record(tx, id));
+  if (!root) return Error::not_found("no delegation record " + std::string(id));
+  // One recursive statement: both SQLite and PostgreSQL support WITH RECURSIVE, and the subtree
+  // is revoked atomically inside the caller's transaction.
+  CUSTODY_ASSIGN(auto rows, tx.query("WITH RECURSIVE subtree(id) AS ("
+                                     "  SELECT id FROM delegation_records WHERE id = $1"
+                                     "  UNION ALL"
+                                     "  SELECT d.id FROM delegation_records d JOIN subtree s"
+                                     "    ON d.parent_id = s.id"
+                                     ") SELECT id FROM subtree",
+                                     {std::string(id)}));
+  std::vector<std::string> revoked;
+  for (const auto& row : rows) {
+    CUSTODY_ASSIGN(auto changed, tx.exec("UPDATE delegation_records SET revoked_at = $2, "
+                                         "revoked_by = $3, revocation_reason = $4 "
+                                         "WHERE id = $1 AND revoked_at IS NULL",
+                                         {row.text(0), now, by, reason}));
+    if (changed > 0) revoked.push_back(row.text(0));
+  }
+  return revoked;
+}
+
+nlohmann::json to_json(const Record& r) {
+  nlohmann::json j = {
+      {"id", r.id},
+      {"parent_id", nullptr},
+      {"root_id", r.root_id},
+      {"subject", r.subject},
+      {"subject_issuer", r.subject_issuer},
+      {"actor", r.actor.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.actor)},
+      {"client_id", r.client_id},
+      {"audience", r.audience},
+      {"scopes", r.scopes},
+      {"depth", r.depth},
+      {"grant_type", r.grant_type},
+      {"issued_at", format_rfc3339(r.issued_at)},
+      {"expires_at", format_rfc3339(r.expires_at)},
+      {"revoked", r.revoked()}};
+  if (r.parent_id) j["parent_id"] = *r.parent_id;
+  if (r.cnf_jkt) j["cnf_jkt"] = *r.cnf_jkt;
+  if (!r.origin.empty()) j["origin"] = r.origin;
+  if (r.revoked_at) {
+    j["revoked_at"] = format_rfc3339(*r.revoked_at);
+    j["revoked_by"] = r.revoked_by.value_or("");
+    j["revocation_reason"] = r.revocation_reason.value_or("");
+  }
+  return j;
+}
+
+}  // namespace custody::delegation

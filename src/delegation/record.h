@@ -1,0 +1,69 @@
+// Delegation records: one per token custody issues. A record names the token's subject (the
+// identity that started the chain), the identity acting at this hop, the client that asked, the
+// audience, scopes, depth and lifetime. Records link to their parent (the record of the subject
+// token of a token exchange), so the records of one chain form a tree under its root, and
+// revoking a record revokes its whole subtree.
+//
+// A record's id is also its token's "jti". Records are written in the same store work as the
+// audit event of the issuance, and never deleted; revocation only sets revoked_*.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "store/store.h"
+
+namespace custody::delegation {
+
+struct Record {
+  std::string id;  // dlg_…, the token's jti
+  std::optional<std::string> parent_id;
+  std::string root_id;         // the chain's first record (its own id for a root)
+  std::string subject;         // the token's "sub": the initiating identity
+  std::string subject_issuer;  // custody's issuer, or the trusted external issuer of the chain
+  std::string actor;           // the identity acting at this hop; "" when the subject acts itself
+  std::string client_id;       // the authenticated client that obtained the token
+  std::vector<std::string> audience;
+  std::vector<std::string> scopes;
+  int depth = 0;  // number of "act" hops in the token
+  std::string grant_type;
+  std::optional<std::string> cnf_jkt;                // DPoP key thumbprint the token is bound to
+  nlohmann::json origin = nlohmann::json::object();  // e.g. external subject token's iss/jti
+  Micros issued_at = 0;
+  Micros expires_at = 0;
+  std::optional<Micros> revoked_at;
+  std::optional<std::string> revoked_by;
+  std::optional<std::string> revocation_reason;
+
+  bool revoked() const { return revoked_at.has_value(); }
+};
+
+Status insert_record(store::Tx& tx, const Record& record);
+
+// nullopt when no record has this id.
+Result<std::optional<Record>> find_record(store::Tx& tx, std::string_view id);
+
+// Whether the record exists and is not revoked; one indexed read (the token endpoint re-checks a
+// parent inside the issuing write, so a revocation racing an exchange cannot be lost).
+Result<bool> is_live(store::Tx& tx, std::string_view id);
+
+// The chain from the root down to `id` (root first, `id` last). kNotFound when `id` is unknown.
+// Bounded by max_depth + 1 records; a longer chain (corruption) is kInternal.
+Result<std::vector<Record>> chain(store::Tx& tx, std::string_view id, int max_depth = 64);
+
+// Every record below `id` (not `id` itself), breadth first, at most `limit`.
+Result<std::vector<Record>> descendants(store::Tx& tx, std::string_view id, int limit = 10000);
+
+// Revokes `id` and every record below it that is not revoked yet; returns the ids revoked now
+// (empty when all already were). kNotFound when `id` is unknown.
+Result<std::vector<std::string>> revoke_subtree(store::Tx& tx, std::string_view id, Micros now,
+                                                const std::string& by, const std::string& reason);
+
+nlohmann::json to_json(const Record& record);
+
+}  // namespace custody::delegation

@@ -1,0 +1,115 @@
+#include "oauth/access_token.h"
+
+namespace custody::oauth {
+
+std::vector<std::string> split_scopes(const std::string& scope) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < scope.size()) {
+    std::size_t j = scope.find(' ', i);
+    if (j == std::string::npos) j = scope.size();
+    if (j > i) {
+      std::string s = scope.substr(i, j - i);
+      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string join_scopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const auto& s : scopes) {
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+nlohmann::json access_token_claims(const delegation::Record& r, const std::string& issuer,
+                                   const nlohmann::json& act, const nlohmann::json& may_act) {
+  nlohmann::json c = {{"iss", issuer},
+                      {"sub", r.subject},
+                      {"exp", r.expires_at / kMicrosPerSecond},
+                      {"iat", r.issued_at / kMicrosPerSecond},
+                      {"nbf", r.issued_at / kMicrosPerSecond},
+                      {"jti", r.id},
+                      {"client_id", r.client_id},
+                      {"scope", join_scopes(r.scopes)}};
+  if (r.audience.size() == 1)
+    c["aud"] = r.audience.front();
+  else
+    c["aud"] = r.audience;
+  if (!act.is_null()) c["act"] = act;
+  if (!may_act.is_null()) c["may_act"] = may_act;
+  if (r.cnf_jkt) c["cnf"] = {{"jkt", *r.cnf_jkt}};
+  c["custody"] = {{"delegation_id", r.id}, {"root_delegation_id", r.root_id}, {"depth", r.depth}};
+  return c;
+}
+
+Result<int> act_depth(const nlohmann::json& act, int limit) {
+  int depth = 0;
+  const nlohmann::json* at = &act;
+  while (at->is_object()) {
+    if (++depth > limit)
+      return Error::unauthenticated("act nests deeper than " + std::to_string(limit));
+    if (!at->contains("sub") || !(*at)["sub"].is_string())
+      return Error::unauthenticated("every act needs a sub");
+    auto it = at->find("act");
+    if (it == at->end()) break;
+    at = &*it;
+  }
+  if (!at->is_object() && !at->is_null()) return Error::unauthenticated("act must be an object");
+  return depth;
+}
+
+Result<PresentedToken> presented_token(const nlohmann::json& c) {
+  PresentedToken t;
+  auto str = [&](const char* name, std::string& out, bool required) -> Status {
+    auto it = c.find(name);
+    if (it == c.end()) {
+      if (required) return Error::unauthenticated(std::string("token has no ") + name);
+      return ok_status();
+    }
+    if (!it->is_string()) return Error::unauthenticated(std::string(name) + " must be a string");
+    out = it->get<std::string>();
+    return ok_status();
+  };
+  CUSTODY_TRY(str("iss", t.issuer, true));
+  CUSTODY_TRY(str("sub", t.subject, true));
+  CUSTODY_TRY(str("jti", t.jti, false));
+  CUSTODY_TRY(str("client_id", t.client_id, false));
+  if (auto it = c.find("aud"); it != c.end()) {
+    if (it->is_string()) {
+      t.audience.push_back(it->get<std::string>());
+    } else if (it->is_array()) {
+      for (const auto& a : *it) {
+        if (!a.is_string()) return Error::unauthenticated("aud must hold strings");
+        t.audience.push_back(a.get<std::string>());
+      }
+    } else {
+      return Error::unauthenticated("aud must be a string or an array");
+    }
+  }
+  std::string scope;
+  CUSTODY_TRY(str("scope", scope, false));
+  t.scopes = split_scopes(scope);
+  if (auto it = c.find("exp"); it != c.end() && it->is_number_integer())
+    t.expires_at = it->get<std::int64_t>() * kMicrosPerSecond;
+  else
+    return Error::unauthenticated("token has no exp");
+  if (auto it = c.find("act"); it != c.end()) t.act = *it;
+  if (auto it = c.find("may_act"); it != c.end()) {
+    if (!it->is_object() || !it->contains("sub") || !(*it)["sub"].is_string())
+      return Error::unauthenticated("may_act must be an object with a sub");
+    t.may_act = *it;
+  }
+  if (auto it = c.find("cnf");
+      it != c.end() && it->is_object() && it->contains("jkt") && (*it)["jkt"].is_string())
+    t.cnf_jkt = (*it)["jkt"].get<std::string>();
+  CUSTODY_ASSIGN(t.depth, act_depth(t.act, 64));
+  t.claims = c;
+  return t;
+}
+
+}  // namespace custody::oauth

@@ -1,0 +1,55 @@
+// Client authentication at the token, introspection and revocation endpoints. A client is a
+// non-human identity (service, agent, MCP server); its client_id is the identity id. Methods:
+//   client_secret_basic  Authorization: Basic base64(form-encoded id ":" form-encoded secret)
+//   client_secret_post   client_id + client_secret form parameters
+//   private_key_jwt      client_assertion_type = urn:ietf:params:oauth:client-assertion-type:
+//                        jwt-bearer, client_assertion = a JWT signed by one of the identity's
+//                        registered JWK credentials (RFC 7523 §3): iss = sub = client_id, aud
+//                        = custody's issuer or token endpoint (one string), exp required and at
+//                        most oauth.client_assertion_max_lifetime_seconds away, jti required.
+// Exactly one method per request (RFC 6749 §2.3). The credential is checked before the
+// identity's state, so an unauthenticated caller learns nothing about an identity; then the
+// identity must be active and its owner an active human (refusals name which).
+//
+// The assertion's jti is not checked for replay here: the caller records it in the replay cache
+// inside the same write as the issuance (see replay.h), so two concurrent uses cannot both win.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "crypto/keyed_hash.h"
+#include "directory/model.h"
+#include "oauth/outcome.h"
+#include "oauth/request.h"
+#include "oauth/settings.h"
+#include "store/store.h"
+
+namespace custody::oauth {
+
+inline constexpr std::string_view kJwtBearerAssertionType =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+struct AuthenticatedClient {
+  directory::Identity identity;
+  std::string method;                        // the authentication method used
+  std::string credential_id;                 // crd_… that matched
+  std::optional<std::string> assertion_jti;  // private_key_jwt: the replay-cache value
+  Micros assertion_expires_at = 0;
+};
+
+// The client_id the request claims (for audit events of refusals), without checking anything.
+std::string claimed_client_id(const OAuthRequest& request);
+
+OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthRequest& request,
+                                                     const Settings& settings,
+                                                     const crypto::SecretHasher& hasher,
+                                                     Micros now);
+
+// The identity must be an active non-human whose owner is an active human. `role` names it in
+// the refusal ("client", "actor", "subject"); `bound` is the failed bound for token exchange.
+OAuthResult<directory::Identity> check_active_identity(store::Tx& tx, std::string_view id,
+                                                       std::string_view role);
+
+}  // namespace custody::oauth

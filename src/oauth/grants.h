@@ -1,0 +1,84 @@
+// The two grants custody issues tokens for, as pure decisions over the store (read-only) and the
+// presented tokens: each returns the delegation record and claims of the token to issue, or the
+// precise refusal. Internal to src/oauth; service.cc signs, commits and answers.
+//
+// client_credentials (RFC 6749 §4.4): the client is the subject (depth 0). Scopes and audiences
+// (RFC 8707 "resource", RFC 8693 "audience") must be covered pairwise by the client's
+// entitlements in force: for every requested scope s and audience a, an entitlement (s, a). With
+// no audience requested, the audiences are those of the entitlements of the requested scopes; with
+// no scope requested, the scopes entitled for every one of those audiences. The token never
+// outlives an entitlement it relies on.
+//
+// token exchange (RFC 8693): the subject token is a custody access token or a JWT of a trusted
+// external issuer; the actor is the actor_token's subject, or the client. Bounds, each refusal
+// naming its bound:
+//   subject  — the subject token verifies, is unexpired, its record is not revoked ("revoked"),
+//              and a custody subject identity is still active with an active owner;
+//   actor    — the actor (and the client) are active identities with active owners ("owner");
+//   may_act  — when the subject token has may_act, the actor must be the one it names;
+//              otherwise the actor must be an audience of the subject token ("audience");
+//   scope    — requested scopes ⊆ the subject token's scopes (only narrower);
+//   audience — a new audience the subject token does not have needs the actor's own
+//              entitlement for every scope at it;
+//   depth    — the new token's act nesting ≤ oauth.max_delegation_depth;
+//   lifetime — exp = min(now + ttl, the subject token's exp, the actor token's exp).
+// The issued token keeps sub = the subject and nests act: {sub: actor, act: <subject's act>}.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delegation/record.h"
+#include "oauth/access_token.h"
+#include "oauth/client_auth.h"
+#include "oauth/dpop.h"
+#include "oauth/outcome.h"
+#include "oauth/request.h"
+#include "oauth/settings.h"
+#include "store/store.h"
+
+namespace custody::oauth {
+
+inline constexpr std::string_view kGrantClientCredentials = "client_credentials";
+inline constexpr std::string_view kGrantTokenExchange =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
+inline constexpr std::string_view kTokenTypeAccessToken =
+    "urn:ietf:params:oauth:token-type:access_token";
+inline constexpr std::string_view kTokenTypeJwt = "urn:ietf:params:oauth:token-type:jwt";
+
+struct OneTimeValue {
+  std::string kind;  // "client_assertion" | "dpop"
+  std::string value;
+  Micros expires_at = 0;
+};
+
+struct Issuance {
+  delegation::Record record;
+  nlohmann::json act;      // null for client_credentials
+  nlohmann::json may_act;  // null unless requested
+  std::vector<OneTimeValue> one_time;
+  std::vector<std::string> must_be_live;  // records re-checked inside the issuing write
+  std::string token_type = "Bearer";      // "DPoP" when bound
+  std::string issued_token_type;          // token exchange only
+  nlohmann::json audit = nlohmann::json::object();
+};
+
+struct GrantInput {
+  const OAuthRequest& request;
+  const AuthenticatedClient& client;
+  const std::optional<DpopProof>& dpop;
+  const Settings& settings;
+  Micros now = 0;
+};
+
+// Verifies a presented token of either kind (custody's or a trusted issuer's); the Service's.
+using TokenVerifier =
+    std::function<OAuthResult<PresentedToken>(std::string_view token, std::string_view what)>;
+
+OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& in);
+OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
+                                           const TokenVerifier& verify);
+
+}  // namespace custody::oauth

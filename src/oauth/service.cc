@@ -1,0 +1,470 @@
+#include "oauth/service.h"
+
+#include <memory>
+
+#include "audit/events.h"
+#include "common/log.h"
+#include "crypto/jose_encoding.h"
+#include "crypto/jws.h"
+#include "crypto/jwt.h"
+#include "delegation/record.h"
+#include "oauth/access_token.h"
+#include "oauth/client_auth.h"
+#include "oauth/grants.h"
+#include "oauth/replay.h"
+
+namespace custody::oauth {
+namespace {
+
+const std::vector<std::string> kRepeatable = {"resource", "audience"};
+
+void no_store(Reply& r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Pragma", "no-cache");
+}
+
+Reply error_reply(const OAuthError& e, const DpopNonces& nonces, Micros now) {
+  Reply r;
+  r.status = e.status;
+  r.body = {{"error", e.error}, {"error_description", e.description}};
+  if (!e.bound.empty()) r.body["bound"] = e.bound;
+  if (e.basic_challenge) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"custody\"");
+  if (e.dpop_nonce_needed) r.headers.emplace_back("DPoP-Nonce", nonces.current(now));
+  no_store(r);
+  return r;
+}
+
+std::vector<crypto::Alg> all_algs() {
+  return {crypto::Alg::kES256, crypto::Alg::kEdDSA, crypto::Alg::kRS256};
+}
+
+// The "act" chain as a list of actors, outermost (most recent) first, for audit events.
+nlohmann::json actor_chain(const nlohmann::json& act) {
+  nlohmann::json out = nlohmann::json::array();
+  const nlohmann::json* at = &act;
+  while (at->is_object() && at->contains("sub")) {
+    out.push_back((*at)["sub"]);
+    auto it = at->find("act");
+    if (it == at->end()) break;
+    at = &*it;
+  }
+  return out;
+}
+
+}  // namespace
+
+Service::Service(store::Store& store, const Clock& clock, const crypto::SecretHasher& hasher,
+                 const KeyManager& keys, Settings settings, std::string nonce_secret)
+    : store_(store),
+      clock_(clock),
+      hasher_(hasher),
+      keys_(keys),
+      settings_(std::move(settings)),
+      nonces_(std::move(nonce_secret)) {}
+
+std::string Service::jwks_text() const {
+  return keys_.keys().jwks();
+}
+
+Result<PresentedToken> Service::verify_own(std::string_view token, bool allow_expired) const {
+  auto snapshot = keys_.keys().snapshot();
+  crypto::JwtPolicy policy;
+  policy.jws.algorithms = all_algs();
+  policy.issuer = settings_.issuer;
+  policy.check_audience = false;  // who may present it is decided by the caller
+  policy.types = {"at+jwt"};
+  policy.skew = settings_.skew;
+  if (!allow_expired) {
+    CUSTODY_ASSIGN(auto jwt,
+                   crypto::jwt_verify(token, snapshot->verification_keys, policy, clock_));
+    return presented_token(jwt.claims);
+  }
+  CUSTODY_ASSIGN(auto jws, crypto::jws_verify(token, snapshot->verification_keys, policy.jws));
+  CUSTODY_ASSIGN(auto claims, crypto::jwt_parse_claims(jws.payload));
+  if (!claims.contains("iss") || claims["iss"] != settings_.issuer)
+    return Error::unauthenticated("issuer mismatch");
+  return presented_token(claims);
+}
+
+void Service::token(const OAuthRequest& req, ReplyFn reply) {
+  Micros now = clock_.now();
+  std::string actor;  // the authenticated client, once known
+  std::string grant_type = req.param("grant_type").value_or("");
+  auto decided = std::make_shared<OAuthResult<Issuance>>(OAuthError::server_error("no decision"));
+
+  TokenVerifier verify = [this](std::string_view token,
+                                std::string_view what) -> OAuthResult<PresentedToken> {
+    std::string w(what);
+    std::string bound = w == "actor_token" ? "actor" : "subject";
+    crypto::VerifyPolicy peek_policy;
+    peek_policy.algorithms = all_algs();
+    auto parsed = crypto::jws_parse(token, peek_policy);
+    if (!parsed.ok())
+      return OAuthError::invalid_request(w + " refused: " + parsed.error().message, bound);
+    auto claims = crypto::jwt_parse_claims(parsed->payload);
+    if (!claims.ok() || !claims->contains("iss") || !(*claims)["iss"].is_string())
+      return OAuthError::invalid_request(w + " refused: it has no issuer", bound);
+    std::string iss = (*claims)["iss"].get<std::string>();
+    if (iss == settings_.issuer) {
+      auto own = verify_own(token, false);
+      if (!own.ok())
+        return OAuthError::invalid_request(w + " refused: " + own.error().message, bound);
+      return std::move(own).value();
+    }
+    const TrustedIssuer* trusted = settings_.trusted(iss);
+    if (!trusted)
+      return OAuthError::invalid_request(
+          w + " refused: issuer " + crypto::quote_untrusted(iss) + " is not trusted", bound);
+    crypto::JwtPolicy policy;
+    policy.jws.algorithms = trusted->algorithms;
+    policy.issuer = trusted->issuer;
+    policy.audience = trusted->audience;
+    policy.types = {"JWT", "at+jwt"};
+    policy.allow_missing_type = true;
+    policy.skew = settings_.skew;
+    auto jwt = crypto::jwt_verify(token, trusted->keys, policy, clock_);
+    if (!jwt.ok())
+      return OAuthError::invalid_request(w + " refused: " + jwt.error().message, bound);
+    auto presented = presented_token(jwt->claims);
+    if (!presented.ok())
+      return OAuthError::invalid_request(w + " refused: " + presented.error().message, bound);
+    return std::move(presented).value();
+  };
+
+  Status read = store_.read([&](store::Tx& tx) -> Status {
+    if (auto repeated = req.check_no_repeats(kRepeatable)) {
+      *decided = *repeated;
+      return ok_status();
+    }
+    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    if (!client.ok()) {
+      *decided = client.error();
+      return ok_status();
+    }
+    actor = client->identity.id;
+    if (grant_type.empty()) {
+      *decided = OAuthError::invalid_request("grant_type is required");
+      return ok_status();
+    }
+    if (grant_type != kGrantClientCredentials && grant_type != kGrantTokenExchange) {
+      *decided = OAuthError::unsupported_grant_type("grant_type " + grant_type.substr(0, 80) +
+                                                    " is not supported");
+      return ok_status();
+    }
+    auto dpop = check_dpop_proof(req, settings_, nonces_, now);
+    if (!dpop.ok()) {
+      *decided = dpop.error();
+      return ok_status();
+    }
+    GrantInput in{req, *client, *dpop, settings_, now};
+    *decided = grant_type == kGrantClientCredentials ? grant_client_credentials(tx, in)
+                                                     : grant_token_exchange(tx, in, verify);
+    if (decided->ok()) decided->value().audit["client_auth"] = client->method;
+    return ok_status();
+  });
+  if (!read.ok()) *decided = OAuthError::temporarily_unavailable("the store is unavailable");
+
+  // Copies only: refusals may be answered from the writer thread after the request is gone.
+  auto refuse = [this, reply, now, grant_type, rid = req.request_id, remote = req.remote_address](
+                    const std::string& actor, const OAuthError& e,
+                    const std::string& claimed = {}) {
+    audit::Event event;
+    event.time = now;
+    event.actor = actor.empty() ? "anonymous" : actor;
+    event.action = "oauth.token";
+    event.outcome = e.error;
+    event.request_id = rid;
+    event.details = {{"grant_type", grant_type.substr(0, 80)}, {"reason", e.description}};
+    if (!e.bound.empty()) event.details["bound"] = e.bound;
+    if (!claimed.empty()) event.details["claimed_client_id"] = claimed;
+    if (!remote.empty()) event.details["remote"] = remote;
+    auto answer = std::make_shared<Reply>(error_reply(e, nonces_, now));
+    store_.write(
+        [event](store::Tx& tx) mutable { return audit::append(tx, event); },
+        [reply, answer](Status s) {
+          if (!s.ok())
+            log::error("could not audit a refused token request", {{"error", s.error().message}});
+          reply(std::move(*answer));
+        });
+  };
+  if (!decided->ok())
+    return refuse(actor, decided->error(), actor.empty() ? claimed_client_id(req) : "");
+
+  Issuance& issuance = decided->value();
+  auto key = keys_.keys().current();
+  if (!key) return refuse(actor, OAuthError::temporarily_unavailable("no signing key"));
+  auto claims =
+      access_token_claims(issuance.record, settings_.issuer, issuance.act, issuance.may_act);
+  auto jwt = crypto::jwt_sign(claims, key->key, "at+jwt");
+  if (!jwt.ok()) return refuse(actor, OAuthError::server_error("cannot sign the token"));
+
+  Reply ok;
+  ok.body = {
+      {"access_token", std::move(jwt).value()},
+      {"token_type", issuance.token_type},
+      {"expires_in", (issuance.record.expires_at - now + kMicrosPerSecond - 1) / kMicrosPerSecond},
+      {"scope", join_scopes(issuance.record.scopes)}};
+  if (!issuance.issued_token_type.empty())
+    ok.body["issued_token_type"] = issuance.issued_token_type;
+  no_store(ok);
+  if (settings_.dpop_nonce) ok.headers.emplace_back("DPoP-Nonce", nonces_.current(now));
+
+  audit::Event event;
+  event.time = now;
+  event.actor = actor;
+  event.action = "oauth.token";
+  event.target = issuance.record.id;
+  event.outcome = "success";
+  event.request_id = req.request_id;
+  event.details = issuance.audit;
+  event.details["sub"] = issuance.record.subject;
+  event.details["scope"] = join_scopes(issuance.record.scopes);
+  event.details["aud"] = issuance.record.audience;
+  event.details["depth"] = issuance.record.depth;
+  event.details["root"] = issuance.record.root_id;
+  event.details["chain"] = actor_chain(issuance.act);
+  event.details["exp"] = issuance.record.expires_at / kMicrosPerSecond;
+  if (issuance.record.cnf_jkt) event.details["cnf_jkt"] = *issuance.record.cnf_jkt;
+
+  auto work_state = std::make_shared<Issuance>(std::move(issuance));
+  auto answer = std::make_shared<Reply>(std::move(ok));
+  store_.write(
+      [work_state, event, now](store::Tx& tx) mutable -> Status {
+        for (const auto& v : work_state->one_time) {
+          CUSTODY_ASSIGN(bool fresh, record_once(tx, v.kind, v.value, v.expires_at, now));
+          if (!fresh)
+            return Error::conflict(v.kind == "dpop" ? "DPoP proof jti was already used"
+                                                    : "client assertion jti was already used",
+                                   v.kind);
+        }
+        for (const auto& id : work_state->must_be_live) {
+          CUSTODY_ASSIGN(bool live, delegation::is_live(tx, id));
+          if (!live) return Error::conflict("delegation " + id + " was revoked", "revoked");
+        }
+        CUSTODY_TRY(delegation::insert_record(tx, work_state->record));
+        return audit::append(tx, event);
+      },
+      [reply, answer, refuse, actor](Status s) {
+        if (s.ok()) return reply(std::move(*answer));
+        const Error& e = s.error();
+        if (e.code == Code::kConflict && e.field == "dpop")
+          return refuse(actor, OAuthError::invalid_dpop_proof(e.message));
+        if (e.code == Code::kConflict && e.field == "client_assertion")
+          return refuse(actor,
+                        OAuthError::invalid_client("client assertion refused: " + e.message));
+        if (e.code == Code::kConflict && e.field == "revoked")
+          return refuse(actor, OAuthError::invalid_request(e.message, "revoked"));
+        if (e.code == Code::kUnavailable)
+          return refuse(actor, OAuthError::temporarily_unavailable(e.message));
+        log::error("token issuance failed", {{"error", e.message}});
+        refuse(actor, OAuthError::server_error("the token could not be recorded"));
+      });
+}
+
+void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
+  Micros now = clock_.now();
+  std::string caller;
+  OAuthError failure;
+  bool failed = false;
+  nlohmann::json body = {{"active", false}};
+  std::string target, inactive_reason;
+  Status read = store_.read([&](store::Tx& tx) -> Status {
+    if (auto repeated = req.check_no_repeats({})) {
+      failure = *repeated;
+      failed = true;
+      return ok_status();
+    }
+    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    if (!client.ok()) {
+      failure = client.error();
+      failed = true;
+      return ok_status();
+    }
+    caller = client->identity.id;
+    auto token = req.param("token");
+    if (!token) {
+      failure = OAuthError::invalid_request("token is required");
+      failed = true;
+      return ok_status();
+    }
+    auto presented = verify_own(*token, false);
+    if (!presented.ok()) {
+      inactive_reason = presented.error().message;
+      return ok_status();
+    }
+    target = presented->jti;
+    auto record = delegation::find_record(tx, presented->jti);
+    if (!record.ok()) return record.error();
+    if (!*record) {
+      inactive_reason = "no delegation record";
+      return ok_status();
+    }
+    if ((*record)->revoked()) {
+      inactive_reason = "revoked";
+      return ok_status();
+    }
+    for (const std::string& id : {(*record)->subject, (*record)->client_id, (*record)->actor}) {
+      if (id.empty() || !directory::kind_of_id(id)) continue;
+      auto active = check_active_identity(tx, id, "identity");
+      if (!active.ok()) {
+        inactive_reason = active.error().description;
+        return ok_status();
+      }
+    }
+    body = presented->claims;
+    body["active"] = true;
+    body["token_type"] = (*record)->cnf_jkt ? "DPoP" : "Bearer";
+    return ok_status();
+  });
+  if (!read.ok()) {
+    failure = OAuthError::temporarily_unavailable("the store is unavailable");
+    failed = true;
+  }
+  audit::Event event;
+  event.time = now;
+  event.actor = caller.empty() ? "anonymous" : caller;
+  event.action = "oauth.introspect";
+  event.target = target;
+  event.request_id = req.request_id;
+  Reply answer;
+  if (failed) {
+    answer = error_reply(failure, nonces_, now);
+    event.outcome = failure.error;
+    event.details = {{"reason", failure.description}};
+  } else {
+    answer.body = std::move(body);
+    no_store(answer);
+    event.outcome = "success";
+    event.details = {{"active", answer.body["active"]}};
+    if (!inactive_reason.empty()) event.details["reason"] = inactive_reason;
+  }
+  auto shared = std::make_shared<Reply>(std::move(answer));
+  store_.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
+               [reply, shared](Status s) {
+                 if (!s.ok()) {
+                   log::error("could not audit an introspection", {{"error", s.error().message}});
+                   Reply unavailable;
+                   unavailable.status = 503;
+                   unavailable.body = {{"error", "temporarily_unavailable"},
+                                       {"error_description", "the audit log is unavailable"}};
+                   return reply(std::move(unavailable));
+                 }
+                 reply(std::move(*shared));
+               });
+}
+
+void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
+  Micros now = clock_.now();
+  std::string caller;
+  std::optional<OAuthError> failure;
+  std::string target, note;
+  Status read = store_.read([&](store::Tx& tx) -> Status {
+    if (auto repeated = req.check_no_repeats({})) {
+      failure = *repeated;
+      return ok_status();
+    }
+    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    if (!client.ok()) {
+      failure = client.error();
+      return ok_status();
+    }
+    caller = client->identity.id;
+    auto token = req.param("token");
+    if (!token) {
+      failure = OAuthError::invalid_request("token is required");
+      return ok_status();
+    }
+    // RFC 7009 §2.2: an invalid or unknown token is not an error.
+    auto presented = verify_own(*token, true);
+    if (!presented.ok()) {
+      note = "token not recognised: " + presented.error().message;
+      return ok_status();
+    }
+    auto chain = delegation::chain(tx, presented->jti);
+    if (!chain.ok()) {
+      note = "no delegation record";
+      return ok_status();
+    }
+    // The client the token was issued to, or anyone earlier in its chain (a delegator may
+    // withdraw what it delegated), may revoke it.
+    bool allowed = false;
+    for (const auto& r : *chain)
+      if (r.client_id == caller || r.subject == caller || r.actor == caller) allowed = true;
+    if (!allowed) {
+      failure = OAuthError::unauthorized_client("client " + caller +
+                                                " is not part of this token's delegation chain");
+      return ok_status();
+    }
+    target = presented->jti;
+    return ok_status();
+  });
+  if (!read.ok()) failure = OAuthError::temporarily_unavailable("the store is unavailable");
+
+  audit::Event event;
+  event.time = now;
+  event.actor = caller.empty() ? "anonymous" : caller;
+  event.action = "oauth.revoke";
+  event.target = target;
+  event.request_id = req.request_id;
+  if (failure) {
+    event.outcome = failure->error;
+    event.details = {{"reason", failure->description}};
+    auto answer = std::make_shared<Reply>(error_reply(*failure, nonces_, now));
+    store_.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
+                 [reply, answer](Status) { reply(std::move(*answer)); });
+    return;
+  }
+  event.outcome = "success";
+  if (!note.empty()) event.details = {{"note", note}};
+  store_.write(
+      [event, target, now, caller](store::Tx& tx) mutable -> Status {
+        if (!target.empty()) {
+          CUSTODY_ASSIGN(auto revoked,
+                         delegation::revoke_subtree(tx, target, now, caller, "oauth.revoke"));
+          event.details["revoked_count"] = revoked.size();
+          nlohmann::json ids = nlohmann::json::array();
+          for (std::size_t i = 0; i < revoked.size() && i < 100; ++i) ids.push_back(revoked[i]);
+          event.details["revoked"] = std::move(ids);
+        }
+        return audit::append(tx, event);
+      },
+      [reply, this, now](Status s) {
+        if (!s.ok()) {
+          return reply(
+              error_reply(OAuthError::temporarily_unavailable(s.error().message), nonces_, now));
+        }
+        Reply ok;
+        ok.body = nullptr;
+        no_store(ok);
+        reply(std::move(ok));
+      });
+}
+
+nlohmann::json Service::metadata(bool openid) const {
+  nlohmann::json algs = {"ES256", "EdDSA", "RS256"};
+  nlohmann::json auth_methods = {"client_secret_basic", "client_secret_post", "private_key_jwt"};
+  nlohmann::json m = {{"issuer", settings_.issuer},
+                      {"token_endpoint", settings_.token_endpoint()},
+                      {"jwks_uri", settings_.jwks_uri()},
+                      {"introspection_endpoint", settings_.introspection_endpoint()},
+                      {"revocation_endpoint", settings_.revocation_endpoint()},
+                      {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange}},
+                      {"token_endpoint_auth_methods_supported", auth_methods},
+                      {"token_endpoint_auth_signing_alg_values_supported", algs},
+                      {"introspection_endpoint_auth_methods_supported", auth_methods},
+                      {"introspection_endpoint_auth_signing_alg_values_supported", algs},
+                      {"revocation_endpoint_auth_methods_supported", auth_methods},
+                      {"revocation_endpoint_auth_signing_alg_values_supported", algs},
+                      {"dpop_signing_alg_values_supported", algs},
+                      {"response_types_supported", nlohmann::json::array()},
+                      {"token_types_supported", {kTokenTypeAccessToken, kTokenTypeJwt}},
+                      {"authorization_response_iss_parameter_supported", false},
+                      {"custody_max_delegation_depth", settings_.max_depth}};
+  if (openid) {
+    m["subject_types_supported"] = {"public"};
+    m["id_token_signing_alg_values_supported"] = algs;
+  }
+  return m;
+}
+
+}  // namespace custody::oauth

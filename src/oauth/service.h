@@ -1,0 +1,62 @@
+// The authorization server's endpoints as one service, independent of HTTP (src/api/
+// oauth_routes.cc adapts it): token (client_credentials, RFC 8693 token exchange), introspection
+// (RFC 7662), revocation (RFC 7009), and the metadata document (RFC 8414 / OpenID Discovery).
+//
+// Durability: every answer — an issued token, a refusal, an introspection, a revocation — is
+// sent only after its audit event (and, for an issuance, its delegation record and the replay
+// entries of its one-time values) has been committed by the store's group-commit writer.
+// Answers arrive through `reply`, on the writer thread or on the caller's thread.
+//
+// Thread safety: all methods may be called from any io thread at once.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "crypto/keyed_hash.h"
+#include "oauth/dpop.h"
+#include "oauth/key_manager.h"
+#include "oauth/request.h"
+#include "oauth/settings.h"
+#include "store/store.h"
+
+namespace custody::oauth {
+
+struct Reply {
+  int status = 200;
+  nlohmann::json body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+using ReplyFn = std::function<void(Reply)>;
+
+class Service {
+ public:
+  Service(store::Store& store, const Clock& clock, const crypto::SecretHasher& hasher,
+          const KeyManager& keys, Settings settings, std::string nonce_secret);
+
+  void token(const OAuthRequest& request, ReplyFn reply);
+  void introspect(const OAuthRequest& request, ReplyFn reply);
+  void revoke(const OAuthRequest& request, ReplyFn reply);
+  nlohmann::json metadata(bool openid) const;
+  std::string jwks_text() const;  // the JWK Set document (changes on rotation)
+
+  const Settings& settings() const { return settings_; }
+
+  // Verifies a custody access token (signature, iss, typ at+jwt, exp/nbf with skew); with
+  // `allow_expired`, an expired token still verifies (revocation accepts expired tokens).
+  Result<struct PresentedToken> verify_own(std::string_view token, bool allow_expired) const;
+
+ private:
+  store::Store& store_;
+  const Clock& clock_;
+  const crypto::SecretHasher& hasher_;
+  const KeyManager& keys_;
+  Settings settings_;
+  DpopNonces nonces_;
+};
+
+}  // namespace custody::oauth

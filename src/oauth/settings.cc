@@ -1,0 +1,89 @@
+#include "oauth/settings.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace custody::oauth {
+namespace {
+
+constexpr std::string_view kKey = "oauth.trusted_issuers_file";
+
+Result<nlohmann::json> read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error::invalid(std::string(kKey) + ": cannot read " + path, std::string(kKey));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  if (doc.is_discarded())
+    return Error::invalid(std::string(kKey) + ": " + path + " is not JSON", std::string(kKey));
+  return doc;
+}
+
+Result<TrustedIssuer> parse_issuer(const nlohmann::json& item, const std::string& default_aud) {
+  auto bad = [](const std::string& why) {
+    return Error::invalid(std::string(kKey) + ": " + why, std::string(kKey));
+  };
+  if (!item.is_object() || !item.contains("issuer") || !item["issuer"].is_string())
+    return bad("each entry needs an \"issuer\" string");
+  TrustedIssuer t;
+  t.issuer = item["issuer"].get<std::string>();
+  nlohmann::json jwks;
+  if (item.contains("jwks")) {
+    jwks = item["jwks"];
+  } else if (item.contains("jwks_file") && item["jwks_file"].is_string()) {
+    CUSTODY_ASSIGN(jwks, read_json_file(item["jwks_file"].get<std::string>()));
+  } else {
+    return bad("issuer " + t.issuer + " needs \"jwks\" or \"jwks_file\"");
+  }
+  auto keys = crypto::JwkSet::parse(jwks, "jwks");
+  if (!keys.ok()) return bad("issuer " + t.issuer + ": " + keys.error().message);
+  if (keys->empty()) return bad("issuer " + t.issuer + " has no usable signing key");
+  t.keys = std::move(keys).value();
+  t.algorithms = {crypto::Alg::kES256, crypto::Alg::kRS256, crypto::Alg::kEdDSA};
+  if (item.contains("algorithms")) {
+    t.algorithms.clear();
+    if (!item["algorithms"].is_array()) return bad("\"algorithms\" must be an array");
+    for (const auto& a : item["algorithms"]) {
+      auto alg = a.is_string() ? crypto::alg_from_name(a.get<std::string>()) : std::nullopt;
+      if (!alg) return bad("issuer " + t.issuer + ": unsupported algorithm " + a.dump());
+      t.algorithms.push_back(*alg);
+    }
+  }
+  t.audience = item.value("audience", default_aud);
+  return t;
+}
+
+}  // namespace
+
+const TrustedIssuer* Settings::trusted(std::string_view iss) const {
+  for (const auto& t : trusted_issuers)
+    if (t.issuer == iss) return &t;
+  return nullptr;
+}
+
+Result<Settings> resolve_settings(const Config& config, std::string issuer) {
+  Settings s;
+  s.issuer = std::move(issuer);
+  s.access_token_ttl = config.oauth.access_token_ttl_seconds * kMicrosPerSecond;
+  s.max_depth = static_cast<int>(config.oauth.max_delegation_depth);
+  s.skew = config.oauth.clock_skew_seconds * kMicrosPerSecond;
+  s.assertion_max_lifetime = config.oauth.client_assertion_max_lifetime_seconds * kMicrosPerSecond;
+  s.dpop_required = config.oauth.dpop_required;
+  s.dpop_nonce = config.oauth.dpop_nonce;
+  s.dpop_max_age = config.oauth.dpop_proof_max_age_seconds * kMicrosPerSecond;
+  if (!config.oauth.trusted_issuers_file.empty()) {
+    CUSTODY_ASSIGN(auto doc, read_json_file(config.oauth.trusted_issuers_file));
+    if (!doc.is_array())
+      return Error::invalid(std::string(kKey) + ": expected a JSON array", std::string(kKey));
+    for (const auto& item : doc) {
+      CUSTODY_ASSIGN(auto t, parse_issuer(item, s.issuer));
+      if (t.issuer == s.issuer)
+        return Error::invalid(std::string(kKey) + ": custody's own issuer cannot be external",
+                              std::string(kKey));
+      s.trusted_issuers.push_back(std::move(t));
+    }
+  }
+  return s;
+}
+
+}  // namespace custody::oauth

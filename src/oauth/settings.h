@@ -1,0 +1,47 @@
+// The authorization server's resolved settings: config keys (common/config.h, docs/oauth.md)
+// turned into the values the endpoints use, plus the trusted external issuers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/result.h"
+#include "crypto/jwk.h"
+
+namespace custody::oauth {
+
+// An external issuer whose JWTs custody accepts as subject or actor tokens in a token exchange.
+struct TrustedIssuer {
+  std::string issuer;                   // exact "iss"
+  crypto::JwkSet keys;                  // its signing keys
+  std::vector<crypto::Alg> algorithms;  // accepted algorithms (default ES256, RS256, EdDSA)
+  std::string audience;                 // required "aud" (default: custody's issuer)
+};
+
+struct Settings {
+  std::string issuer;  // no trailing slash
+  Micros access_token_ttl = 600 * kMicrosPerSecond;
+  int max_depth = 5;
+  Micros skew = 60 * kMicrosPerSecond;
+  Micros assertion_max_lifetime = 300 * kMicrosPerSecond;
+  bool dpop_required = false;
+  bool dpop_nonce = false;
+  Micros dpop_max_age = 300 * kMicrosPerSecond;
+  std::vector<TrustedIssuer> trusted_issuers;
+
+  std::string token_endpoint() const { return issuer + "/oauth2/token"; }
+  std::string introspection_endpoint() const { return issuer + "/oauth2/introspect"; }
+  std::string revocation_endpoint() const { return issuer + "/oauth2/revoke"; }
+  std::string jwks_uri() const { return issuer + "/.well-known/jwks.json"; }
+  const TrustedIssuer* trusted(std::string_view iss) const;
+};
+
+// `issuer` is the resolved issuer (config oauth.issuer, or the listen address). Reads
+// oauth.trusted_issuers_file when set: a JSON array of {"issuer", "jwks" (a JWK Set object) or
+// "jwks_file" (a path), "algorithms"?, "audience"?}. kInvalidArgument naming the key on bad input.
+Result<Settings> resolve_settings(const Config& config, std::string issuer);
+
+}  // namespace custody::oauth

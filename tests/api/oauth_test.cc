@@ -1,0 +1,383 @@
+// The authorization server against a real custodyd (docs/oauth.md): discovery, client
+// authentication, client_credentials, token exchange through two hops, the delegation bounds
+// (each refusal asserted with its error code and bound), introspection, revocation of a
+// delegation subtree, trace, key rotation, and the audit events of all of it.
+#include <gtest/gtest.h>
+
+#include "common/encoding.h"
+#include "harness.h"
+
+namespace custody::apitest {
+namespace {
+
+constexpr std::string_view kExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+constexpr std::string_view kAccessToken = "urn:ietf:params:oauth:token-type:access_token";
+
+std::string form_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string form(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += form_encode(k) + "=" + form_encode(v);
+  }
+  return out;
+}
+
+json claims_of(const std::string& jwt) {
+  auto first = jwt.find('.');
+  auto second = jwt.find('.', first + 1);
+  auto payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
+  if (!payload) return json();
+  return json::parse(*payload, nullptr, false);
+}
+
+struct Agent {
+  std::string id;
+  std::string secret;
+  std::string basic() const {
+    return "Basic " + base64_encode(form_encode(id) + ":" + form_encode(secret));
+  }
+};
+
+class OAuthTest : public SharedCustodydTest {
+ protected:
+  void SetUp() override {
+    SharedCustodydTest::SetUp();
+    if (IsSkipped()) return;
+    owner_ = create_human(admin())["id"].get<std::string>();
+  }
+
+  Agent agent(const std::string& name) {
+    Agent a;
+    a.id = create_agent(admin(), owner_, name)["id"].get<std::string>();
+    activate(a.id);
+    Response cred = admin().post("/api/v1/identities/" + a.id + "/credentials",
+                                 json{{"type", "client_secret"}});
+    EXPECT_EQ(cred.status, 201) << cred.describe();
+    a.secret = cred.json().value("secret", "");
+    return a;
+  }
+  void activate(const std::string& id) {
+    Response r = admin().post("/api/v1/identities/" + id + "/activate", json::object());
+    EXPECT_EQ(r.status, 200) << r.describe();
+  }
+  void entitle(const Agent& a, const std::string& scope, const std::string& resource) {
+    Response r = admin().post(
+        "/api/v1/identities/" + a.id + "/entitlements",
+        json{{"scope", scope}, {"resource", resource}, {"justification", "oauth test"}});
+    EXPECT_EQ(r.status, 201) << r.describe();
+  }
+
+  Response post_form(const std::string& path, const Agent& client,
+                     const std::vector<std::pair<std::string, std::string>>& params) {
+    Client c(server().port());
+    return c.request_raw(
+        "POST", path, form(params),
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
+  }
+  Response client_credentials(const Agent& a, const std::string& audience,
+                              const std::string& scope = "") {
+    std::vector<std::pair<std::string, std::string>> p = {{"grant_type", "client_credentials"}};
+    if (!audience.empty()) p.emplace_back("audience", audience);
+    if (!scope.empty()) p.emplace_back("scope", scope);
+    return post_form("/oauth2/token", a, p);
+  }
+  Response exchange(const Agent& actor, const std::string& subject_token,
+                    std::vector<std::pair<std::string, std::string>> extra = {}) {
+    std::vector<std::pair<std::string, std::string>> p = {
+        {"grant_type", std::string(kExchange)},
+        {"subject_token", subject_token},
+        {"subject_token_type", std::string(kAccessToken)}};
+    p.insert(p.end(), extra.begin(), extra.end());
+    return post_form("/oauth2/token", actor, p);
+  }
+  static std::string token_of(const Response& r) {
+    return r.json().value("access_token", std::string());
+  }
+
+  // A refusal with this OAuth error and bound, whose audit event says the same.
+  ::testing::AssertionResult Refused(const Response& r, int status, std::string_view error,
+                                     std::string_view bound, std::string_view reason_part) {
+    json body = r.json();
+    if (r.status != status || body.value("error", "") != error)
+      return ::testing::AssertionFailure()
+             << "expected " << status << " " << error << ", got " << r.describe();
+    if (!bound.empty() && body.value("bound", "") != bound)
+      return ::testing::AssertionFailure() << "expected bound " << bound << ": " << r.describe();
+    if (body.value("error_description", "").find(reason_part) == std::string::npos)
+      return ::testing::AssertionFailure()
+             << "description lacks \"" << reason_part << "\": " << r.describe();
+    if (r.header("Cache-Control") != "no-store")
+      return ::testing::AssertionFailure() << "refusal is cacheable";
+    auto event = find_audit_event(admin(), r, error, "oauth.token");
+    if (!event) return ::testing::AssertionFailure() << "refusal not audited: " << r.describe();
+    if (!bound.empty() && (*event)["details"].value("bound", "") != bound)
+      return ::testing::AssertionFailure() << "audited bound differs: " << event->dump();
+    return ::testing::AssertionSuccess();
+  }
+
+  std::string owner_;
+};
+
+TEST_F(OAuthTest, DiscoveryNamesEveryEndpointGrantAndMethod) {
+  Client anonymous(server().port());
+  for (std::string path :
+       {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}) {
+    Response r = anonymous.get(path);
+    ASSERT_EQ(r.status, 200) << r.describe();
+    json m = r.json();
+    EXPECT_EQ(m["issuer"], server().url());
+    EXPECT_EQ(m["token_endpoint"], server().url() + "/oauth2/token");
+    EXPECT_EQ(m["jwks_uri"], server().url() + "/.well-known/jwks.json");
+    EXPECT_EQ(m["introspection_endpoint"], server().url() + "/oauth2/introspect");
+    EXPECT_EQ(m["revocation_endpoint"], server().url() + "/oauth2/revoke");
+    EXPECT_EQ(m["grant_types_supported"],
+              json({"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}));
+    EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
+              json({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
+    EXPECT_EQ(m["dpop_signing_alg_values_supported"], json({"ES256", "EdDSA", "RS256"}));
+  }
+  Response jwks = anonymous.get("/.well-known/jwks.json");
+  ASSERT_EQ(jwks.status, 200);
+  // The current key and the upcoming one, public halves only.
+  ASSERT_GE(jwks.json()["keys"].size(), 2u);
+  json published = jwks.json();
+  for (const auto& k : published["keys"]) {
+    EXPECT_FALSE(k.contains("d")) << "private key material published";
+    EXPECT_EQ(k["alg"], "ES256");
+  }
+}
+
+TEST_F(OAuthTest, ClientCredentialsIssuesARecordedAuditedJwtAccessToken) {
+  Agent a = agent("cc-a"), b = agent("cc-b");
+  entitle(a, "read", b.id);
+  entitle(a, "write", b.id);
+  Response r = client_credentials(a, b.id);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  json body = r.json();
+  EXPECT_EQ(body["token_type"], "Bearer");
+  EXPECT_EQ(body["scope"], "read write");
+  EXPECT_EQ(body["expires_in"], 600);
+  std::string token = body["access_token"];
+  auto header = json::parse(*base64url_decode(token.substr(0, token.find('.'))));
+  EXPECT_EQ(header["typ"], "at+jwt");
+  EXPECT_EQ(header["alg"], "ES256");
+  json c = claims_of(token);
+  EXPECT_EQ(c["iss"], server().url());
+  EXPECT_EQ(c["sub"], a.id);
+  EXPECT_EQ(c["client_id"], a.id);
+  EXPECT_EQ(c["aud"], b.id);
+  EXPECT_EQ(c["scope"], "read write");
+  EXPECT_FALSE(c.contains("act"));
+  std::string jti = c["jti"];
+  EXPECT_EQ(c["custody"]["delegation_id"], jti);
+  EXPECT_EQ(c["custody"]["depth"], 0);
+
+  Response record = admin().get("/api/v1/delegations/" + jti);
+  ASSERT_EQ(record.status, 200) << record.describe();
+  EXPECT_EQ(record.json()["subject"], a.id);
+  EXPECT_EQ(record.json()["grant_type"], "client_credentials");
+  EXPECT_EQ(record.json()["revoked"], false);
+  auto events = audit_events(admin(), "target=" + jti + "&action=oauth.token");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["actor"], a.id);
+  EXPECT_EQ(events[0]["outcome"], "success");
+  EXPECT_EQ(events[0]["details"]["client_auth"], "client_secret_basic");
+
+  // client_secret_post works the same.
+  Client plain(server().port());
+  Response post = plain.request_raw("POST", "/oauth2/token",
+                                    form({{"grant_type", "client_credentials"},
+                                          {"client_id", a.id},
+                                          {"client_secret", a.secret},
+                                          {"scope", "read"}}),
+                                    {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(post.status, 200) << post.describe();
+  EXPECT_EQ(post.json()["scope"], "read");
+}
+
+TEST_F(OAuthTest, WrongSecretIsInvalidClientWithABasicChallenge) {
+  Agent a = agent("wrong-secret");
+  Agent forged{a.id, "cs_not-the-secret"};
+  Response r = client_credentials(forged, "");
+  EXPECT_TRUE(Refused(r, 401, "invalid_client", "", "invalid client credentials"));
+  EXPECT_EQ(r.header("WWW-Authenticate"), "Basic realm=\"custody\"");
+}
+
+TEST_F(OAuthTest, ScopesMustBeCoveredByEntitlementsInForce) {
+  Agent a = agent("ent-a"), b = agent("ent-b");
+  entitle(a, "read", b.id);
+  EXPECT_TRUE(Refused(client_credentials(a, b.id, "read admin"), 400, "invalid_scope",
+                      "entitlement", "not entitled to scope \"admin\""));
+  Agent none = agent("ent-none");
+  EXPECT_TRUE(Refused(client_credentials(none, ""), 400, "invalid_scope", "entitlement",
+                      "no entitlement in force"));
+}
+
+TEST_F(OAuthTest, SuspendedClientAndRetiredOwnerGetNoToken) {
+  Agent a = agent("susp-a"), b = agent("susp-b");
+  entitle(a, "read", b.id);
+  ASSERT_EQ(admin().post("/api/v1/identities/" + a.id + "/suspend", json::object()).status, 200);
+  EXPECT_TRUE(Refused(client_credentials(a, b.id), 401, "invalid_client", "client", "suspended"));
+
+  // A second owner whose retirement (which suspends what it owns) leaves its agent tokenless.
+  std::string owner2 = create_human(admin())["id"];
+  Agent c;
+  c.id = create_agent(admin(), owner2, "orphan")["id"];
+  activate(c.id);
+  c.secret =
+      admin()
+          .post("/api/v1/identities/" + c.id + "/credentials", json{{"type", "client_secret"}})
+          .json()["secret"];
+  entitle(c, "read", b.id);
+  ASSERT_EQ(client_credentials(c, b.id).status, 200);
+  ASSERT_EQ(admin().post("/api/v1/identities/" + owner2 + "/retire", json::object()).status, 200);
+  EXPECT_TRUE(Refused(client_credentials(c, b.id), 401, "invalid_client", "", "suspended"));
+}
+
+TEST_F(OAuthTest, TwoHopExchangeNestsActTracesAndRevokesTheSubtree) {
+  Agent a = agent("hop-a"), b = agent("hop-b"), c = agent("hop-c");
+  entitle(a, "read", b.id);
+  entitle(a, "write", b.id);
+  entitle(b, "read", c.id);
+  entitle(c, "read", "https://api.example.com");
+
+  Response t0 = client_credentials(a, b.id);
+  ASSERT_EQ(t0.status, 200) << t0.describe();
+  Response t1 = exchange(b, token_of(t0), {{"audience", c.id}, {"scope", "read"}});
+  ASSERT_EQ(t1.status, 200) << t1.describe();
+  EXPECT_EQ(t1.json()["issued_token_type"], kAccessToken);
+  Response t2 = exchange(c, token_of(t1), {{"resource", "https://api.example.com"}});
+  ASSERT_EQ(t2.status, 200) << t2.describe();
+
+  json c2 = claims_of(token_of(t2));
+  EXPECT_EQ(c2["sub"], a.id) << "sub stays the initiating identity";
+  EXPECT_EQ(c2["act"], json({{"sub", c.id}, {"act", {{"sub", b.id}}}}));
+  EXPECT_EQ(c2["client_id"], c.id);
+  EXPECT_EQ(c2["scope"], "read");
+  EXPECT_EQ(c2["aud"], "https://api.example.com");
+  EXPECT_EQ(c2["custody"]["depth"], 2);
+  EXPECT_LE(c2["exp"].get<std::int64_t>(), claims_of(token_of(t0))["exp"].get<std::int64_t>());
+
+  // The trace of the last token: root first, each hop's actor, client and scopes.
+  Response trace = admin().get("/api/v1/trace?token=" + token_of(t2));
+  ASSERT_EQ(trace.status, 200) << trace.describe();
+  json chain = trace.json()["chain"];
+  ASSERT_EQ(chain.size(), 3u);
+  EXPECT_EQ(trace.json()["initiator"]["subject"], a.id);
+  EXPECT_EQ(chain[0]["acting"], a.id);
+  EXPECT_EQ(chain[1]["acting"], b.id);
+  EXPECT_EQ(chain[1]["scopes"], json({"read"}));
+  EXPECT_EQ(chain[2]["acting"], c.id);
+  EXPECT_EQ(chain[2]["client_id"], c.id);
+  std::string root = claims_of(token_of(t0))["jti"];
+  Response down = admin().get("/api/v1/trace?jti=" + root);
+  EXPECT_EQ(down.json()["downstream"].size(), 2u);
+
+  // Introspection by a resource server, before and after the first hop is revoked.
+  Agent rs = agent("hop-rs");
+  Response live = post_form("/oauth2/introspect", rs, {{"token", token_of(t2)}});
+  ASSERT_EQ(live.status, 200) << live.describe();
+  EXPECT_EQ(live.json()["active"], true);
+  EXPECT_EQ(live.json()["sub"], a.id);
+
+  Response revoked = post_form("/oauth2/revoke", a, {{"token", token_of(t0)}});
+  EXPECT_EQ(revoked.status, 200) << revoked.describe();
+  for (const auto* t : {&t0, &t1, &t2}) {
+    Response dead = post_form("/oauth2/introspect", rs, {{"token", token_of(*t)}});
+    EXPECT_EQ(dead.json(), json({{"active", false}})) << dead.describe();
+  }
+  auto events = audit_events(admin(), "target=" + root + "&action=oauth.revoke");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["details"]["revoked_count"], 3);
+
+  // Nothing derives from a revoked token any more.
+  EXPECT_TRUE(Refused(exchange(c, token_of(t1)), 400, "invalid_request", "revoked", "revoked"));
+}
+
+TEST_F(OAuthTest, ExchangeBoundsRefuseWideningStrangersAndMayActViolations) {
+  Agent a = agent("bound-a"), b = agent("bound-b"), x = agent("bound-x");
+  entitle(a, "read", b.id);
+  Response t0 = client_credentials(a, b.id);
+  ASSERT_EQ(t0.status, 200);
+  EXPECT_TRUE(Refused(exchange(b, token_of(t0), {{"scope", "read write"}}), 400, "invalid_scope",
+                      "scope", "scope \"write\" is not in the subject token"));
+  EXPECT_TRUE(Refused(exchange(x, token_of(t0)), 400, "invalid_request", "audience",
+                      "is not an audience of the subject token"));
+  EXPECT_TRUE(Refused(exchange(b, token_of(t0), {{"audience", "https://elsewhere.example"}}), 400,
+                      "invalid_target", "audience", "new audience refused"));
+
+  // may_act names the only identity that may exchange the token next.
+  Response named =
+      post_form("/oauth2/token", a, {{"grant_type", "client_credentials"}, {"may_act", x.id}});
+  ASSERT_EQ(named.status, 200) << named.describe();
+  EXPECT_EQ(claims_of(token_of(named))["may_act"], json({{"sub", x.id}}));
+  EXPECT_TRUE(
+      Refused(exchange(b, token_of(named)), 400, "invalid_request", "may_act", "may_act names"));
+  EXPECT_EQ(exchange(x, token_of(named)).status, 200);
+
+  // A suspended actor cannot authenticate to exchange.
+  ASSERT_EQ(admin().post("/api/v1/identities/" + b.id + "/suspend", json::object()).status, 200);
+  EXPECT_TRUE(Refused(exchange(b, token_of(t0)), 401, "invalid_client", "client", "suspended"));
+}
+
+TEST_F(OAuthTest, BadRequestsGetOAuthErrorsNotProblems) {
+  Agent a = agent("bad-a");
+  Client plain(server().port());
+  Response json_body =
+      plain.request_raw("POST", "/oauth2/token", "{}", {{"Content-Type", "application/json"}});
+  EXPECT_EQ(json_body.status, 400);
+  EXPECT_EQ(json_body.json()["error"], "invalid_request");
+  EXPECT_TRUE(
+      Refused(post_form("/oauth2/token", a,
+                        {{"grant_type", "client_credentials"}, {"scope", "a"}, {"scope", "b"}}),
+              400, "invalid_request", "", "included more than once"));
+  EXPECT_TRUE(Refused(post_form("/oauth2/token", a, {{"grant_type", "password"}}), 400,
+                      "unsupported_grant_type", "", "not supported"));
+  EXPECT_TRUE(Refused(exchange(a, "not.a.token"), 400, "invalid_request", "subject",
+                      "subject_token refused"));
+}
+
+TEST_F(OAuthTest, RotationActivatesThePrePublishedKey) {
+  Agent a = agent("rot-a"), b = agent("rot-b");
+  entitle(a, "read", b.id);
+  Response before = admin().get("/api/v1/keys");
+  ASSERT_EQ(before.status, 200) << before.describe();
+  std::string upcoming;
+  json keys = before.json();
+  for (const auto& k : keys["items"])
+    if (k["status"] == "upcoming") upcoming = k["kid"];
+  ASSERT_FALSE(upcoming.empty()) << before.describe();
+  Response old_token = client_credentials(a, b.id);
+
+  Response rotated = admin().request("POST", "/api/v1/keys/rotate");
+  ASSERT_EQ(rotated.status, 200) << rotated.describe();
+  Response new_token = client_credentials(a, b.id);
+  std::string t = token_of(new_token);
+  auto header = json::parse(*base64url_decode(t.substr(0, t.find('.'))));
+  EXPECT_EQ(header["kid"], upcoming) << "the key published ahead now signs";
+  // Both tokens still introspect as active: the old key stays published.
+  Agent rs = agent("rot-rs");
+  EXPECT_EQ(post_form("/oauth2/introspect", rs, {{"token", token_of(old_token)}}).json()["active"],
+            true);
+  EXPECT_EQ(post_form("/oauth2/introspect", rs, {{"token", t}}).json()["active"], true);
+  EXPECT_EQ(audit_events(admin(), "action=keys.rotate&target=" + upcoming).size(), 1u);
+}
+
+}  // namespace
+}  // namespace custody::apitest
