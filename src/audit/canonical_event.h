@@ -28,6 +28,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "audit/events.h"
 #include "common/result.h"
@@ -35,6 +36,12 @@
 namespace custody::audit {
 
 Result<std::string> canonical_event(const Event& event);
+
+// The same bytes with the details member given as text. Equal to canonical_event(event) when
+// details_jcs is jcs::canonicalize(event.details), which is what events::append stores; `verify`
+// uses it on the stored text to skip re-parsing details (any change of that text changes the
+// bytes, so a tampered row still fails its leaf hash). Fails only for the other fields.
+Result<std::string> canonical_event_with_details(const Event& event, std::string_view details_jcs);
 
 // merkle::leaf_hash(canonical_event(event)): 32 raw bytes.
 Result<std::string> event_leaf_hash(const Event& event);

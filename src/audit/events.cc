@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "audit/canonical_event.h"
+#include "audit/merkle.h"
 #include "common/encoding.h"
 #include "common/ids.h"
 #include "common/jcs.h"
@@ -142,7 +143,8 @@ bool repair_for_log(Event& event) {
 Status append(store::Tx& tx, Event& event) {
   if (event.id.empty()) event.id = new_id("evt", event.time);
   repair_for_log(event);
-  const std::string details = event.details.dump();
+  // Stored in canonical form, so the leaf bytes reuse it and verify need not re-parse it.
+  CUSTODY_ASSIGN(const std::string details, jcs::canonicalize(event.details));
   CUSTODY_ASSIGN(store::Rows next, tx.query("UPDATE audit_log_state SET last_seq = last_seq + 1, "
                                             "leaf_count = leaf_count + 1 WHERE id = 1 "
                                             "RETURNING last_seq, leaf_count - 1"));
@@ -150,7 +152,8 @@ Status append(store::Tx& tx, Event& event) {
   event.seq = next[0].integer(0);
   event.leaf_index = next[0].integer(1);
   // Fails only for what repair cannot fix; the work then rolls back, counter included.
-  CUSTODY_ASSIGN(event.leaf_hash, event_leaf_hash(event));
+  CUSTODY_ASSIGN(const std::string bytes, canonical_event_with_details(event, details));
+  event.leaf_hash = merkle::leaf_hash(bytes);
   CUSTODY_TRY(
       tx.exec("INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, "
               "request_id, details, chain_root, delegation_id, leaf_index, leaf_hash) "

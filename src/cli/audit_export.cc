@@ -70,7 +70,10 @@ OcsfClass ocsf_class(std::string_view action, std::string_view outcome, std::str
     return {kAccountChange, 99};
   if (action == "entitlement.grant") return {kUserAccess, 1};   // Assign Privileges
   if (action == "entitlement.revoke") return {kUserAccess, 2};  // Revoke Privileges
-  if (action.starts_with("oauth.") || action.starts_with("auth.")) return {kAuthentication, 1};
+  if (action == "oauth.token") return {kAuthentication, 3};     // Authentication Ticket
+  if (action == "oauth.revoke") return {kAuthentication, 2};    // Logoff
+  if (action.starts_with("oauth.") || action.starts_with("auth.")) return {kAuthentication, 99};
+  if (action == "delegation.revoke") return {kUserAccess, 2};  // Revoke Privileges
   if (action.starts_with("authz.") || action.starts_with("policy.") ||
       action.starts_with("access."))
     return {kAuthorizeSession, 1};

@@ -216,6 +216,30 @@ TEST_P(AuditLogTest, VerifyPassesOnAnIntactLog) {
   EXPECT_EQ(r.heads, 2u);
 }
 
+TEST_P(AuditLogTest, DetailsAreStoredCanonicalAndOnlyTheirValueCounts) {
+  signed_log();
+  std::string text;
+  ASSERT_TRUE(store_
+                  ->read([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(store::Rows rows,
+                                   tx.query("SELECT details FROM audit_events WHERE seq = 5"));
+                    text = rows.at(0).text(0);
+                    return ok_status();
+                  })
+                  .ok());
+  EXPECT_EQ(text, *jcs::canonicalize(json::parse(text)));
+  Event e = event(4);
+  EXPECT_EQ(*canonical_event_with_details(e, *jcs::canonicalize(e.details)), *canonical_event(e));
+  // Re-spelling the same value (as events written before migration 0003 are) changes nothing.
+  tamper("UPDATE audit_events SET details = '{ \"n\" : 4 }' WHERE seq = 5");
+  EXPECT_TRUE(verify().ok());
+  tamper("UPDATE audit_events SET details = '{\"n\":5}' WHERE seq = 5");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "modified");
+  EXPECT_EQ(r.problem->seq, 5);
+}
+
 TEST_P(AuditLogTest, VerifyFindsAModifiedEvent) {
   signed_log();
   tamper("UPDATE audit_events SET actor = 'tok_innocent' WHERE seq = 6");
