@@ -139,6 +139,64 @@ BENCHMARK(BM_DurableAppend)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// Baseline for BM_DurableAppend: the same rows through the same group commit, without the audit
+// log (no counter row, no leaf hash, no tree), into a table with range(1) = 0 (none) or 1 (the
+// same) secondary indexes as audit_events. Tells the store's cost from the log's.
+void BM_DurablePlainInsert(benchmark::State& state) {
+  const std::int64_t events = state.range(0);
+  const bool indexed = state.range(1) != 0;
+  auto store =
+      open_or_die("sqlite:" + (bench_dir() / ("plain-" + std::to_string(indexed) + ".db")).string(),
+                  10'000'000);
+  Status created = store->write_sync([&](store::Tx& tx) -> Status {
+    CUSTODY_TRY(tx.exec(
+        "CREATE TABLE plain (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, time BIGINT, "
+        "actor TEXT, action TEXT, target TEXT, outcome TEXT, request_id TEXT, details TEXT, "
+        "chain_root TEXT, delegation_id TEXT, leaf_index BIGINT, leaf_hash TEXT)"));
+    if (indexed) {
+      for (const char* col : {"target", "actor", "time", "chain_root", "delegation_id"})
+        CUSTODY_TRY(tx.exec(std::string("CREATE INDEX plain_") + col + " ON plain(" + col + ")"));
+      CUSTODY_TRY(tx.exec("CREATE UNIQUE INDEX plain_leaf ON plain(leaf_index)"));
+    }
+    return ok_status();
+  });
+  if (!created.ok()) throw std::runtime_error(created.error().message);
+  const std::string hash(64, 'a');
+  for (auto _ : state) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::int64_t done = 0;
+    for (std::int64_t i = 0; i < events; ++i) {
+      store->write(
+          [i, &hash](store::Tx& tx) -> Status {
+            Event e = sample(i);
+            CUSTODY_TRY(tx.exec(
+                "INSERT INTO plain (seq, id, time, actor, action, target, outcome, request_id, "
+                "details, chain_root, delegation_id, leaf_index, leaf_hash) VALUES ($1, $2, $3, "
+                "$4, $5, $6, $7, $8, $9, '', '', $1, $10)",
+                {i + 1, "evt_" + std::to_string(1'000'000'000 + i), e.time, e.actor, e.action,
+                 e.target, e.outcome, e.request_id, e.details.dump(), hash}));
+            return ok_status();
+          },
+          [&](Status) {
+            std::lock_guard lk(mu);
+            if (++done == events) cv.notify_one();
+          });
+    }
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return done == events; });
+  }
+  state.counters["events_per_s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  store->close();
+}
+BENCHMARK(BM_DurablePlainInsert)
+    ->Args({200'000, 0})
+    ->Args({200'000, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 void BM_HashAndTreeAppend(benchmark::State& state) {
   std::vector<Event> events;
   for (int i = 0; i < 1024; ++i) {
