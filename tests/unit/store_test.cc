@@ -781,9 +781,16 @@ TEST(StoreMigrationText, ReplacesTokensAndSplitsStatements) {
 TEST(StoreMigrationText, EmbeddedMigrationsSplitIntoTheirStatements) {
   for (const Migration& m : embedded_migrations()) {
     const std::string text = m.sql;
+    // Every statement starts a line with one of these keywords (0003 also alters and inserts).
     std::size_t creates = 0;
-    for (auto p = text.find("CREATE "); p != std::string::npos; p = text.find("CREATE ", p + 1)) {
-      ++creates;
+    std::size_t line_start = 0;
+    while (line_start < text.size()) {
+      const std::string_view line = std::string_view(text).substr(line_start);
+      for (std::string_view kw : {"CREATE ", "ALTER ", "INSERT ", "UPDATE ", "DROP "})
+        if (line.starts_with(kw)) ++creates;
+      const auto nl = text.find('\n', line_start);
+      if (nl == std::string::npos) break;
+      line_start = nl + 1;
     }
     for (Dialect d : {Dialect::kSqlite, Dialect::kPostgres}) {
       auto stmts = migration_statements(text, d);
