@@ -80,14 +80,21 @@ bool repair_json(json& v) {
       for (auto& e : v) changed |= repair_json(e);
       break;
     case json::value_t::object: {
-      json fixed = json::object();
+      bool bad_key = false;
       for (auto& [k, e] : v.items()) {
-        std::string key = k;
-        changed |= repair_utf8(key);
+        bad_key |= !jcs::valid_utf8(k);
         changed |= repair_json(e);
-        fixed[key] = std::move(e);
       }
-      v = std::move(fixed);
+      if (bad_key) {  // rare: rebuild the object with repaired names
+        json fixed = json::object();
+        for (auto& [k, e] : v.items()) {
+          std::string key = k;
+          repair_utf8(key);
+          fixed[key] = std::move(e);
+        }
+        v = std::move(fixed);
+        changed = true;
+      }
       break;
     }
     case json::value_t::binary:
@@ -176,8 +183,16 @@ Result<EventPage> list(store::Tx& tx, const EventFilter& filter) {
   if (filter.target) sql += " AND target = " + param(*filter.target);
   if (filter.action) sql += " AND action = " + param(*filter.action);
   if (filter.outcome) sql += " AND outcome = " + param(*filter.outcome);
-  if (filter.chain_root) sql += " AND chain_root = " + param(*filter.chain_root);
-  if (filter.delegation_id) sql += " AND delegation_id = " + param(*filter.delegation_id);
+  // The indexes on chain_root and delegation_id are partial (non-empty values only); the extra
+  // term lets the planner use them.
+  if (filter.chain_root) {
+    sql += " AND chain_root = " + param(*filter.chain_root);
+    if (!filter.chain_root->empty()) sql += " AND chain_root <> ''";
+  }
+  if (filter.delegation_id) {
+    sql += " AND delegation_id = " + param(*filter.delegation_id);
+    if (!filter.delegation_id->empty()) sql += " AND delegation_id <> ''";
+  }
   if (filter.since) sql += " AND time >= " + param(*filter.since);
   if (filter.until) sql += " AND time <= " + param(*filter.until);
   if (filter.before_seq) sql += " AND seq < " + param(*filter.before_seq);
