@@ -107,8 +107,8 @@ int run_export(const ExportFlags& f) {
     std::string cursor = f.cursor;
     for (;;) {
       Query query = *base;
+      // No "limit": the server's default page fits any limits.max_page_size.
       query.emplace_back("order", "asc");
-      query.emplace_back("limit", "1000");
       if (!cursor.empty()) query.emplace_back("cursor", cursor);
       auto page = s.call({Method::kGet, api_path({"audit", "events"}), query, {}, {}});
       if (!page) return kExitFailure;

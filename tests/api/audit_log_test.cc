@@ -318,6 +318,26 @@ TEST(AuditLogApiTest, ExportPrintsEveryEventInEachFormat) {
   }
 }
 
+// --follow keeps printing events committed after it started.
+TEST(AuditLogApiTest, ExportFollowPrintsNewEvents) {
+  Custodyd server(fast_heads());
+  CUSTODY_START_OR_SKIP(server);
+  auto admin = server.admin();
+  const std::string cmd = "timeout -s TERM 3 " + custody_cli() +
+                          " audit export --follow --poll-ms 100 --server " + server.url() +
+                          " --token " + server.admin_token() + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::this_thread::sleep_for(Millis(700));
+  const json late = create_human(*admin, "late arrival");
+  std::string out;
+  char buf[65536];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  EXPECT_NE(out.find(late["id"].get<std::string>()), std::string::npos) << out;
+  EXPECT_NE(out.find("\"token.create\""), std::string::npos) << "the bootstrap event first";
+}
+
 // Part 2 of issue 5: nothing acknowledged is lost. SIGKILL custodyd while bounded concurrent
 // clients write; after a restart every acknowledged response has its event in the log, and the
 // log verifies.
