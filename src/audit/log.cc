@@ -8,6 +8,7 @@
 #include "audit/events.h"
 #include "audit/witness.h"
 #include "common/encoding.h"
+#include "common/jcs.h"
 #include "common/log.h"
 
 namespace custody::audit {
@@ -110,13 +111,14 @@ Status assign_missing_leaves(store::Store& store) {
       CUSTODY_ASSIGN(Event e, event_from_row(row));
       // Not yet in any tree, so repairing is still legitimate.
       repair_for_log(e);
-      CUSTODY_ASSIGN(std::string hash, event_leaf_hash(e));
+      CUSTODY_ASSIGN(std::string details, jcs::canonicalize(e.details));
+      CUSTODY_ASSIGN(std::string bytes, canonical_event_with_details(e, details));
       CUSTODY_TRY(
-          tx.exec("UPDATE audit_events SET actor = $1, action = $2, target = $3, "
-                  "outcome = $4, request_id = $5, details = $6, leaf_index = $7, "
-                  "leaf_hash = $8 WHERE seq = $9",
-                  {e.actor, e.action, e.target, e.outcome, e.request_id, e.details.dump(), next,
-                   hex_encode(hash), e.seq}));
+          tx.exec("UPDATE audit_events SET id = $1, actor = $2, action = $3, target = $4, "
+                  "outcome = $5, request_id = $6, details = $7, leaf_index = $8, "
+                  "leaf_hash = $9 WHERE seq = $10",
+                  {e.id, e.actor, e.action, e.target, e.outcome, e.request_id, details, next,
+                   hex_encode(merkle::leaf_hash(bytes)), e.seq}));
       ++next;
     }
     CUSTODY_TRY(tx.exec("UPDATE audit_log_state SET leaf_count = $1 WHERE id = 1", {next}));

@@ -153,6 +153,37 @@ TEST_P(AuditLogTest, AttributionFieldsAreStoredCoveredAndFiltered) {
   EXPECT_NE(*event_leaf_hash(changed), got[0].leaf_hash);
 }
 
+// A store upgraded to migration 0003 holds events without leaves; start-up gives them leaves in
+// seq order (repairing what has no canonical form) before anything else is appended.
+TEST_P(AuditLogTest, EventsFromBeforeTheMerkleLogGetLeavesAtStartUp) {
+  for (int seq : {1, 2, 3}) {
+    tamper(
+        "INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, request_id, "
+        "details) VALUES (" +
+        std::to_string(seq) + ", 'evt_old" + std::to_string(seq) +
+        "', 1, 'tok_admin', 'identity.create', 'agt_1', 'success', 'req', "
+        "'{ \"big\": 18014398509481985, \"ok\": true }')");
+  }
+  tamper("UPDATE audit_log_state SET last_seq = 3");  // what 0003 records on such a store
+  ASSERT_TRUE(assign_missing_leaves(*store_).ok());
+  ASSERT_TRUE(assign_missing_leaves(*store_).ok()) << "idempotent";
+  append_events(0, 2);
+  EventFilter asc;
+  asc.ascending = true;
+  auto all = events(asc);
+  ASSERT_EQ(all.size(), 5u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].seq, static_cast<std::int64_t>(i) + 1);
+    EXPECT_EQ(all[i].leaf_index, static_cast<std::int64_t>(i));
+  }
+  EXPECT_EQ(all[0].details["big"], "18014398509481985") << "repaired before it got its leaf";
+  open_log();
+  EXPECT_EQ(log_->size(), 5u);
+  ASSERT_TRUE(log_->sign_head().ok());
+  VerifyReport r = verify();
+  EXPECT_TRUE(r.ok()) << r.to_json().dump();
+}
+
 TEST_P(AuditLogTest, TreeFollowsCommitsAndProofsVerifyAgainstSignedHeads) {
   open_log();
   EXPECT_EQ(log_->size(), 0u);
