@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "audit/log.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "crypto/keyed_hash.h"
@@ -25,6 +26,8 @@ struct ApiContext {
   // before the first request is served; null in tools that serve no OAuth.
   std::atomic<oauth::Service*> oauth{nullptr};
   oauth::KeyManager* keys = nullptr;
+  // The Merkle log behind /api/v1/audit/sth and the proofs; null when not running (503).
+  audit::AuditLog* audit_log = nullptr;
 };
 
 }  // namespace custody::api

@@ -18,6 +18,7 @@
 #include "app/kek.h"
 #include "app/server_secret.h"
 #include "audit/events.h"
+#include "audit/log.h"
 #include "common/log.h"
 #include "directory/admin_tokens.h"
 #include "http/server.h"
@@ -53,7 +54,23 @@ Result<Opened> open_everything(const Config& config) {
   options.read_connections = static_cast<int>(config.store_read_connections);
   options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
+  CUSTODY_TRY(audit::assign_missing_leaves(*store));
   return Opened{std::move(store), std::move(secret), std::move(kek.kek)};
+}
+
+// The audit Merkle log with its Ed25519 key (wrapped under the KEK in the store).
+Result<std::unique_ptr<audit::AuditLog>> open_audit_log(store::Store& store,
+                                                        const crypto::KeyEncryptionKey& kek,
+                                                        const Config& config, const Clock& clock) {
+  CUSTODY_ASSIGN(auto key, audit::load_or_create_audit_key(store, kek, clock));
+  audit::LogOptions options;
+  options.sth_every_events = config.audit.sth_every_events;
+  options.sth_every_ms = config.audit.sth_every_ms;
+  options.sth_export_file = config.audit.sth_export_file;
+  options.witness_url = config.audit.witness_url;
+  options.retention_days = config.audit.retention_days;
+  options.archive_segment_events = config.audit.archive_segment_events;
+  return audit::AuditLog::open(store, std::move(key), clock, options);
 }
 
 // Creates the first admin token when the store has none.
@@ -212,6 +229,13 @@ int serve(const Config& config, const ServeOptions& options) {
   }
   api.keys = &keys;
   std::unique_ptr<oauth::Service> oauth_service;
+  auto audit_log = open_audit_log(store, *opened->kek, config, clock);
+  if (!audit_log.ok()) {
+    log::error("cannot open the audit log: " + audit_log.error().message);
+    return 1;
+  }
+  api.audit_log = audit_log->get();
+  (*audit_log)->start();
 
   auto boot = bootstrap_admin(store, config, api.hasher, clock);
   if (!boot.ok()) {
@@ -303,6 +327,7 @@ int serve(const Config& config, const ServeOptions& options) {
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
+  (*audit_log)->stop();  // a final signed head over every committed event
   maintenance.reset();
   store.close();
   log::info("stopped");

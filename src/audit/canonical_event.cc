@@ -15,22 +15,24 @@ Status in_field(Status s, const char* name) {
   return e;
 }
 
-}  // namespace
-
-Result<std::string> canonical_event(const Event& event) {
+// The canonical bytes with `write_details(out)` producing the details member's value.
+template <class WriteDetails>
+Result<std::string> build(const Event& event, WriteDetails write_details) {
   // Written member by member, already in RFC 8785 order (all names are ASCII, so UTF-16 order
   // is byte order), instead of building a json object and sorting it: this runs once per
   // event on the write path. jcs_test checks it equals jcs::canonicalize of the object.
-  static const nlohmann::json kEmptyObject = nlohmann::json::object();
   std::string out;
   out.reserve(256);
   out += R"({"action":)";
   CUSTODY_TRY(in_field(jcs::append_string(event.action, out), "action"));
   out += R"(,"actor":)";
   CUSTODY_TRY(in_field(jcs::append_string(event.actor, out), "actor"));
+  out += R"(,"chain_root":)";
+  CUSTODY_TRY(in_field(jcs::append_string(event.chain_root, out), "chain_root"));
+  out += R"(,"delegation_id":)";
+  CUSTODY_TRY(in_field(jcs::append_string(event.delegation_id, out), "delegation_id"));
   out += R"(,"details":)";
-  const nlohmann::json& details = event.details.is_null() ? kEmptyObject : event.details;
-  CUSTODY_TRY(in_field(jcs::append_value(details, out), "details"));
+  CUSTODY_TRY(write_details(out));
   out += R"(,"id":)";
   CUSTODY_TRY(in_field(jcs::append_string(event.id, out), "id"));
   out += R"(,"outcome":)";
@@ -45,6 +47,23 @@ Result<std::string> canonical_event(const Event& event) {
   CUSTODY_TRY(in_field(jcs::append_integer(event.time, out), "time"));
   out += '}';
   return out;
+}
+
+}  // namespace
+
+Result<std::string> canonical_event(const Event& event) {
+  static const nlohmann::json kEmptyObject = nlohmann::json::object();
+  const nlohmann::json& details = event.details.is_null() ? kEmptyObject : event.details;
+  return build(event, [&](std::string& out) {
+    return in_field(jcs::append_value(details, out), "details");
+  });
+}
+
+Result<std::string> canonical_event_with_details(const Event& event, std::string_view details_jcs) {
+  return build(event, [&](std::string& out) {
+    out += details_jcs;
+    return ok_status();
+  });
 }
 
 Result<std::string> event_leaf_hash(const Event& event) {

@@ -2,8 +2,13 @@
 #include "audit/events.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "audit/canonical_event.h"
+#include "audit/merkle.h"
+#include "common/encoding.h"
 #include "common/ids.h"
+#include "common/jcs.h"
 
 namespace custody::audit {
 namespace {
@@ -12,10 +17,104 @@ using nlohmann::json;
 
 // The API applies the configured limits.max_page_size; this only bounds what any caller may ask.
 constexpr int kMaxLimit = 100'000;
-constexpr std::string_view kColumns =
-    "seq, id, time, actor, action, target, outcome, request_id, details";
+constexpr std::int64_t kMaxSafeInteger = std::int64_t{1} << 53;
 
-Result<Event> from_row(const store::Row& row) {
+// Replaces every byte that does not start or continue a valid UTF-8 sequence with U+FFFD.
+bool repair_utf8(std::string& s) {
+  if (jcs::valid_utf8(s)) return false;
+  std::string out;
+  out.reserve(s.size() + 8);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // The longest valid sequence starting at i: 1..4 bytes.
+    std::size_t len = 0;
+    for (std::size_t n = 1; n <= 4 && i + n <= s.size(); ++n) {
+      if (jcs::valid_utf8(std::string_view(s).substr(i, n))) {
+        len = n;
+        break;
+      }
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, len);
+      i += len;
+    }
+  }
+  s = std::move(out);
+  return true;
+}
+
+bool repair_json(json& v) {
+  bool changed = false;
+  switch (v.type()) {
+    case json::value_t::string:
+      changed = repair_utf8(v.get_ref<std::string&>());
+      break;
+    case json::value_t::number_integer: {
+      const auto n = v.get<std::int64_t>();
+      if (n > kMaxSafeInteger || n < -kMaxSafeInteger) {
+        v = std::to_string(n);
+        changed = true;
+      }
+      break;
+    }
+    case json::value_t::number_unsigned: {
+      const auto n = v.get<std::uint64_t>();
+      if (n > static_cast<std::uint64_t>(kMaxSafeInteger)) {
+        v = std::to_string(n);
+        changed = true;
+      }
+      break;
+    }
+    case json::value_t::number_float: {
+      const double d = v.get<double>();
+      if (!std::isfinite(d)) {
+        v = std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
+        changed = true;
+      }
+      break;
+    }
+    case json::value_t::array:
+      for (auto& e : v) changed |= repair_json(e);
+      break;
+    case json::value_t::object: {
+      bool bad_key = false;
+      for (auto& [k, e] : v.items()) {
+        bad_key |= !jcs::valid_utf8(k);
+        changed |= repair_json(e);
+      }
+      if (bad_key) {  // rare: rebuild the object with repaired names
+        json fixed = json::object();
+        for (auto& [k, e] : v.items()) {
+          std::string key = k;
+          repair_utf8(key);
+          fixed[key] = std::move(e);
+        }
+        v = std::move(fixed);
+        changed = true;
+      }
+      break;
+    }
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      v = nullptr;
+      changed = true;
+      break;
+    default:
+      break;
+  }
+  return changed;
+}
+
+}  // namespace
+
+const std::string_view kEventColumns =
+    "seq, id, time, actor, action, target, outcome, request_id, details, chain_root, "
+    "delegation_id, leaf_index, leaf_hash";
+
+Result<Event> event_from_row(const store::Row& row) {
   Event e;
   e.seq = row.integer(0);
   e.id = row.text(1);
@@ -28,24 +127,47 @@ Result<Event> from_row(const store::Row& row) {
   e.details = json::parse(row.text(8), nullptr, /*allow_exceptions=*/false);
   if (e.details.is_discarded())
     return Error::internal("audit event " + e.id + " has broken details");
+  e.chain_root = row.text(9);
+  e.delegation_id = row.text(10);
+  e.leaf_index = row.opt_integer(11).value_or(-1);
+  if (auto hex = row.opt_text(12)) {
+    // A stored hash that is not hex is kept as its text so that verify reports the mismatch.
+    e.leaf_hash = hex_decode(*hex).value_or(*hex);
+  }
   return e;
 }
 
-}  // namespace
+bool repair_for_log(Event& event) {
+  bool changed = false;
+  for (std::string* s : {&event.id, &event.actor, &event.action, &event.target, &event.outcome,
+                         &event.request_id, &event.chain_root, &event.delegation_id})
+    changed |= repair_utf8(*s);
+  if (event.details.is_null()) event.details = json::object();
+  changed |= repair_json(event.details);
+  return changed;
+}
 
 Status append(store::Tx& tx, Event& event) {
   if (event.id.empty()) event.id = new_id("evt", event.time);
-  if (event.details.is_null()) event.details = json::object();
-  // replace: an invalid UTF-8 byte from a refused request must not make the event unwritable.
-  const std::string details = event.details.dump(-1, ' ', false, json::error_handler_t::replace);
-  CUSTODY_ASSIGN(store::Rows rows,
-                 tx.query("INSERT INTO audit_events (id, time, actor, action, target, outcome, "
-                          "request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                          "RETURNING seq",
-                          {event.id, event.time, event.actor, event.action, event.target,
-                           event.outcome, event.request_id, details}));
-  if (rows.empty()) return Error::internal("INSERT ... RETURNING seq returned no row");
-  event.seq = rows[0].integer(0);
+  repair_for_log(event);
+  // Stored in canonical form, so the leaf bytes reuse it and verify need not re-parse it.
+  CUSTODY_ASSIGN(const std::string details, jcs::canonicalize(event.details));
+  CUSTODY_ASSIGN(store::Rows next, tx.query("UPDATE audit_log_state SET last_seq = last_seq + 1, "
+                                            "leaf_count = leaf_count + 1 WHERE id = 1 "
+                                            "RETURNING last_seq, leaf_count - 1"));
+  if (next.empty()) return Error::internal("audit_log_state has no row");
+  event.seq = next[0].integer(0);
+  event.leaf_index = next[0].integer(1);
+  // Fails only for what repair cannot fix; the work then rolls back, counter included.
+  CUSTODY_ASSIGN(const std::string bytes, canonical_event_with_details(event, details));
+  event.leaf_hash = merkle::leaf_hash(bytes);
+  CUSTODY_TRY(
+      tx.exec("INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, "
+              "request_id, details, chain_root, delegation_id, leaf_index, leaf_hash) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+              {event.seq, event.id, event.time, event.actor, event.action, event.target,
+               event.outcome, event.request_id, details, event.chain_root, event.delegation_id,
+               event.leaf_index, hex_encode(event.leaf_hash)}));
   return ok_status();
 }
 
@@ -56,39 +178,107 @@ Result<EventPage> list(store::Tx& tx, const EventFilter& filter) {
     params.push_back(std::move(v));
     return "$" + std::to_string(params.size());
   };
-  std::string sql = "SELECT " + std::string(kColumns) + " FROM audit_events WHERE 1 = 1";
+  std::string sql = "SELECT " + std::string(kEventColumns) + " FROM audit_events WHERE 1 = 1";
   if (filter.actor) sql += " AND actor = " + param(*filter.actor);
   if (filter.target) sql += " AND target = " + param(*filter.target);
   if (filter.action) sql += " AND action = " + param(*filter.action);
   if (filter.outcome) sql += " AND outcome = " + param(*filter.outcome);
+  // The indexes on chain_root and delegation_id are partial (non-empty values only); the extra
+  // term lets the planner use them.
+  if (filter.chain_root) {
+    sql += " AND chain_root = " + param(*filter.chain_root);
+    if (!filter.chain_root->empty()) sql += " AND chain_root <> ''";
+  }
+  if (filter.delegation_id) {
+    sql += " AND delegation_id = " + param(*filter.delegation_id);
+    if (!filter.delegation_id->empty()) sql += " AND delegation_id <> ''";
+  }
   if (filter.since) sql += " AND time >= " + param(*filter.since);
   if (filter.until) sql += " AND time <= " + param(*filter.until);
   if (filter.before_seq) sql += " AND seq < " + param(*filter.before_seq);
-  sql += " ORDER BY seq DESC LIMIT " + param(std::int64_t{limit} + 1);
+  if (filter.after_seq) sql += " AND seq > " + param(*filter.after_seq);
+  sql += filter.ascending ? " ORDER BY seq ASC" : " ORDER BY seq DESC";
+  sql += " LIMIT " + param(std::int64_t{limit} + 1);
 
   CUSTODY_ASSIGN(store::Rows rows, tx.query(sql, std::span<const store::Value>(params)));
   EventPage page;
   for (const auto& row : rows) {
     if (page.items.size() == static_cast<std::size_t>(limit)) {
-      page.next_cursor = encode_cursor(page.items.back().seq);
+      page.next_cursor = filter.ascending ? encode_ascending_cursor(page.items.back().seq)
+                                          : encode_cursor(page.items.back().seq);
       break;
     }
-    CUSTODY_ASSIGN(Event e, from_row(row));
+    CUSTODY_ASSIGN(Event e, event_from_row(row));
     page.items.push_back(std::move(e));
   }
   return page;
 }
 
+Result<Event> get_by_seq(store::Tx& tx, std::int64_t seq) {
+  CUSTODY_ASSIGN(store::Rows rows, tx.query("SELECT " + std::string(kEventColumns) +
+                                                " FROM audit_events WHERE seq = $1",
+                                            {seq}));
+  if (rows.empty()) return Error::not_found("no audit event with seq " + std::to_string(seq));
+  return event_from_row(rows[0]);
+}
+
 json to_json(const Event& event) {
+  json j{{"seq", event.seq},
+         {"id", event.id},
+         {"time", format_rfc3339(event.time)},
+         {"actor", event.actor},
+         {"action", event.action},
+         {"target", event.target},
+         {"outcome", event.outcome},
+         {"request_id", event.request_id},
+         {"details", event.details},
+         {"chain_root", event.chain_root},
+         {"delegation_id", event.delegation_id},
+         {"leaf_index", nullptr},
+         {"leaf_hash", nullptr}};
+  if (event.leaf_index >= 0) j["leaf_index"] = event.leaf_index;
+  if (!event.leaf_hash.empty()) j["leaf_hash"] = hex_encode(event.leaf_hash);
+  return j;
+}
+
+json to_stored_json(const Event& event) {
   return json{{"seq", event.seq},
               {"id", event.id},
-              {"time", format_rfc3339(event.time)},
+              {"time", event.time},
               {"actor", event.actor},
               {"action", event.action},
               {"target", event.target},
               {"outcome", event.outcome},
               {"request_id", event.request_id},
-              {"details", event.details}};
+              {"details", event.details},
+              {"chain_root", event.chain_root},
+              {"delegation_id", event.delegation_id},
+              {"leaf_index", event.leaf_index},
+              {"leaf_hash", hex_encode(event.leaf_hash)}};
+}
+
+Result<Event> from_stored_json(const json& j) {
+  if (!j.is_object()) return Error::invalid("stored event is not an object");
+  Event e;
+  try {
+    e.seq = j.at("seq").get<std::int64_t>();
+    e.id = j.at("id").get<std::string>();
+    e.time = j.at("time").get<std::int64_t>();
+    e.actor = j.at("actor").get<std::string>();
+    e.action = j.at("action").get<std::string>();
+    e.target = j.at("target").get<std::string>();
+    e.outcome = j.at("outcome").get<std::string>();
+    e.request_id = j.at("request_id").get<std::string>();
+    e.details = j.at("details");
+    e.chain_root = j.at("chain_root").get<std::string>();
+    e.delegation_id = j.at("delegation_id").get<std::string>();
+    e.leaf_index = j.at("leaf_index").get<std::int64_t>();
+    const auto hex = j.at("leaf_hash").get<std::string>();
+    e.leaf_hash = hex_decode(hex).value_or(hex);
+  } catch (const json::exception& ex) {
+    return Error::invalid(std::string("stored event: ") + ex.what());
+  }
+  return e;
 }
 
 }  // namespace custody::audit

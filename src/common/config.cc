@@ -42,6 +42,18 @@ Key limit_key(std::string name, std::int64_t Limits::*field, std::int64_t lo, st
             return parse_int(name, t, lo, hi, &(c.limits.*field));
           }};
 }
+Key audit_int_key(std::string name, std::int64_t AuditConfig::*field, std::int64_t lo,
+                  std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.audit.*field));
+          }};
+}
+Key audit_str_key(std::string name, std::string AuditConfig::*field) {
+  return {name, [=](Config& c, const std::string& t) {
+            c.audit.*field = t;
+            return ok_status();
+          }};
+}
 Key str_key(std::string name, std::string Config::*field) {
   return {name, [=](Config& c, const std::string& t) {
             c.*field = t;
@@ -174,6 +186,20 @@ const std::vector<Key>& keys() {
          c.oauth.trusted_issuers_file = t;
          return ok_status();
        }},
+      audit_int_key("audit.sth_every_events", &AuditConfig::sth_every_events, 1, 1'000'000'000),
+      audit_int_key("audit.sth_every_ms", &AuditConfig::sth_every_ms, 10, 86'400'000),
+      audit_str_key("audit.sth_export_file", &AuditConfig::sth_export_file),
+      {"audit.witness_url",
+       [](Config& c, const std::string& t) -> Status {
+         if (!t.empty() && t.rfind("http://", 0) != 0)
+           return Error::invalid("config key audit.witness_url: only http:// URLs are supported",
+                                 "audit.witness_url");
+         c.audit.witness_url = t;
+         return ok_status();
+       }},
+      audit_int_key("audit.retention_days", &AuditConfig::retention_days, 0, 36'500),
+      audit_int_key("audit.archive_segment_events", &AuditConfig::archive_segment_events, 1,
+                    1'000'000),
   };
   return all;
 }

@@ -32,6 +32,16 @@ struct Limits {
   std::int64_t max_page_size = 1000;          // list endpoints' largest `limit`
 };
 
+// The tamper-evident audit log (docs/audit-integrity.md).
+struct AuditConfig {
+  std::int64_t sth_every_events = 1000;          // sign a tree head after this many new events ...
+  std::int64_t sth_every_ms = 1000;              // ... or this long after the first unsigned one
+  std::string sth_export_file;                   // append every signed head here (JSON Lines)
+  std::string witness_url;                       // POST every signed head here (http://)
+  std::int64_t retention_days = 0;               // 0: never archive; else archive older events
+  std::int64_t archive_segment_events = 10'000;  // most events per archive segment
+};
+
 // The authorization server (docs/oauth.md).
 struct OAuthConfig {
   std::string issuer;  // empty → http(s)://<listen host:bound port>
@@ -67,6 +77,7 @@ struct Config {
   std::int64_t store_max_queued_writes = 100000;  // 503 beyond this many waiting writes
   TlsConfig tls;
   Limits limits;
+  AuditConfig audit;
   OAuthConfig oauth;
 
   std::string store_url() const;           // resolved store URL

@@ -176,9 +176,15 @@ void GroupCommitStore::write(Work work, Done done) {
   done(Error::unavailable(full ? "store write queue is full; retry later" : "store is closing"));
 }
 
+void GroupCommitStore::set_commit_hook(CommitHook hook) {
+  std::lock_guard lk(queue_mu_);
+  commit_hook_ = std::move(hook);
+}
+
 void GroupCommitStore::writer_loop() {
   tls_writer_of = this;
   std::vector<Item> batch;
+  CommitHook hook;
   for (;;) {
     {
       std::unique_lock lk(queue_mu_);
@@ -188,8 +194,9 @@ void GroupCommitStore::writer_loop() {
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      hook = commit_hook_;
     }
-    run_batch(batch);
+    run_batch(batch, hook);
     batch.clear();
   }
   tls_writer_of = nullptr;
@@ -234,7 +241,7 @@ Status GroupCommitStore::run_one(Item& item, bool last, Status* fatal) {
   return st.ok() ? control : st;
 }
 
-void GroupCommitStore::run_batch(std::vector<Item>& batch) {
+void GroupCommitStore::run_batch(std::vector<Item>& batch, const CommitHook& hook) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Status> results(batch.size());
   std::size_t ran = 0;
@@ -255,6 +262,13 @@ void GroupCommitStore::run_batch(std::vector<Item>& batch) {
   if (fatal.ok()) {
     batches_.fetch_add(1, std::memory_order_relaxed);
     commit_micros_.fetch_add(micros_since(t0), std::memory_order_relaxed);
+    if (hook) {
+      try {
+        hook(*writer_);
+      } catch (...) {
+        // Like a throwing done(): the hook's bug must not take the writer down.
+      }
+    }
   } else {
     // Works that failed on their own keep their error; all others share the batch's.
     const Error e = batch_error(fatal.error(), writer_ && writer_->broken());

@@ -4,7 +4,8 @@
 //    busy; a broken or missing connection is (re)opened on borrow.
 //  - write(): queues the work for the single writer thread, which takes up to max_batch queued
 //    works and runs them in one transaction: BEGIN, then per work SAVEPOINT / work / RELEASE
-//    (or ROLLBACK TO on error), then COMMIT, then every done() in queue order. Savepoint
+//    (or ROLLBACK TO on error), then COMMIT, then the commit hook (if set), then every done()
+//    in queue order. Savepoint
 //    commands are merged into as few round trips as possible (see run_one).
 //    A work that returns OK but swallowed a failed statement is rolled back and fails with
 //    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
@@ -39,6 +40,7 @@ class GroupCommitStore final : public Store {
   void write(Work work, Done done) override;
   Status ping() override;
   void close() override;
+  void set_commit_hook(CommitHook hook) override;
   std::string_view backend() const override { return backend_; }
   StoreStats stats() const override;
 
@@ -57,7 +59,7 @@ class GroupCommitStore final : public Store {
 
   // Writer thread.
   void writer_loop();
-  void run_batch(std::vector<Item>& batch);
+  void run_batch(std::vector<Item>& batch, const CommitHook& hook);
   Status ensure_writer();
   // Runs one work inside the open savepoint, then rolls back to it (failure) or opens the next
   // one (success, unless `last`); returns the work's outcome. Sets *fatal when the transaction
@@ -82,6 +84,7 @@ class GroupCommitStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<Item> queue_;
   bool accepting_ = true;
+  CommitHook commit_hook_;              // guarded by queue_mu_; the writer copies it per batch
   std::unique_ptr<Connection> writer_;  // touched only by the writer thread once it runs
   std::thread writer_thread_;
 

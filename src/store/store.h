@@ -92,6 +92,14 @@ class Store {
   // write() and wait for `done`. Never call from the writer thread (i.e. inside a work).
   Status write_sync(Work work);
 
+  // Called on the writer thread after every durable COMMIT, before that batch's `done`
+  // callbacks, with the writer connection outside any transaction: read committed state there
+  // (e.g. what the batch appended), never write. Hooks run in commit order, so an observer sees
+  // commits in the order they happened. Errors are the hook's own business. Set it before the
+  // first write(); a later call replaces the hook for the batches that follow.
+  using CommitHook = std::function<void(Tx&)>;
+  virtual void set_commit_hook(CommitHook hook) = 0;
+
   // Cheap round trip to the backend ("SELECT 1"); used by /readyz.
   virtual Status ping() = 0;
   // Stops accepting writes, commits everything already queued, and closes connections.

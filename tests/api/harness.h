@@ -168,6 +168,11 @@ class Custodyd {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& admin_token() const { return admin_token_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The store URL custodyd runs on (sqlite:<data_dir>/custody.db by default); for tools such as
+  // `custody audit verify` and for tests that tamper with the database directly.
+  std::string store_url() const {
+    return store_url_.empty() ? "sqlite:" + data_dir_ + "/custody.db" : store_url_;
+  }
   pid_t pid() const { return pid_; }
   // Everything custodyd wrote on stdout and stderr, across restarts.
   std::string logs() const;

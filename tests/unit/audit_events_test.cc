@@ -149,7 +149,11 @@ TEST_P(AuditEventsTest, JsonShape) {
                              {"target", "agt_1"},
                              {"outcome", "success"},
                              {"request_id", "req"},
-                             {"details", {{"reason", "x"}}}};
+                             {"details", {{"reason", "x"}}},
+                             {"chain_root", ""},
+                             {"delegation_id", ""},
+                             {"leaf_index", nullptr},
+                             {"leaf_hash", nullptr}};
   EXPECT_EQ(to_json(e), expected);
 }
 

@@ -368,6 +368,8 @@ Event sample_event() {
   e.outcome = "success";
   e.request_id = "req_7f3a";
   e.details = json::parse(R"({"identity_id":"agt_1","kind":"jwk","scopes":["a","b"],"ttl":3600})");
+  e.chain_root = "usr_01J9ZQ4M5N6P7Q8R9S0T1V2W3Z";
+  e.delegation_id = "dlg_01J9ZQ4M5N6P7Q8R9S0T1V2W40";
   return e;
 }
 
@@ -375,15 +377,18 @@ Event sample_event() {
 TEST(CanonicalEvent, ExactBytesAndLeafHash) {
   auto bytes = canonical_event(sample_event());
   ASSERT_TRUE(bytes.ok()) << bytes.error().message;
-  EXPECT_EQ(*bytes,
-            R"({"action":"credential.create","actor":"tok_admin","details":{"identity_id":"agt_1",)"
-            R"("kind":"jwk","scopes":["a","b"],"ttl":3600},"id":"evt_01J9ZQ4M5N6P7Q8R9S0T1V2W3X",)"
-            R"("outcome":"success","request_id":"req_7f3a","seq":42,)"
-            R"("target":"crd_01J9ZQ4M5N6P7Q8R9S0T1V2W3Y","time":1790000000123456})");
+  EXPECT_EQ(
+      *bytes,
+      R"({"action":"credential.create","actor":"tok_admin",)"
+      R"("chain_root":"usr_01J9ZQ4M5N6P7Q8R9S0T1V2W3Z","delegation_id":"dlg_01J9ZQ4M5N6P7Q8R9S0T1V2W40",)"
+      R"("details":{"identity_id":"agt_1",)"
+      R"("kind":"jwk","scopes":["a","b"],"ttl":3600},"id":"evt_01J9ZQ4M5N6P7Q8R9S0T1V2W3X",)"
+      R"("outcome":"success","request_id":"req_7f3a","seq":42,)"
+      R"("target":"crd_01J9ZQ4M5N6P7Q8R9S0T1V2W3Y","time":1790000000123456})");
   auto leaf = event_leaf_hash(sample_event());
   ASSERT_TRUE(leaf.ok());
   EXPECT_EQ(*leaf, merkle::leaf_hash(*bytes));
-  EXPECT_EQ(hex_encode(*leaf), "c342a958a585d72db897357eb53958d4d05b427ba3689adf69bb3b3564f16711")
+  EXPECT_EQ(hex_encode(*leaf), "1ae74d44fff24f1769a5e8b94fb779370befd38a268975ed7d53be83c9e95b2f")
       << "update only together with docs/audit-integrity.md and a log format version";
 }
 
@@ -391,11 +396,17 @@ TEST(CanonicalEvent, EqualsJcsOfTheEventObject) {
   Event e = sample_event();
   e.details = json::parse(R"({"z":[1.5,-0.0,{"\u00e9":"\u2028"}],"a":null,"\ud83d\ude00":"x"})");
   e.actor = "usr_\xC3\xA9\t\"";
-  const json object = {{"seq", e.seq},         {"id", e.id},
-                       {"time", e.time},       {"actor", e.actor},
-                       {"action", e.action},   {"target", e.target},
-                       {"outcome", e.outcome}, {"request_id", e.request_id},
-                       {"details", e.details}};
+  const json object = {{"seq", e.seq},
+                       {"id", e.id},
+                       {"time", e.time},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"outcome", e.outcome},
+                       {"request_id", e.request_id},
+                       {"details", e.details},
+                       {"chain_root", e.chain_root},
+                       {"delegation_id", e.delegation_id}};
   auto direct = canonical_event(e);
   auto via_json = jcs::canonicalize(object);
   ASSERT_TRUE(direct.ok() && via_json.ok());
@@ -434,6 +445,8 @@ TEST(CanonicalEvent, EveryFieldIsCovered) {
   vary("target", [](Event& e) { e.target = ""; });
   vary("outcome", [](Event& e) { e.outcome = "conflict"; });
   vary("request_id", [](Event& e) { e.request_id += "x"; });
+  vary("chain_root", [](Event& e) { e.chain_root = ""; });
+  vary("delegation_id", [](Event& e) { e.delegation_id += "x"; });
   vary("details value", [](Event& e) { e.details["ttl"] = 3601; });
   vary("details type", [](Event& e) { e.details["ttl"] = "3600"; });
   vary("details member", [](Event& e) { e.details["extra"] = nullptr; });

@@ -245,6 +245,46 @@ TEST_P(StoreTest, MigrationsAreAppliedOnce) {
   EXPECT_EQ(applied(*again), first);
 }
 
+// The commit hook runs after a durable COMMIT, before that batch's done(), sees what committed
+// (not what a failed work rolled back), and no longer runs once cleared.
+TEST_P(StoreTest, CommitHookSeesCommittedStateBeforeDone) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  std::mutex mu;
+  std::vector<std::int64_t> seen;  // meta rows visible to the hook, per commit
+  s->set_commit_hook([&](Tx& tx) {
+    auto rows = tx.query("SELECT COUNT(*) FROM meta");
+    std::lock_guard lk(mu);
+    seen.push_back(rows.ok() ? (*rows)[0].integer(0) : -1);
+  });
+  auto insert = [&](const std::string& key) {
+    return s->write_sync([&](Tx& tx) -> Status {
+      CUSTODY_TRY(tx.exec("INSERT INTO meta (key, value) VALUES ($1, 'v')", {key}));
+      return ok_status();
+    });
+  };
+  ASSERT_TRUE(insert("a").ok());
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(seen.size(), 1u) << "the hook ran before write_sync returned";
+    EXPECT_EQ(seen.back(), 1);
+  }
+  Status failed = s->write_sync([](Tx& tx) -> Status {
+    CUSTODY_TRY(tx.exec("INSERT INTO meta (key, value) VALUES ('b', 'v')"));
+    return Error::conflict("roll me back");
+  });
+  EXPECT_FALSE(failed.ok());
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen.back(), 1) << "a rolled-back work is not visible to the hook";
+  }
+  s->set_commit_hook(nullptr);
+  ASSERT_TRUE(insert("c").ok());
+  std::lock_guard lk(mu);
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 TEST_P(StoreTest, RefusesSchemaNewerThanBuild) {
   auto s = open();
   ASSERT_TRUE(s);
@@ -741,9 +781,16 @@ TEST(StoreMigrationText, ReplacesTokensAndSplitsStatements) {
 TEST(StoreMigrationText, EmbeddedMigrationsSplitIntoTheirStatements) {
   for (const Migration& m : embedded_migrations()) {
     const std::string text = m.sql;
+    // Every statement starts a line with one of these keywords (0003 also alters and inserts).
     std::size_t creates = 0;
-    for (auto p = text.find("CREATE "); p != std::string::npos; p = text.find("CREATE ", p + 1)) {
-      ++creates;
+    std::size_t line_start = 0;
+    while (line_start < text.size()) {
+      const std::string_view line = std::string_view(text).substr(line_start);
+      for (std::string_view kw : {"CREATE ", "ALTER ", "INSERT ", "UPDATE ", "DROP "})
+        if (line.starts_with(kw)) ++creates;
+      const auto nl = text.find('\n', line_start);
+      if (nl == std::string::npos) break;
+      line_start = nl + 1;
     }
     for (Dialect d : {Dialect::kSqlite, Dialect::kPostgres}) {
       auto stmts = migration_statements(text, d);

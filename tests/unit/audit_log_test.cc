@@ -1,0 +1,474 @@
+// The audit Merkle log on both backends: dense leaves assigned in the writer's transaction, the
+// commit hook that feeds the tree, signed heads, proofs, rebuild, retention, and `verify`
+// against direct tampering with the database (modified, deleted, reordered, inserted events;
+// recomputed leaf hashes; a rewritten store; a corrupted archive segment).
+#include <gtest/gtest.h>
+
+#include "audit/archive.h"
+#include "audit/canonical_event.h"
+#include "audit/log.h"
+#include "audit/merkle.h"
+#include "audit/verify.h"
+#include "common/encoding.h"
+#include "common/jcs.h"
+#include "directory_fixture.h"
+
+namespace custody::audit {
+namespace {
+
+using directory::testing::DirectoryTest;
+using directory::testing::kT0;
+using nlohmann::json;
+
+class AuditLogTest : public DirectoryTest {
+ protected:
+  void TearDown() override {
+    log_.reset();
+    DirectoryTest::TearDown();
+  }
+
+  void open_log(LogOptions options = {}) {
+    log_.reset();
+    auto key = load_or_create_audit_key(*store_, kek_, clock_);
+    ASSERT_TRUE(key.ok()) << key.error().message;
+    auto log = AuditLog::open(*store_, *key, clock_, options);
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    log_ = std::move(log).value();
+  }
+
+  Event event(int i) {
+    Event e;
+    e.time = kT0 + i;
+    e.actor = "tok_admin";
+    e.action = i % 2 ? "identity.update" : "identity.create";
+    e.target = "agt_" + std::to_string(i);
+    e.outcome = "success";
+    e.request_id = "req_" + std::to_string(i);
+    e.details = {{"n", i}};
+    return e;
+  }
+
+  // Appends events [first, first + n), each in its own work (as requests do).
+  void append_events(int first, int n) {
+    for (int i = first; i < first + n; ++i) {
+      auto r = write([&](store::Tx& tx) -> Result<Event> {
+        Event e = event(i);
+        CUSTODY_TRY(append(tx, e));
+        return e;
+      });
+      ASSERT_TRUE(r.ok()) << r.error().message;
+    }
+  }
+
+  void tamper(const std::string& sql) {
+    Status st = store_->write_sync([&](store::Tx& tx) -> Status {
+      CUSTODY_TRY(tx.exec(sql));
+      return ok_status();
+    });
+    ASSERT_TRUE(st.ok()) << sql << ": " << st.error().message;
+  }
+
+  VerifyReport verify(VerifyOptions options = {}) {
+    auto report = verify_log(*store_, options);
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : VerifyReport{};
+  }
+
+  // A log of 20 events with signed heads at 8 and 20.
+  void signed_log() {
+    open_log();
+    append_events(0, 8);
+    ASSERT_TRUE(log_->sign_head().ok());
+    append_events(8, 12);
+    clock_.advance(1000);
+    ASSERT_TRUE(log_->sign_head().ok());
+    ASSERT_TRUE(verify().ok());
+  }
+
+  crypto::KeyEncryptionKey kek_ = crypto::KeyEncryptionKey::generate();
+  std::unique_ptr<AuditLog> log_;
+};
+
+CUSTODY_ON_BOTH_BACKENDS(AuditLogTest);
+
+TEST_P(AuditLogTest, LeavesAreDenseAndHashTheCanonicalEvent) {
+  append_events(0, 3);
+  // A work that appends and then fails rolls its seq and leaf back: no gap, even on PostgreSQL.
+  auto failed = write([&](store::Tx& tx) -> Result<int> {
+    Event e = event(99);
+    CUSTODY_TRY(append(tx, e));
+    return Error::conflict("refused after appending");
+  });
+  ASSERT_FALSE(failed.ok());
+  append_events(3, 2);
+  auto all = events();
+  ASSERT_EQ(all.size(), 5u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Event& e = all[all.size() - 1 - i];  // newest first
+    EXPECT_EQ(e.leaf_index, static_cast<std::int64_t>(i));
+    EXPECT_EQ(e.seq, static_cast<std::int64_t>(i) + 1);
+    EXPECT_EQ(e.leaf_hash, *event_leaf_hash(e));
+  }
+}
+
+TEST_P(AuditLogTest, UncanonicalisableValuesAreRepairedBeforeStoring) {
+  auto r = write([&](store::Tx& tx) -> Result<Event> {
+    Event e = event(0);
+    e.actor = "tok_\xFF";
+    e.details = {{"big", std::uint64_t{1} << 60}, {"bad\xC3", "x\xE2\x82"}};
+    CUSTODY_TRY(append(tx, e));
+    return e;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto stored = events();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].actor, "tok_\xEF\xBF\xBD");
+  EXPECT_EQ(stored[0].details["big"], "1152921504606846976");
+  EXPECT_EQ(stored[0].details["bad\xEF\xBF\xBD"], "x\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(stored[0].leaf_hash, *event_leaf_hash(stored[0]));
+  EXPECT_TRUE(verify().ok());
+}
+
+TEST_P(AuditLogTest, AttributionFieldsAreStoredCoveredAndFiltered) {
+  auto r = write([&](store::Tx& tx) -> Result<Event> {
+    Event e = event(0);
+    e.chain_root = "usr_root";
+    e.delegation_id = "dlg_1";
+    CUSTODY_TRY(append(tx, e));
+    Event other = event(1);
+    CUSTODY_TRY(append(tx, other));
+    return e;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EventFilter f;
+  f.chain_root = "usr_root";
+  auto got = events(f);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].delegation_id, "dlg_1");
+  f = {};
+  f.delegation_id = "dlg_1";
+  EXPECT_EQ(events(f).size(), 1u);
+  Event changed = got[0];
+  changed.chain_root = "usr_other";
+  EXPECT_NE(*event_leaf_hash(changed), got[0].leaf_hash);
+}
+
+// A store upgraded to migration 0003 holds events without leaves; start-up gives them leaves in
+// seq order (repairing what has no canonical form) before anything else is appended.
+TEST_P(AuditLogTest, EventsFromBeforeTheMerkleLogGetLeavesAtStartUp) {
+  for (int seq : {1, 2, 3}) {
+    tamper(
+        "INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, request_id, "
+        "details) VALUES (" +
+        std::to_string(seq) + ", 'evt_old" + std::to_string(seq) +
+        "', 1, 'tok_admin', 'identity.create', 'agt_1', 'success', 'req', "
+        "'{ \"big\": 18014398509481985, \"ok\": true }')");
+  }
+  tamper("UPDATE audit_log_state SET last_seq = 3");  // what 0003 records on such a store
+  ASSERT_TRUE(assign_missing_leaves(*store_).ok());
+  ASSERT_TRUE(assign_missing_leaves(*store_).ok()) << "idempotent";
+  append_events(0, 2);
+  EventFilter asc;
+  asc.ascending = true;
+  auto all = events(asc);
+  ASSERT_EQ(all.size(), 5u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].seq, static_cast<std::int64_t>(i) + 1);
+    EXPECT_EQ(all[i].leaf_index, static_cast<std::int64_t>(i));
+  }
+  EXPECT_EQ(all[0].details["big"], "18014398509481985") << "repaired before it got its leaf";
+  open_log();
+  EXPECT_EQ(log_->size(), 5u);
+  ASSERT_TRUE(log_->sign_head().ok());
+  VerifyReport r = verify();
+  EXPECT_TRUE(r.ok()) << r.to_json().dump();
+}
+
+TEST_P(AuditLogTest, TreeFollowsCommitsAndProofsVerifyAgainstSignedHeads) {
+  open_log();
+  EXPECT_EQ(log_->size(), 0u);
+  append_events(0, 5);
+  EXPECT_EQ(log_->size(), 5u) << "the commit hook appends before the writer answers";
+  auto h5 = log_->sign_head();
+  ASSERT_TRUE(h5.ok() && *h5) << (h5.ok() ? "no head" : h5.error().message);
+  EXPECT_TRUE(verify_tree_head(**h5, log_->key()).ok());
+  append_events(5, 300);
+  auto h305 = log_->sign_head();
+  ASSERT_TRUE(h305.ok() && *h305);
+  EXPECT_EQ((*h305)->tree_size, 305u);
+
+  std::vector<std::string> leaves;
+  EventFilter all;
+  all.ascending = true;
+  for (const auto& e : events(all)) leaves.push_back(e.leaf_hash);
+  ASSERT_EQ(leaves.size(), 305u);
+  EXPECT_EQ((*h305)->root_hash, merkle::root(leaves));
+
+  Status st = store_->read([&](store::Tx& tx) -> Status {
+    for (std::uint64_t i : {0u, 4u, 200u, 304u}) {
+      CUSTODY_ASSIGN(auto proof, log_->inclusion_proof(tx, i, 305));
+      CUSTODY_TRY(merkle::verify_inclusion(leaves[i], i, 305, proof, (*h305)->root_hash));
+    }
+    CUSTODY_ASSIGN(auto cons, log_->consistency_proof(tx, 5, 305));
+    CUSTODY_TRY(merkle::verify_consistency(5, 305, (*h5)->root_hash, (*h305)->root_hash, cons));
+    EXPECT_FALSE(log_->inclusion_proof(tx, 305, 305).ok());
+    EXPECT_FALSE(log_->consistency_proof(tx, 5, 306).ok());
+    return ok_status();
+  });
+  EXPECT_TRUE(st.ok()) << st.error().message;
+}
+
+TEST_P(AuditLogTest, RebuiltTreeEqualsTheLiveOne) {
+  open_log();
+  append_events(0, 40);
+  const std::string root = log_->root();
+  open_log();  // a restart
+  EXPECT_EQ(log_->size(), 40u);
+  EXPECT_EQ(log_->root(), root);
+  append_events(40, 1);
+  EXPECT_EQ(log_->size(), 41u);
+}
+
+TEST_P(AuditLogTest, TheSigningKeyIsStoredWrappedAndReloaded) {
+  open_log();
+  const std::string kid = log_->key().kid();
+  auto again = load_or_create_audit_key(*store_, kek_, clock_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->kid(), kid);
+  auto other = crypto::KeyEncryptionKey::generate();
+  EXPECT_FALSE(load_or_create_audit_key(*store_, other, clock_).ok()) << "wrong KEK must fail";
+}
+
+TEST_P(AuditLogTest, VerifyPassesOnAnIntactLog) {
+  signed_log();
+  VerifyReport r = verify();
+  EXPECT_TRUE(r.ok()) << r.to_json().dump();
+  EXPECT_EQ(r.leaves, 20u);
+  EXPECT_EQ(r.heads, 2u);
+}
+
+TEST_P(AuditLogTest, DetailsAreStoredCanonicalAndOnlyTheirValueCounts) {
+  signed_log();
+  std::string text;
+  ASSERT_TRUE(store_
+                  ->read([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(store::Rows rows,
+                                   tx.query("SELECT details FROM audit_events WHERE seq = 5"));
+                    text = rows.at(0).text(0);
+                    return ok_status();
+                  })
+                  .ok());
+  EXPECT_EQ(text, *jcs::canonicalize(json::parse(text)));
+  Event e = event(4);
+  EXPECT_EQ(*canonical_event_with_details(e, *jcs::canonicalize(e.details)), *canonical_event(e));
+  // Re-spelling the same value (as events written before migration 0003 are) changes nothing.
+  tamper("UPDATE audit_events SET details = '{ \"n\" : 4 }' WHERE seq = 5");
+  EXPECT_TRUE(verify().ok());
+  tamper("UPDATE audit_events SET details = '{\"n\":5}' WHERE seq = 5");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "modified");
+  EXPECT_EQ(r.problem->seq, 5);
+}
+
+TEST_P(AuditLogTest, VerifyFindsAModifiedEvent) {
+  signed_log();
+  tamper("UPDATE audit_events SET actor = 'tok_innocent' WHERE seq = 6");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "modified");
+  EXPECT_EQ(r.problem->leaf_index, 5);
+  EXPECT_EQ(r.problem->seq, 6);
+}
+
+TEST_P(AuditLogTest, VerifyFindsADeletedEvent) {
+  signed_log();
+  tamper("DELETE FROM audit_events WHERE seq = 10");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "deleted");
+  EXPECT_EQ(r.problem->leaf_index, 9);
+  EXPECT_NE(r.problem->message.find("seq 9"), std::string::npos) << r.problem->message;
+}
+
+TEST_P(AuditLogTest, VerifyFindsTheNewestEventsDeleted) {
+  signed_log();
+  tamper("DELETE FROM audit_events WHERE seq >= 19");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "deleted");
+  EXPECT_EQ(r.problem->leaf_index, 18);
+}
+
+TEST_P(AuditLogTest, VerifyFindsReorderedEvents) {
+  signed_log();
+  // Swap the seq of events 12 and 13 (leaves 11 and 12).
+  tamper("UPDATE audit_events SET seq = -1 WHERE seq = 12");
+  tamper("UPDATE audit_events SET seq = 12 WHERE seq = 13");
+  tamper("UPDATE audit_events SET seq = 13 WHERE seq = -1");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "reordered");
+  EXPECT_EQ(r.problem->leaf_index, 11);
+  EXPECT_EQ(r.problem->seq, 13);
+}
+
+TEST_P(AuditLogTest, VerifyFindsAnInsertedEvent) {
+  signed_log();
+  // Make room at seq 4 by moving the later events up, then insert a forged event there.
+  tamper("UPDATE audit_events SET seq = -seq WHERE seq >= 4");
+  tamper("UPDATE audit_events SET seq = 1 - seq WHERE seq < 0");
+  tamper(
+      "INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, request_id, "
+      "details) VALUES (4, 'evt_forged', 1, 'tok_admin', 'identity.create', 'agt_x', 'success', "
+      "'', '{}')");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "inserted");
+  EXPECT_EQ(r.problem->event_id, "evt_forged");
+  EXPECT_EQ(r.problem->seq, 4);
+  EXPECT_EQ(r.problem->leaf_index, 3);
+}
+
+TEST_P(AuditLogTest, VerifyFindsAnEventInsertedWithATakenLeaf) {
+  signed_log();
+  // The unique index refuses a second event for a leaf; an attacker drops it first.
+  tamper("DROP INDEX audit_events_leaf");
+  tamper(
+      "INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, request_id, "
+      "details, leaf_index, leaf_hash) VALUES (100, 'evt_dup', 1, 'tok_admin', 'x', '', "
+      "'success', '', '{}', 7, '00')");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "inserted");
+  EXPECT_EQ(r.problem->event_id, "evt_dup");
+  EXPECT_EQ(r.problem->leaf_index, 7);
+}
+
+TEST_P(AuditLogTest, VerifyFindsRecomputedLeafHashesThroughTheSignedHeads) {
+  signed_log();
+  // A careful forger fixes the leaf hash too; the rows then agree, the signed heads do not.
+  auto original = events();
+  Event forged;
+  for (const auto& e : original)
+    if (e.seq == 15) forged = e;
+  forged.actor = "tok_innocent";
+  const std::string hash = hex_encode(*event_leaf_hash(forged));
+  tamper("UPDATE audit_events SET actor = 'tok_innocent', leaf_hash = '" + hash +
+         "' WHERE seq = 15");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "head_mismatch");
+  EXPECT_EQ(r.problem->leaf_index, 8) << "the leaves after the last matching head (size 8)";
+}
+
+TEST_P(AuditLogTest, VerifyFindsAForgedHead) {
+  signed_log();
+  tamper("UPDATE audit_tree_heads SET time = time + 1 WHERE tree_size = 8");
+  VerifyReport r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "bad_signature");
+}
+
+TEST_P(AuditLogTest, ExternalHeadsCatchAWholeStoreRewrite) {
+  signed_log();
+  // What the witness kept: the head of size 20 with the public key.
+  std::optional<TreeHead> head;
+  ASSERT_TRUE(store_
+                  ->read([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(head, log_->latest_head(tx));
+                    return ok_status();
+                  })
+                  .ok());
+  json line = to_json(*head);
+  line["public_jwk"] = log_->key().public_json();
+  auto pinned = parse_pinned_heads(line.dump() + "\n");
+  ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+  VerifyOptions options{*pinned};
+  EXPECT_TRUE(verify(options).ok());
+
+  // The attacker rewrites everything: events, hashes, a new key, newly signed heads.
+  log_.reset();
+  tamper("UPDATE audit_events SET actor = 'tok_innocent' WHERE seq = 3");
+  Status st = store_->write_sync([&](store::Tx& tx) -> Status {
+    CUSTODY_ASSIGN(store::Rows rows,
+                   tx.query("SELECT " + std::string(kEventColumns) + " FROM audit_events"));
+    for (const auto& row : rows) {
+      CUSTODY_ASSIGN(Event e, event_from_row(row));
+      CUSTODY_ASSIGN(std::string h, event_leaf_hash(e));
+      CUSTODY_TRY(
+          tx.exec("UPDATE audit_events SET leaf_hash = $1 WHERE seq = $2", {hex_encode(h), e.seq}));
+    }
+    CUSTODY_TRY(tx.exec("DELETE FROM audit_tree_heads"));
+    CUSTODY_TRY(tx.exec("DELETE FROM audit_signing_keys"));
+    return ok_status();
+  });
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  open_log();  // a new key
+  ASSERT_TRUE(log_->sign_head().ok());
+  EXPECT_TRUE(verify().ok()) << "internally consistent again";
+  VerifyReport r = verify(options);
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "witness_mismatch");
+}
+
+TEST_P(AuditLogTest, ArchivedEventsStayInTheTreeAndAreVerified) {
+  signed_log();
+  const std::string root = log_->root();
+  // Events 0..11 are "old"; only leaves under the last signed head (20) may move.
+  auto moved = archive_expired(*store_, kT0 + 12, 20, 5, kT0);
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  EXPECT_EQ(*moved, 12);
+  EXPECT_EQ(events().size(), 8u);
+  VerifyReport r = verify();
+  EXPECT_TRUE(r.ok()) << r.to_json().dump();
+  EXPECT_EQ(r.archived_leaves, 12u);
+  EXPECT_EQ(r.segments, 3u);
+
+  open_log();  // rebuilt from segments and live rows
+  EXPECT_EQ(log_->root(), root);
+  Status st = store_->read([&](store::Tx& tx) -> Status {
+    CUSTODY_ASSIGN(auto proof, log_->inclusion_proof(tx, 2, 20));
+    StoreLeafHashes leaves(tx);
+    CUSTODY_ASSIGN(auto leaf, leaves.hash(2));
+    return merkle::verify_inclusion(leaf, 2, 20, proof, root);
+  });
+  EXPECT_TRUE(st.ok()) << st.error().message;
+
+  tamper("UPDATE audit_archive_segments SET events = 'AAAA' || events WHERE first_leaf = 5");
+  r = verify();
+  ASSERT_TRUE(r.problem);
+  EXPECT_EQ(r.problem->kind, "segment_corrupted");
+  EXPECT_EQ(r.problem->leaf_index, 5);
+}
+
+TEST(AuditArchive, CompressionRoundTripsAndRefusesTruncation) {
+  const std::string text = R"({"a":1})"
+                           "\n"
+                           R"({"b":2})"
+                           "\n";
+  const std::string z = compress_segment(text);
+  EXPECT_EQ(*decompress_segment(z), text);
+  EXPECT_FALSE(decompress_segment(z.substr(0, z.size() - 3)).ok());
+}
+
+TEST(TreeHeadBytes, SigningInputIsThePinnedJcsObject) {
+  TreeHead h;
+  h.tree_size = 42;
+  h.root_hash = std::string(32, '\x01');
+  h.time = 1'790'000'000'123'456;
+  h.key_id = "kid1";
+  const std::string expected =
+      R"({"key_id":"kid1","root_hash":"0101010101010101010101010101010101010101010101010101010101010101",)"
+      R"("time":1790000000123456,"tree_size":42,"type":"custody.audit.tree_head.v1"})";
+  EXPECT_EQ(tree_head_signing_input(h), expected);
+  const json object = {{"type", "custody.audit.tree_head.v1"},
+                       {"tree_size", 42},
+                       {"time", h.time},
+                       {"root_hash", hex_encode(h.root_hash)},
+                       {"key_id", "kid1"}};
+  EXPECT_EQ(*jcs::canonicalize(object), expected);
+}
+
+}  // namespace
+}  // namespace custody::audit
