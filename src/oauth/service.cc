@@ -246,6 +246,8 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
   event.actor = actor;
   event.action = "oauth.token";
   event.target = issuance.record.id;
+  event.chain_root = issuance.record.subject;
+  event.delegation_id = issuance.record.id;
   event.outcome = "success";
   event.request_id = req.request_id;
   event.details = issuance.audit;
@@ -299,7 +301,7 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
   OAuthError failure;
   bool failed = false;
   nlohmann::json body = {{"active", false}};
-  std::string target, inactive_reason;
+  std::string target, inactive_reason, chain_root;
   std::optional<SpentAssertion> assertion;
   Status read = store_.read([&](store::Tx& tx) -> Status {
     if (auto repeated = req.check_no_repeats({})) {
@@ -327,6 +329,7 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
       return ok_status();
     }
     target = presented->jti;
+    chain_root = presented->subject;
     auto record = delegation::find_record(tx, presented->jti);
     if (!record.ok()) return record.error();
     if (!*record) {
@@ -376,6 +379,8 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
   event.actor = caller.empty() ? "anonymous" : caller;
   event.action = "oauth.introspect";
   event.target = target;
+  event.delegation_id = target;
+  event.chain_root = chain_root;
   event.request_id = req.request_id;
   Reply answer;
   if (failed) {
@@ -424,7 +429,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
   Micros now = clock_.now();
   std::string caller;
   std::optional<OAuthError> failure;
-  std::string target, note;
+  std::string target, note, chain_root;
   std::optional<SpentAssertion> assertion;
   Status read = store_.read([&](store::Tx& tx) -> Status {
     if (auto repeated = req.check_no_repeats({})) {
@@ -465,6 +470,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
       return ok_status();
     }
     target = presented->jti;
+    chain_root = chain->front().subject;
     return ok_status();
   });
   if (!read.ok()) failure = OAuthError::temporarily_unavailable("the store is unavailable");
@@ -474,6 +480,8 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
   event.actor = caller.empty() ? "anonymous" : caller;
   event.action = "oauth.revoke";
   event.target = target;
+  event.delegation_id = target;
+  event.chain_root = chain_root;
   event.request_id = req.request_id;
   if (failure) {
     event.outcome = failure->error;

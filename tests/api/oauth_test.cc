@@ -288,6 +288,10 @@ TEST_F(OAuthTest, TwoHopExchangeNestsActTracesAndRevokesTheSubtree) {
   std::string root = claims_of(token_of(t0))["jti"];
   Response down = admin().get("/api/v1/trace?jti=" + root);
   EXPECT_EQ(down.json()["downstream"].size(), 2u);
+  // Every hop's audit event is attributed to the chain's initiator and its delegation record.
+  auto issued = audit_events(admin(), "chain_root=" + a.id + "&action=oauth.token");
+  ASSERT_EQ(issued.size(), 3u);
+  for (const auto& e : issued) EXPECT_EQ(e["delegation_id"], e["target"]) << e.dump();
 
   // Introspection by a resource server, before and after the first hop is revoked.
   Agent rs = agent("hop-rs");
