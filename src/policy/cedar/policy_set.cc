@@ -48,25 +48,31 @@ const Policy* PolicySet::find(std::string_view id) const {
 
 void PolicySet::index(uint32_t i) {
   const Policy& p = policies_[i];
-  using S = ScopeConstraint::Op;
-  const auto& pr = p.principal;
-  const auto& rs = p.resource;
-  if (pr.op == S::kEq && pr.entity) {
-    buckets_[kPrincipalEq][*pr.entity].push_back(i);
-  } else if (rs.op == S::kEq && rs.entity) {
-    buckets_[kResourceEq][*rs.entity].push_back(i);
-  } else if ((pr.op == S::kIn || pr.op == S::kIsIn) && pr.entity) {
-    buckets_[kPrincipalIn][*pr.entity].push_back(i);
-  } else if ((rs.op == S::kIn || rs.op == S::kIsIn) && rs.entity) {
-    buckets_[kResourceIn][*rs.entity].push_back(i);
-  } else if (p.action.op == ActionConstraint::Op::kEq) {
-    buckets_[kActionEq][p.action.entities[0]].push_back(i);
-  } else if (p.action.op == ActionConstraint::Op::kIn && p.action.entities.size() == 1) {
-    buckets_[kActionIn][p.action.entities[0]].push_back(i);
-  } else if (pr.op == S::kIs) {
-    by_principal_type_[pr.type].push_back(i);
-  } else {
-    always_.push_back(i);
+  std::size_t words = (policies_.size() + 63) / 64;
+  for (auto& d : dims_) d.unconstrained.resize(words, 0);
+  auto unconstrained = [&](Dimension& d) { d.unconstrained[i >> 6] |= uint64_t{1} << (i & 63); };
+  auto scope = [&](Dimension& d, const ScopeConstraint& c) {
+    using Op = ScopeConstraint::Op;
+    switch (c.op) {
+      case Op::kAny: unconstrained(d); break;
+      case Op::kEq: d.eq[*c.entity].push_back(i); break;
+      case Op::kIn:
+      case Op::kIsIn: d.in[*c.entity].push_back(i); break;
+      case Op::kIs: d.is[c.type].push_back(i); break;
+    }
+  };
+  scope(dims_[kPrincipal], p.principal);
+  scope(dims_[kResource], p.resource);
+  Dimension& action = dims_[kAction];
+  switch (p.action.op) {
+    case ActionConstraint::Op::kAny: unconstrained(action); break;
+    case ActionConstraint::Op::kEq: action.eq[p.action.entities[0]].push_back(i); break;
+    case ActionConstraint::Op::kIn:
+      for (const auto& a : p.action.entities) {
+        auto& list = action.in[a];
+        if (list.empty() || list.back() != i) list.push_back(i);
+      }
+      break;
   }
 }
 

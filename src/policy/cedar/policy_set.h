@@ -1,13 +1,15 @@
-// A compiled set of Cedar policies, indexed by scope so that a request evaluates only the
-// policies whose principal, resource or action constraint can match it.
+// A compiled set of Cedar policies, indexed by scope so that a request evaluates the conditions
+// of only those policies whose principal, action and resource constraints all match it.
 //
-// Each static or linked policy is filed under exactly one key, the most selective its scope
-// offers: principal == E, resource == E, principal in E, resource in E, action == A / in A,
-// principal is T, or "always". A request looks up its own uids (and their ancestors for the `in`
-// keys), so no policy is found twice and none that could match is missed.
+// Index: for each of the three scope variables, the policies without a constraint on it form a
+// dense bitset, and the others are listed under their key (== uid, in uid, is type). A request
+// builds one bitset per variable from its own uid, the uid's ancestors and its type, and ANDs the
+// three; the surviving policies are then evaluated in full (their scope is re-checked, which also
+// settles `is T in E` exactly). The cost is a few words per 64 policies plus the length of the
+// lists that the request's keys select, instead of one evaluation per policy.
 //
 // Not thread-safe while being modified; once built, any number of threads may authorize against
-// it concurrently.
+// it concurrently (scratch space is per thread).
 #pragma once
 
 #include <map>
@@ -40,56 +42,77 @@ class PolicySet {
   const std::vector<Policy>& policies() const { return policies_; }
   const Policy* find(std::string_view id) const;
 
-  // Calls fn(const Policy&) for every policy that may match a request with these uids. `ancestors`
-  // gives the transitive parents of a uid (empty when unknown).
+  // Calls fn(const Policy&) for every policy whose scope may match a request with these uids, in
+  // policy order, each once. `ancestors(uid)` returns a pointer to the uid's transitive parents
+  // (an iterable of EntityUid) or nullptr.
   template <class AncestorsFn, class Fn>
   void for_each_candidate(const EntityUid& principal, const EntityUid& action,
                           const EntityUid& resource, AncestorsFn ancestors, Fn fn) const;
 
  private:
-  using Bucket = std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash>;
-  enum Key { kPrincipalEq, kResourceEq, kPrincipalIn, kResourceIn, kActionEq, kActionIn, kKeys };
+  using Postings = std::unordered_map<EntityUid, std::vector<uint32_t>, EntityUidHash>;
+  struct Dimension {
+    std::vector<uint64_t> unconstrained;  // bit i: policy i has no constraint on this variable
+    Postings eq;                          // == uid
+    Postings in;                          // in uid (also `is T in uid`, and action in [..])
+    std::unordered_map<std::string, std::vector<uint32_t>> is;  // is T
+  };
+  enum { kPrincipal, kAction, kResource };
+
   void index(uint32_t position);
+  template <class AncestorsFn>
+  void select(const Dimension& d, const EntityUid& uid, AncestorsFn& ancestors,
+              std::vector<uint64_t>& bits) const;
 
   std::vector<Policy> policies_;
   std::map<std::string, Policy, std::less<>> templates_;
   std::unordered_map<std::string, uint32_t> by_id_;
-  Bucket buckets_[kKeys];
-  std::unordered_map<std::string, std::vector<uint32_t>> by_principal_type_;
-  std::vector<uint32_t> always_;
+  Dimension dims_[3];
 };
+
+template <class AncestorsFn>
+void PolicySet::select(const Dimension& d, const EntityUid& uid, AncestorsFn& ancestors,
+                       std::vector<uint64_t>& bits) const {
+  bits.assign(d.unconstrained.begin(), d.unconstrained.end());
+  auto mark = [&](const std::vector<uint32_t>& list) {
+    for (uint32_t i : list) bits[i >> 6] |= uint64_t{1} << (i & 63);
+  };
+  auto lookup = [&](const Postings& postings, const EntityUid& key) {
+    if (postings.empty()) return;
+    auto it = postings.find(key);
+    if (it != postings.end()) mark(it->second);
+  };
+  lookup(d.eq, uid);
+  if (!d.in.empty()) {
+    lookup(d.in, uid);
+    if (const auto* anc = ancestors(uid)) {
+      for (const auto& a : *anc) {
+        if (!(a == uid)) lookup(d.in, a);
+      }
+    }
+  }
+  if (!d.is.empty()) {
+    auto it = d.is.find(uid.type());
+    if (it != d.is.end()) mark(it->second);
+  }
+}
 
 template <class AncestorsFn, class Fn>
 void PolicySet::for_each_candidate(const EntityUid& principal, const EntityUid& action,
-                                   const EntityUid& resource, AncestorsFn ancestors, Fn fn) const {
-  auto visit = [&](const Bucket& bucket, const EntityUid& uid) {
-    if (bucket.empty()) return;
-    auto it = bucket.find(uid);
-    if (it == bucket.end()) return;
-    for (uint32_t i : it->second) fn(policies_[i]);
-  };
-  auto visit_in = [&](const Bucket& bucket, const EntityUid& uid) {
-    if (bucket.empty()) return;
-    visit(bucket, uid);
-    if (const auto* anc = ancestors(uid)) {
-      for (const auto& a : *anc) {
-        if (!(a == uid)) visit(bucket, a);
-      }
-    }
-  };
-  visit(buckets_[kPrincipalEq], principal);
-  visit(buckets_[kResourceEq], resource);
-  visit_in(buckets_[kPrincipalIn], principal);
-  visit_in(buckets_[kResourceIn], resource);
-  visit(buckets_[kActionEq], action);
-  visit_in(buckets_[kActionIn], action);
-  if (!by_principal_type_.empty()) {
-    auto it = by_principal_type_.find(principal.type());
-    if (it != by_principal_type_.end()) {
-      for (uint32_t i : it->second) fn(policies_[i]);
+                                   const EntityUid& resource, AncestorsFn ancestors,
+                                   Fn fn) const {
+  thread_local std::vector<uint64_t> p, a, r;
+  select(dims_[kPrincipal], principal, ancestors, p);
+  select(dims_[kAction], action, ancestors, a);
+  select(dims_[kResource], resource, ancestors, r);
+  for (std::size_t w = 0; w < p.size(); ++w) {
+    uint64_t bits = p[w] & a[w] & r[w];
+    while (bits != 0) {
+      int b = __builtin_ctzll(bits);
+      bits &= bits - 1;
+      fn(policies_[(w << 6) + b]);
     }
   }
-  for (uint32_t i : always_) fn(policies_[i]);
 }
 
 }  // namespace custody::cedar
