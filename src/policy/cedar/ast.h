@@ -93,9 +93,10 @@ struct Expr {
   Slot slot = Slot::kPrincipal;
   Function function = Function::kContains;
   Value literal;
-  std::string name;                     // attribute name (kHas, kGetAttr) or entity type (kIs)
-  std::vector<std::string> names;       // record keys (kRecord), parallel to children
-  std::vector<PatternElement> pattern;  // kLike
+  std::string name;                       // attribute name (kHas, kGetAttr) or entity type (kIs)
+  const std::string* type_key = nullptr;  // kIs: EntityUid::intern_type(name)
+  std::vector<std::string> names;         // record keys (kRecord), parallel to children
+  std::vector<PatternElement> pattern;    // kLike
   std::vector<Expr> children;
   int depth = 1;  // height of this tree; the parser refuses trees deeper than its limit
 };
@@ -104,16 +105,16 @@ struct Expr {
 struct ScopeConstraint {
   enum class Op : uint8_t { kAny, kEq, kIn, kIs, kIsIn };
   Op op = Op::kAny;
-  std::string type;                 // kIs, kIsIn
-  std::optional<EntityUid> entity;  // kEq, kIn, kIsIn, when not a slot
-  std::optional<Slot> slot;         // ?principal / ?resource in a template
+  std::string type;                       // kIs, kIsIn
+  const std::string* type_key = nullptr;  // EntityUid::intern_type(type)
+  std::optional<EntityUid> entity;        // kEq, kIn, kIsIn, when not a slot
+  std::optional<Slot> slot;               // ?principal / ?resource in a template
 };
 
 struct ActionConstraint {
   enum class Op : uint8_t { kAny, kEq, kIn };
   Op op = Op::kAny;
   std::vector<EntityUid> entities;  // kEq: one; kIn: one or more (`in [..]`)
-  std::string type;                 // `action is T` (also allowed by Cedar)
 };
 
 enum class Effect : uint8_t { kPermit, kForbid };

@@ -15,7 +15,7 @@ Response is_authorized(const Request& request, const PolicySet& policies,
   };
   policies.for_each_candidate(request.principal, request.action, request.resource, ancestors,
                               [&](const Policy& p) {
-                                auto r = evaluator.satisfied(p);
+                                auto r = evaluator.satisfied_candidate(p);
                                 if (!r.ok()) {
                                   response.errors.push_back({&p, r.error().message});
                                 } else if (r.value()) {

@@ -114,9 +114,9 @@ static bool scope_matches_one(const ScopeConstraint& c, const EntityUid& uid,
     case ScopeConstraint::Op::kIn:
       return c.entity && entities.is_in(uid, *c.entity);
     case ScopeConstraint::Op::kIs:
-      return uid.type() == c.type;
+      return &uid.type() == c.type_key;
     case ScopeConstraint::Op::kIsIn:
-      return uid.type() == c.type && c.entity && entities.is_in(uid, *c.entity);
+      return &uid.type() == c.type_key && c.entity && entities.is_in(uid, *c.entity);
   }
   return false;
 }
@@ -144,6 +144,21 @@ bool Evaluator::scope_matches(const Policy& p) const {
   return scope_matches_one(p.resource, request_.resource, entities_);
 }
 
+Result<bool> Evaluator::satisfied_candidate(const Policy& p) const {
+  using Op = ScopeConstraint::Op;
+  if (p.principal.op == Op::kIsIn && &request_.principal.type() != p.principal.type_key)
+    return false;
+  if (p.resource.op == Op::kIsIn && &request_.resource.type() != p.resource.type_key) return false;
+  try {
+    for (const auto& c : p.conditions) {
+      if (eval_bool(c.expr) != c.is_when) return false;
+    }
+    return true;
+  } catch (EvalError& e) {
+    return Error::invalid(std::move(e.message));
+  }
+}
+
 Result<bool> Evaluator::satisfied(const Policy& p) const {
   if (!scope_matches(p)) return false;
   try {
@@ -157,7 +172,42 @@ Result<bool> Evaluator::satisfied(const Policy& p) const {
 }
 
 bool Evaluator::eval_bool(const Expr& e) const {
-  return as_bool(eval(e));
+  Value scratch;
+  return as_bool(ref(e, scratch));
+}
+
+const Value& Evaluator::ref(const Expr& e, Value& scratch) const {
+  switch (e.kind) {
+    case ExprKind::kLiteral:
+      return e.literal;
+    case ExprKind::kVar:
+      switch (e.var) {
+        case Var::kPrincipal:
+          return principal_;
+        case Var::kAction:
+          return action_;
+        case Var::kResource:
+          return resource_;
+        case Var::kContext:
+          return request_.context;
+      }
+      break;
+    case ExprKind::kGetAttr: {
+      Value inner;
+      const Value& target = ref(e.children[0], inner);
+      const Value& result = attribute_ref(target, e.name);
+      // A field of a record computed into `inner` dies with it: copy that one out.
+      if (&target == &inner) {
+        scratch = result;
+        return scratch;
+      }
+      return result;
+    }
+    default:
+      break;
+  }
+  scratch = eval(e);
+  return scratch;
 }
 
 bool Evaluator::in(const Value& lhs, const Value& rhs) const {
@@ -173,12 +223,12 @@ bool Evaluator::in(const Value& lhs, const Value& rhs) const {
   return found;
 }
 
-Value Evaluator::attribute(const Value& target, const std::string& name) const {
+const Value& Evaluator::attribute_ref(const Value& target, const std::string& name) const {
   const RecordFields* fields = nullptr;
   if (target.is_record()) {
     fields = &target.as_record();
   } else if (target.is_entity()) {
-    const Entity* entity = entities_.find(target.as_entity());
+    const Entity* entity = find_entity(target.as_entity());
     if (entity == nullptr) fail("entity " + target.as_entity().to_string() + " does not exist");
     fields = &entity->attrs;
   } else {
@@ -193,25 +243,19 @@ Value Evaluator::eval(const Expr& e) const {
   const auto& k = e.children;
   switch (e.kind) {
     case ExprKind::kLiteral:
-      return e.literal;
     case ExprKind::kVar:
-      switch (e.var) {
-        case Var::kPrincipal:
-          return request_.principal;
-        case Var::kAction:
-          return request_.action;
-        case Var::kResource:
-          return request_.resource;
-        case Var::kContext:
-          return request_.context;
-      }
-      return false;
+    case ExprKind::kGetAttr: {
+      Value scratch;
+      const Value& v = ref(e, scratch);
+      return &v == &scratch ? std::move(scratch) : v;
+    }
     case ExprKind::kSlot:
       fail("unlinked template slot");
     case ExprKind::kNot:
       return !eval_bool(k[0]);
     case ExprKind::kNeg: {
-      int64_t n = as_long(eval(k[0]));
+      Value s0;
+      int64_t n = as_long(ref(k[0], s0));
       return overflow_checked(checked_sub(0, n), "negation");
     }
     case ExprKind::kAnd:
@@ -227,60 +271,44 @@ Value Evaluator::eval(const Expr& e) const {
     case ExprKind::kIf:
       return eval_bool(k[0]) ? eval(k[1]) : eval(k[2]);
     case ExprKind::kEq:
-      return eval(k[0]) == eval(k[1]);
     case ExprKind::kNe:
-      return !(eval(k[0]) == eval(k[1]));
     case ExprKind::kLt:
-      return compare_ordered(eval(k[0]), eval(k[1])) < 0;
     case ExprKind::kLe:
-      return compare_ordered(eval(k[0]), eval(k[1])) <= 0;
     case ExprKind::kGt:
-      return compare_ordered(eval(k[0]), eval(k[1])) > 0;
     case ExprKind::kGe:
-      return compare_ordered(eval(k[0]), eval(k[1])) >= 0;
-    case ExprKind::kAdd: {
-      int64_t a = as_long(eval(k[0]));
-      int64_t b = as_long(eval(k[1]));
-      return overflow_checked(checked_add(a, b), "addition");
-    }
-    case ExprKind::kSub: {
-      int64_t a = as_long(eval(k[0]));
-      int64_t b = as_long(eval(k[1]));
-      return overflow_checked(checked_sub(a, b), "subtraction");
-    }
-    case ExprKind::kMul: {
-      int64_t a = as_long(eval(k[0]));
-      int64_t b = as_long(eval(k[1]));
-      return overflow_checked(checked_mul(a, b), "multiplication");
-    }
+    case ExprKind::kAdd:
+    case ExprKind::kSub:
+    case ExprKind::kMul:
     case ExprKind::kIn: {
-      Value lhs = eval(k[0]);
-      Value rhs = eval(k[1]);
-      return in(lhs, rhs);
+      Value s0, s1;
+      const Value& a = ref(k[0], s0);
+      const Value& b = ref(k[1], s1);
+      return binary(e.kind, a, b);
     }
     case ExprKind::kHas: {
-      Value target = eval(k[0]);
+      Value scratch;
+      const Value& target = ref(k[0], scratch);
       if (target.is_record()) return target.as_record().count(e.name) > 0;
       if (!target.is_entity()) type_error("entity or record", target);
-      const Entity* entity = entities_.find(target.as_entity());
+      const Entity* entity = find_entity(target.as_entity());
       return entity != nullptr && entity->attrs.count(e.name) > 0;
     }
-    case ExprKind::kGetAttr:
-      return attribute(eval(k[0]), e.name);
     case ExprKind::kLike: {
-      Value v = eval(k[0]);
+      Value scratch;
+      const Value& v = ref(k[0], scratch);
       if (!v.is_string()) type_error("string", v);
       return wildcard_match(v.as_string(), e.pattern);
     }
     case ExprKind::kIs: {
-      Value v = eval(k[0]);
+      Value scratch;
+      const Value& v = ref(k[0], scratch);
       if (!v.is_entity()) type_error("entity", v);
-      if (v.as_entity().type() != e.name) {
-        // `x is T in y` still evaluates y (its errors count) only when the type matches, as the
-        // reference desugars it to `x is T && x in y`.
-        return false;
+      // `x is T in y` is `x is T && x in y`: y is evaluated only when the type matches.
+      if (&v.as_entity().type() != e.type_key) return false;
+      if (k.size() == 2) {
+        Value s1;
+        return in(v, ref(k[1], s1));
       }
-      if (k.size() == 2) return in(v, eval(k[1]));
       return true;
     }
     case ExprKind::kSet: {
@@ -300,19 +328,48 @@ Value Evaluator::eval(const Expr& e) const {
   fail("unknown expression");
 }
 
+Value Evaluator::binary(ExprKind kind, const Value& a, const Value& b) const {
+  switch (kind) {
+    case ExprKind::kEq:
+      return a == b;
+    case ExprKind::kNe:
+      return !(a == b);
+    case ExprKind::kLt:
+      return compare_ordered(a, b) < 0;
+    case ExprKind::kLe:
+      return compare_ordered(a, b) <= 0;
+    case ExprKind::kGt:
+      return compare_ordered(a, b) > 0;
+    case ExprKind::kGe:
+      return compare_ordered(a, b) >= 0;
+    case ExprKind::kAdd:
+      return overflow_checked(checked_add(as_long(a), as_long(b)), "addition");
+    case ExprKind::kSub:
+      return overflow_checked(checked_sub(as_long(a), as_long(b)), "subtraction");
+    case ExprKind::kMul:
+      return overflow_checked(checked_mul(as_long(a), as_long(b)), "multiplication");
+    case ExprKind::kIn:
+      return in(a, b);
+    default:
+      fail("not a binary operator");
+  }
+}
+
 Value Evaluator::call(const Expr& e) const {
   const auto& k = e.children;
   switch (e.function) {
     case Function::kContains: {
-      Value set = eval(k[0]);
-      Value element = eval(k[1]);
+      Value s0, s1;
+      const Value& set = ref(k[0], s0);
+      const Value& element = ref(k[1], s1);
       as_set(set);
       return set.set_contains(element);
     }
     case Function::kContainsAll:
     case Function::kContainsAny: {
-      Value a = eval(k[0]);
-      Value b = eval(k[1]);
+      Value s0, s1;
+      const Value& a = ref(k[0], s0);
+      const Value& b = ref(k[1], s1);
       as_set(a);
       const auto& other = as_set(b);
       if (e.function == Function::kContainsAll) {
@@ -326,15 +383,18 @@ Value Evaluator::call(const Expr& e) const {
       }
       return false;
     }
-    case Function::kIsEmpty:
-      return as_set(eval(k[0])).empty();
+    case Function::kIsEmpty: {
+      Value scratch;
+      return as_set(ref(k[0], scratch)).empty();
+    }
     case Function::kHasTag:
     case Function::kGetTag: {
-      Value target = eval(k[0]);
-      Value tag = eval(k[1]);
+      Value s0, s1;
+      const Value& target = ref(k[0], s0);
+      const Value& tag = ref(k[1], s1);
       if (!target.is_entity()) type_error("entity", target);
       if (!tag.is_string()) type_error("string", tag);
-      const Entity* entity = entities_.find(target.as_entity());
+      const Entity* entity = find_entity(target.as_entity());
       if (e.function == Function::kHasTag)
         return entity != nullptr && entity->tags.count(tag.as_string()) > 0;
       if (entity == nullptr) fail("entity " + target.as_entity().to_string() + " does not exist");

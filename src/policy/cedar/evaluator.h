@@ -26,7 +26,13 @@ struct Request {
 class Evaluator {
  public:
   Evaluator(const Request& request, const EntityStore& entities)
-      : request_(request), entities_(entities) {}
+      : request_(request),
+        entities_(entities),
+        principal_(request.principal),
+        action_(request.action),
+        resource_(request.resource),
+        principal_entity_(entities.find(request.principal)),
+        resource_entity_(entities.find(request.resource)) {}
 
   // Value of an expression; an evaluation error (type error, overflow, missing attribute or
   // entity, bad extension argument) comes back as an invalid-argument Error naming the cause.
@@ -39,15 +45,34 @@ class Evaluator {
   // The scope alone (never errors).
   bool scope_matches(const Policy& policy) const;
 
+  // satisfied() for a policy known to match the request's scope except possibly for the entity
+  // type of `is T in E` constraints (what PolicySet::for_each_candidate guarantees).
+  Result<bool> satisfied_candidate(const Policy& policy) const;
+
  private:
   Value eval(const Expr& e) const;  // throws EvalError (internal to evaluator.cc)
+  // Like eval, but returns a reference to the value where it already exists (a literal, the
+  // request, an entity attribute) instead of copying it; a computed value is stored in `scratch`.
+  // The reference is valid while `scratch` and the request and entity store live.
+  const Value& ref(const Expr& e, Value& scratch) const;
+  const Value& attribute_ref(const Value& target, const std::string& name) const;
   bool eval_bool(const Expr& e) const;
   Value call(const Expr& e) const;
-  Value attribute(const Value& target, const std::string& name) const;
+  Value binary(ExprKind kind, const Value& a, const Value& b) const;
   bool in(const Value& lhs, const Value& rhs) const;
 
   const Request& request_;
   const EntityStore& entities_;
+  // The request's uids as values, so that `principal` etc. evaluate without building one.
+  Value principal_, action_, resource_;
+  // Most attribute accesses are on the principal or the resource: look them up once.
+  const Entity* principal_entity_;
+  const Entity* resource_entity_;
+  const Entity* find_entity(const EntityUid& uid) const {
+    if (uid == request_.principal) return principal_entity_;
+    if (uid == request_.resource) return resource_entity_;
+    return entities_.find(uid);
+  }
 };
 
 // Cedar's `like`: `*` matches any sequence of characters.

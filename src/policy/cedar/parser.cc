@@ -219,6 +219,7 @@ class Parser {
       next();
       c.op = ScopeConstraint::Op::kIs;
       c.type = path();
+      c.type_key = EntityUid::intern_type(c.type);
       if (is_ident("in")) {
         next();
         c.op = ScopeConstraint::Op::kIsIn;
@@ -344,6 +345,7 @@ class Parser {
         kids.push_back(additive());
       }
       Expr e = node(ExprKind::kIs, std::move(kids), at);
+      e.type_key = EntityUid::intern_type(type);
       e.name = std::move(type);
       return e;
     }

@@ -54,19 +54,31 @@ void PolicySet::index(uint32_t i) {
   auto scope = [&](Dimension& d, const ScopeConstraint& c) {
     using Op = ScopeConstraint::Op;
     switch (c.op) {
-      case Op::kAny: unconstrained(d); break;
-      case Op::kEq: d.eq[*c.entity].push_back(i); break;
+      case Op::kAny:
+        unconstrained(d);
+        break;
+      case Op::kEq:
+        d.eq[*c.entity].push_back(i);
+        break;
       case Op::kIn:
-      case Op::kIsIn: d.in[*c.entity].push_back(i); break;
-      case Op::kIs: d.is[c.type].push_back(i); break;
+      case Op::kIsIn:
+        d.in[*c.entity].push_back(i);
+        break;
+      case Op::kIs:
+        d.is[c.type_key].push_back(i);
+        break;
     }
   };
   scope(dims_[kPrincipal], p.principal);
   scope(dims_[kResource], p.resource);
   Dimension& action = dims_[kAction];
   switch (p.action.op) {
-    case ActionConstraint::Op::kAny: unconstrained(action); break;
-    case ActionConstraint::Op::kEq: action.eq[p.action.entities[0]].push_back(i); break;
+    case ActionConstraint::Op::kAny:
+      unconstrained(action);
+      break;
+    case ActionConstraint::Op::kEq:
+      action.eq[p.action.entities[0]].push_back(i);
+      break;
     case ActionConstraint::Op::kIn:
       for (const auto& a : p.action.entities) {
         auto& list = action.in[a];

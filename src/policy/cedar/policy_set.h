@@ -42,9 +42,10 @@ class PolicySet {
   const std::vector<Policy>& policies() const { return policies_; }
   const Policy* find(std::string_view id) const;
 
-  // Calls fn(const Policy&) for every policy whose scope may match a request with these uids, in
-  // policy order, each once. `ancestors(uid)` returns a pointer to the uid's transitive parents
-  // (an iterable of EntityUid) or nullptr.
+  // Calls fn(const Policy&) for every policy whose scope matches a request with these uids, in
+  // policy order, each once. Exception: for `is T in E` only the `in E` part has been checked
+  // (Evaluator::satisfied_candidate checks T). `ancestors(uid)` returns a pointer to the uid's
+  // transitive parents (an iterable of EntityUid) or nullptr.
   template <class AncestorsFn, class Fn>
   void for_each_candidate(const EntityUid& principal, const EntityUid& action,
                           const EntityUid& resource, AncestorsFn ancestors, Fn fn) const;
@@ -55,7 +56,7 @@ class PolicySet {
     std::vector<uint64_t> unconstrained;  // bit i: policy i has no constraint on this variable
     Postings eq;                          // == uid
     Postings in;                          // in uid (also `is T in uid`, and action in [..])
-    std::unordered_map<std::string, std::vector<uint32_t>> is;  // is T
+    std::unordered_map<const std::string*, std::vector<uint32_t>> is;  // is T (interned type)
   };
   enum { kPrincipal, kAction, kResource };
 
@@ -92,15 +93,14 @@ void PolicySet::select(const Dimension& d, const EntityUid& uid, AncestorsFn& an
     }
   }
   if (!d.is.empty()) {
-    auto it = d.is.find(uid.type());
+    auto it = d.is.find(&uid.type());
     if (it != d.is.end()) mark(it->second);
   }
 }
 
 template <class AncestorsFn, class Fn>
 void PolicySet::for_each_candidate(const EntityUid& principal, const EntityUid& action,
-                                   const EntityUid& resource, AncestorsFn ancestors,
-                                   Fn fn) const {
+                                   const EntityUid& resource, AncestorsFn ancestors, Fn fn) const {
   thread_local std::vector<uint64_t> p, a, r;
   select(dims_[kPrincipal], principal, ancestors, p);
   select(dims_[kAction], action, ancestors, a);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "policy/cedar/extensions.h"
 
@@ -11,7 +12,6 @@ namespace {
 
 struct DataKeyHash {
   using is_transparent = void;
-  std::size_t operator()(const EntityUid::Data* d) const { return (*this)(d->type, d->id); }
   std::size_t operator()(std::string_view type, std::string_view id) const {
     return std::hash<std::string_view>()(type) * 31 + std::hash<std::string_view>()(id);
   }
@@ -25,14 +25,25 @@ class UidTable {
     std::lock_guard lock(mu_);
     auto [lo, hi] = buckets_.equal_range(h);
     for (auto it = lo; it != hi; ++it) {
-      if (it->second->type == type && it->second->id == id) return it->second;
+      if (*it->second->type == type && it->second->id == id) return it->second;
     }
-    auto* d = new EntityUid::Data{std::string(type), std::string(id)};
+    auto* d = new EntityUid::Data{intern_type_locked(type), std::string(id)};
     buckets_.emplace(h, d);
     return d;
   }
 
+  const std::string* intern_type(std::string_view type) {
+    std::lock_guard lock(mu_);
+    return intern_type_locked(type);
+  }
+
  private:
+  const std::string* intern_type_locked(std::string_view type) {
+    auto it = types_.find(std::string(type));
+    if (it == types_.end()) it = types_.insert(std::string(type)).first;
+    return &*it;  // unordered_set nodes never move
+  }
+  std::unordered_set<std::string> types_;
   std::mutex mu_;
   std::unordered_multimap<std::size_t, const EntityUid::Data*> buckets_;
 };
@@ -78,17 +89,21 @@ std::string escape_string(std::string_view s) {
 
 EntityUid::EntityUid() : data_(table().intern("", "")) {}
 
+const std::string* EntityUid::intern_type(std::string_view type) {
+  return table().intern_type(type);
+}
+
 EntityUid EntityUid::intern(std::string_view type, std::string_view id) {
   return EntityUid(table().intern(type, id));
 }
 
 std::string EntityUid::to_string() const {
-  return data_->type + "::" + escape_string(data_->id);
+  return *data_->type + "::" + escape_string(data_->id);
 }
 
 std::strong_ordering EntityUid::operator<=>(const EntityUid& o) const {
   if (data_ == o.data_) return std::strong_ordering::equal;
-  if (auto c = data_->type <=> o.data_->type; c != 0) return c;
+  if (auto c = *data_->type <=> *o.data_->type; c != 0) return c;
   return data_->id <=> o.data_->id;
 }
 

@@ -6,6 +6,7 @@
 // (see EntityUid), so comparing two uids compares one pointer.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstdint>
@@ -28,7 +29,10 @@ class EntityUid {
   EntityUid();  // the uid ("", ""), only useful as a placeholder
   static EntityUid intern(std::string_view type, std::string_view id);
 
-  const std::string& type() const { return data_->type; }
+  // The type name. Type names are interned too: two uids have the same type exactly when
+  // &a.type() == &b.type(), and intern_type() gives the address for a name.
+  const std::string& type() const { return *data_->type; }
+  static const std::string* intern_type(std::string_view type);
   const std::string& id() const { return data_->id; }
   // Cedar syntax: Type::"id" with the id escaped.
   std::string to_string() const;
@@ -39,7 +43,7 @@ class EntityUid {
   std::size_t hash() const { return std::hash<const void*>()(data_); }
 
   struct Data {
-    std::string type;
+    const std::string* type;
     std::string id;
   };
 
@@ -70,8 +74,8 @@ struct ExtensionValue {
 };
 
 class Value;
-using SetElements = std::vector<Value>;             // sorted by Value order, no duplicates
-using RecordFields = std::map<std::string, Value>;  // attribute name → value
+using SetElements = std::vector<Value>;  // sorted by Value order, no duplicates
+class RecordFields;                      // attribute name → value, defined below
 
 enum class ValueKind : uint8_t { kBool, kLong, kString, kEntity, kSet, kRecord, kExtension };
 
@@ -125,6 +129,55 @@ class Value {
   using SetPtr = std::shared_ptr<const SetElements>;
   using RecordPtr = std::shared_ptr<const RecordFields>;
   std::variant<bool, int64_t, std::string, EntityUid, SetPtr, RecordPtr, ExtensionValue> v_;
+};
+
+// A record's fields: a vector kept sorted by name. Records are small and read far more often than
+// built, and a linear scan of a few short names beats a tree walk; large records use binary search.
+class RecordFields {
+ public:
+  using value_type = std::pair<std::string, Value>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+
+  const_iterator find(std::string_view key) const {
+    if (items_.size() <= 8) {
+      for (auto it = items_.begin(); it != items_.end(); ++it) {
+        if (it->first.size() == key.size() && std::string_view(it->first) == key) return it;
+      }
+      return items_.end();
+    }
+    auto it = lower_bound(key);
+    return it != items_.end() && it->first == key ? it : items_.end();
+  }
+  std::size_t count(std::string_view key) const { return find(key) != end() ? 1 : 0; }
+
+  // The value under `key`, inserted (as false) when absent. Appending in key order is O(1).
+  Value& operator[](std::string_view key) {
+    if (items_.empty() || items_.back().first < key) {
+      return items_.emplace_back(std::string(key), Value()).second;
+    }
+    auto it = lower_bound(key);
+    if (it != items_.end() && it->first == key) return items_[it - items_.begin()].second;
+    return items_.emplace(items_.begin() + (it - items_.begin()), std::string(key), Value())
+        ->second;
+  }
+
+  bool operator==(const RecordFields& o) const { return items_ == o.items_; }
+  std::strong_ordering operator<=>(const RecordFields& o) const {
+    return std::lexicographical_compare_three_way(items_.begin(), items_.end(), o.items_.begin(),
+                                                  o.items_.end());
+  }
+
+ private:
+  const_iterator lower_bound(std::string_view key) const {
+    return std::lower_bound(items_.begin(), items_.end(), key,
+                            [](const value_type& a, std::string_view k) { return a.first < k; });
+  }
+  std::vector<value_type> items_;
 };
 
 }  // namespace custody::cedar
