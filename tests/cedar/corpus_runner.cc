@@ -11,6 +11,8 @@
 //                errors set of every request (entities and context parsed with the schema)
 //   examples     examples/manifest.json apps: decision of every ALLOW/DENY request file
 //   sandboxes    cli-sandboxes/manifest.json: decision, reasons ⊆ actual, error count
+//   validation   strict validation of each policy set (one count per test file, example app and
+//                sandbox) against shouldValidate (examples and sandboxes must validate)
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +30,7 @@
 #include "policy/cedar/parser.h"
 #include "policy/cedar/policy_set.h"
 #include "policy/cedar/schema.h"
+#include "policy/cedar/validator.h"
 
 namespace fs = std::filesystem;
 using namespace custody;
@@ -93,7 +96,19 @@ std::set<std::string> id_set(const nlohmann::json& j) {
 
 // ---- integration tests ----
 
-void run_integration_test(const fs::path& root, const fs::path& file, Tally& tally) {
+// Strict validation of one policy set, compared with the expected outcome.
+void check_validation(const std::string& where, const PolicySet& policies, const Schema& schema,
+                      bool expected, Tally& tally) {
+  auto errors = validate(policies, schema);
+  if (errors.empty() == expected) return tally.pass();
+  std::string why = where + ": expected " + (expected ? "valid" : "invalid") + ", got " +
+                    (errors.empty() ? "valid" : "invalid");
+  if (!errors.empty()) why += " (" + errors[0].policy_id + ": " + errors[0].message + ")";
+  tally.fail(why);
+}
+
+void run_integration_test(const fs::path& root, const fs::path& file, Tally& tally,
+                          Tally& validation) {
   std::string name = fs::relative(file, root).string();
   auto test = read_json(file);
   if (!test.ok()) return tally.fail(name + ": " + test.error().message);
@@ -108,6 +123,7 @@ void run_integration_test(const fs::path& root, const fs::path& file, Tally& tal
   if (!policy_text.ok()) return fail_all(policy_text.error().message);
   auto policies = PolicySet::parse(*policy_text);
   if (!policies.ok()) return fail_all("policies: " + policies.error().message);
+  check_validation(name, *policies, *schema, t.value("shouldValidate", true), validation);
   auto entities_json = read_json(root / t["entities"].get<std::string>());
   if (!entities_json.ok()) return fail_all(entities_json.error().message);
   auto entities = entities_from_json(*entities_json, &*schema);
@@ -150,7 +166,8 @@ void run_integration_test(const fs::path& root, const fs::path& file, Tally& tal
   }
 }
 
-void run_integration(const fs::path& corpus, const std::string& filter, Tally& tally) {
+void run_integration(const fs::path& corpus, const std::string& filter, Tally& tally,
+                     Tally& validation) {
   fs::path root = corpus / "integration-tests";
   std::vector<fs::path> files;
   for (const auto& dir : {root / "tests", root / "corpus-tests"}) {
@@ -163,7 +180,7 @@ void run_integration(const fs::path& corpus, const std::string& filter, Tally& t
     }
   }
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) run_integration_test(root, f, tally);
+  for (const auto& f : files) run_integration_test(root, f, tally, validation);
 }
 
 // ---- examples ----
@@ -193,16 +210,17 @@ Status link_all(PolicySet& set, const nlohmann::json& links) {
   return ok_status();
 }
 
-void run_examples(const fs::path& corpus, Tally& tally) {
+void run_examples(const fs::path& corpus, Tally& tally, Tally& validation) {
   fs::path root = corpus / "examples";
   auto manifest = read_json(root / "manifest.json");
   if (!manifest.ok()) return tally.fail(manifest.error().message);
   for (const auto& app : (*manifest)["apps"]) {
-    if (app["requestDirs"].is_null()) continue;
     std::string name = app["name"];
     fs::path dir = root / app["dir"].get<std::string>();
     std::vector<std::pair<fs::path, std::string>> requests;
-    for (const auto& [decision, sub] : app["requestDirs"].items()) {
+    nlohmann::json dirs =
+        app["requestDirs"].is_null() ? nlohmann::json::object() : app["requestDirs"];
+    for (const auto& [decision, sub] : dirs.items()) {
       for (const auto& e : fs::directory_iterator(dir / sub.get<std::string>()))
         requests.emplace_back(e.path(), decision);
     }
@@ -228,6 +246,8 @@ void run_examples(const fs::path& corpus, Tally& tally) {
         continue;
       }
     }
+    check_validation(name, *policies, *schema, true, validation);
+    if (requests.empty()) continue;
     auto ej = read_json(dir / app["entities"].get<std::string>());
     if (!ej.ok()) {
       fail_all(ej.error().message);
@@ -265,7 +285,7 @@ void run_examples(const fs::path& corpus, Tally& tally) {
 
 // ---- cli sandboxes ----
 
-void run_sandboxes(const fs::path& corpus, Tally& tally) {
+void run_sandboxes(const fs::path& corpus, Tally& tally, Tally& validation) {
   fs::path root = corpus / "cli-sandboxes";
   auto manifest = read_json(root / "manifest.json");
   if (!manifest.ok()) return tally.fail(manifest.error().message);
@@ -275,6 +295,7 @@ void run_sandboxes(const fs::path& corpus, Tally& tally) {
     auto text = read_file(root / box["policies"].get<std::string>());
     Result<PolicySet> policies = Error::invalid("not read");
     if (text.ok()) policies = PolicySet::parse(*text, /*use_id_annotation=*/true);
+    if (schema.ok() && policies.ok()) check_validation(name, *policies, *schema, true, validation);
     for (const auto& test_file : box["tests"]) {
       auto cases = read_json(root / test_file.get<std::string>());
       if (!cases.ok()) {
@@ -330,7 +351,7 @@ int main(int argc, char** argv) {
 #ifdef CEDAR_CORPUS_DIR
   corpus = CEDAR_CORPUS_DIR;
 #endif
-  int min_integration = 0, min_examples = 0, min_sandboxes = 0;
+  int min_integration = 0, min_examples = 0, min_sandboxes = 0, min_validation = 0;
   std::size_t show = 10;
   std::string filter;
   bool require = false;
@@ -345,6 +366,8 @@ int main(int argc, char** argv) {
       min_examples = std::stoi(value());
     else if (arg == "--min-sandboxes")
       min_sandboxes = std::stoi(value());
+    else if (arg == "--min-validation")
+      min_validation = std::stoi(value());
     else if (arg == "--show")
       show = std::stoul(value());
     else if (arg == "--filter")
@@ -361,16 +384,18 @@ int main(int argc, char** argv) {
               << "'; skipping (pass --corpus DIR)\n";
     return require ? 1 : 0;
   }
-  Tally integration{"integration"}, examples{"examples"}, sandboxes{"sandboxes"};
-  integration.show = examples.show = sandboxes.show = show;
-  run_integration(corpus, filter, integration);
+  Tally integration{"integration"}, examples{"examples"}, sandboxes{"sandboxes"},
+      validation{"validation"};
+  integration.show = examples.show = sandboxes.show = validation.show = show;
+  run_integration(corpus, filter, integration, validation);
   if (filter.empty()) {
-    run_examples(corpus, examples);
-    run_sandboxes(corpus, sandboxes);
+    run_examples(corpus, examples, validation);
+    run_sandboxes(corpus, sandboxes, validation);
   }
   integration.print();
   examples.print();
   sandboxes.print();
+  validation.print();
   bool ok = true;
   auto check = [&](const Tally& t, int min) {
     if (t.passed < min) {
@@ -381,5 +406,6 @@ int main(int argc, char** argv) {
   check(integration, min_integration);
   check(examples, min_examples);
   check(sandboxes, min_sandboxes);
+  check(validation, min_validation);
   return ok ? 0 : 1;
 }

@@ -1,0 +1,31 @@
+// Strict validation of Cedar policies against a schema: every policy must typecheck in every
+// request environment (principal type × action × resource type) its scope applies to, and must
+// apply to at least one.
+//
+// The rules follow Cedar's strict-mode typechecker (as specified by the Lean model in
+// cedar-policy/cedar-spec): boolean singleton types for short-circuiting, capabilities from `has`
+// and `hasTag` guards, least upper bounds without entity-type unions, extension constructors
+// only on valid string literals, no empty set literals. Unknown entity types, unknown actions
+// and invalid enumerated entity ids are errors. As in Cedar 4.12, a policy whose scope matches no
+// action of the schema is an error; a policy that is always false is not (Cedar warns).
+//
+// Templates are not validated (link them first). Pure and thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "policy/cedar/policy_set.h"
+#include "policy/cedar/schema.h"
+
+namespace custody::cedar {
+
+struct ValidationError {
+  std::string policy_id;
+  std::string message;
+};
+
+// All errors of all policies (empty: the policy set validates).
+std::vector<ValidationError> validate(const PolicySet& policies, const Schema& schema);
+
+}  // namespace custody::cedar
