@@ -19,8 +19,9 @@ namespace custody::cedar {
 
 struct ParseLimits {
   // Deepest accepted expression tree (parentheses, operators, calls all count). Long chains of
-  // && and || are flattened and do not count per element.
-  int max_depth = 500;
+  // && and || are flattened and do not count per element. Parsing takes about 4 KiB of stack per
+  // level of parentheses, so the default needs < 1 MiB; evaluation needs less.
+  int max_depth = 200;
 };
 
 // Parses a policy file. Policies and templates come back in source order with ids "policy0",
