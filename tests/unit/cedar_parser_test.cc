@@ -114,7 +114,7 @@ TEST(CedarParser, EntityUids) {
 TEST(CedarParser, StringEscapes) {
   auto e = parse_expression(R"("a\n\t\\\"\u{1F600}\x41")");
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->literal.as_string(),
+  EXPECT_EQ(e->literal().as_string(),
             "a\n\t\\\"\xF0\x9F\x98\x80"
             "A");
   EXPECT_FALSE(parse_expression(R"("\q")").ok());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,18 +88,52 @@ struct PatternElement {
   std::string text;  // when !wildcard
 };
 
+// Rarely used parts of an expression node, kept out of line so that nodes stay small: the
+// evaluator's speed on large policy sets is bound by how many nodes fit in the CPU caches.
+struct ExprData {
+  Value literal;                        // kLiteral
+  std::vector<std::string> names;       // record keys (kRecord), parallel to children
+  std::vector<PatternElement> pattern;  // kLike
+};
+
+// One node of an expression tree (56 bytes). Copyable; copies share their ExprData.
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
   Var var = Var::kPrincipal;
   Slot slot = Slot::kPrincipal;
   Function function = Function::kContains;
-  Value literal;
-  std::string name;                       // attribute name (kHas, kGetAttr) or entity type (kIs)
-  const std::string* type_key = nullptr;  // kIs: EntityUid::intern_type(name)
-  std::vector<std::string> names;         // record keys (kRecord), parallel to children
-  std::vector<PatternElement> pattern;    // kLike
-  std::vector<Expr> children;
   int depth = 1;  // height of this tree; the parser refuses trees deeper than its limit
+  std::vector<Expr> children;
+
+  // kHas, kGetAttr: the attribute name; kIs: the entity type. Interned (see
+  // EntityUid::intern_type), so for kIs, &uid.type() == type_key() tests the type.
+  const std::string& name() const { return *name_; }
+  const std::string* type_key() const { return name_; }
+  void set_name(std::string_view name) { name_ = EntityUid::intern_type(name); }
+
+  const Value& literal() const { return data_->literal; }
+  const std::vector<std::string>& names() const { return data_->names; }
+  const std::vector<PatternElement>& pattern() const { return data_->pattern; }
+  void set_literal(Value v) { mutable_data().literal = std::move(v); }
+  void set_names(std::vector<std::string> n) { mutable_data().names = std::move(n); }
+  void set_pattern(std::vector<PatternElement> p) { mutable_data().pattern = std::move(p); }
+
+ private:
+  ExprData& mutable_data() {
+    auto copy = std::make_shared<ExprData>(data_ ? *data_ : ExprData{});
+    data_ = copy;
+    return *copy;
+  }
+  const std::string* name_ = empty_name();
+  std::shared_ptr<const ExprData> data_ = empty_data();
+  static const std::string* empty_name() {
+    static const std::string* empty = EntityUid::intern_type("");
+    return empty;
+  }
+  static const std::shared_ptr<const ExprData>& empty_data() {
+    static const auto* empty = new std::shared_ptr<const ExprData>(std::make_shared<ExprData>());
+    return *empty;
+  }
 };
 
 // A principal or resource scope constraint.

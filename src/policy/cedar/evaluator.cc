@@ -179,7 +179,7 @@ bool Evaluator::eval_bool(const Expr& e) const {
 const Value& Evaluator::ref(const Expr& e, Value& scratch) const {
   switch (e.kind) {
     case ExprKind::kLiteral:
-      return e.literal;
+      return e.literal();
     case ExprKind::kVar:
       switch (e.var) {
         case Var::kPrincipal:
@@ -195,7 +195,7 @@ const Value& Evaluator::ref(const Expr& e, Value& scratch) const {
     case ExprKind::kGetAttr: {
       Value inner;
       const Value& target = ref(e.children[0], inner);
-      const Value& result = attribute_ref(target, e.name);
+      const Value& result = attribute_ref(target, e.name());
       // A field of a record computed into `inner` dies with it: copy that one out.
       if (&target == &inner) {
         scratch = result;
@@ -288,23 +288,23 @@ Value Evaluator::eval(const Expr& e) const {
     case ExprKind::kHas: {
       Value scratch;
       const Value& target = ref(k[0], scratch);
-      if (target.is_record()) return target.as_record().count(e.name) > 0;
+      if (target.is_record()) return target.as_record().count(e.name()) > 0;
       if (!target.is_entity()) type_error("entity or record", target);
       const Entity* entity = find_entity(target.as_entity());
-      return entity != nullptr && entity->attrs.count(e.name) > 0;
+      return entity != nullptr && entity->attrs.count(e.name()) > 0;
     }
     case ExprKind::kLike: {
       Value scratch;
       const Value& v = ref(k[0], scratch);
       if (!v.is_string()) type_error("string", v);
-      return wildcard_match(v.as_string(), e.pattern);
+      return wildcard_match(v.as_string(), e.pattern());
     }
     case ExprKind::kIs: {
       Value scratch;
       const Value& v = ref(k[0], scratch);
       if (!v.is_entity()) type_error("entity", v);
       // `x is T in y` is `x is T && x in y`: y is evaluated only when the type matches.
-      if (&v.as_entity().type() != e.type_key) return false;
+      if (&v.as_entity().type() != e.type_key()) return false;
       if (k.size() == 2) {
         Value s1;
         return in(v, ref(k[1], s1));
@@ -319,7 +319,7 @@ Value Evaluator::eval(const Expr& e) const {
     }
     case ExprKind::kRecord: {
       RecordFields fields;
-      for (std::size_t i = 0; i < k.size(); ++i) fields[e.names[i]] = eval(k[i]);
+      for (std::size_t i = 0; i < k.size(); ++i) fields[e.names()[i]] = eval(k[i]);
       return Value::record(std::move(fields));
     }
     case ExprKind::kCall:

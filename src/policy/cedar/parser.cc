@@ -330,7 +330,7 @@ class Parser {
       next();
       if (peek().kind != TokenKind::kString) fail(peek(), "expected a pattern string" + found());
       Expr e = node(ExprKind::kLike, {}, at);
-      e.pattern = pattern(next());
+      e.set_pattern(pattern(next()));
       e.children.push_back(std::move(lhs));
       e.depth = e.children[0].depth + 1;
       return e;
@@ -345,8 +345,7 @@ class Parser {
         kids.push_back(additive());
       }
       Expr e = node(ExprKind::kIs, std::move(kids), at);
-      e.type_key = EntityUid::intern_type(type);
-      e.name = std::move(type);
+      e.set_name(std::move(type));
       return e;
     }
     return lhs;
@@ -370,13 +369,13 @@ class Parser {
       std::vector<Expr> kids;
       kids.push_back(base);
       Expr test = node(ExprKind::kHas, std::move(kids), at);
-      test.name = names[i];
+      test.set_name(names[i]);
       tests.push_back(std::move(test));
       if (i + 1 < names.size()) {
         std::vector<Expr> inner;
         inner.push_back(std::move(base));
         Expr access = node(ExprKind::kGetAttr, std::move(inner), at);
-        access.name = names[i];
+        access.set_name(names[i]);
         base = std::move(access);
       }
     }
@@ -432,7 +431,7 @@ class Parser {
       // A negative literal, so that -9223372036854775808 is representable.
       uint64_t n = next().integer;
       ops.pop_back();
-      e.literal = Value(static_cast<int64_t>(0 - n));
+      e.set_literal(Value(static_cast<int64_t>(0 - n)));
       e = member(std::move(e));
     } else {
       e = member(primary());
@@ -477,7 +476,7 @@ class Parser {
           std::vector<Expr> kids;
           kids.push_back(std::move(e));
           e = node(ExprKind::kGetAttr, std::move(kids), at);
-          e.name = std::move(name);
+          e.set_name(std::move(name));
         }
       } else if (is_punct("[")) {
         next();
@@ -486,7 +485,7 @@ class Parser {
         std::vector<Expr> kids;
         kids.push_back(std::move(e));
         e = node(ExprKind::kGetAttr, std::move(kids), at);
-        e.name = std::move(name);
+        e.set_name(std::move(name));
       } else {
         return e;
       }
@@ -499,12 +498,12 @@ class Parser {
       case TokenKind::kInteger: {
         if (at.integer > static_cast<uint64_t>(INT64_MAX)) fail(at, "integer literal out of range");
         Expr e = node(ExprKind::kLiteral, {}, at);
-        e.literal = Value(static_cast<int64_t>(next().integer));
+        e.set_literal(Value(static_cast<int64_t>(next().integer)));
         return e;
       }
       case TokenKind::kString: {
         Expr e = node(ExprKind::kLiteral, {}, at);
-        e.literal = Value(string_literal());
+        e.set_literal(Value(string_literal()));
         return e;
       }
       case TokenKind::kEnd:
@@ -516,7 +515,7 @@ class Parser {
     }
     if (at.text == "true" || at.text == "false") {
       Expr e = node(ExprKind::kLiteral, {}, at);
-      e.literal = Value(next().text == "true");
+      e.set_literal(Value(next().text == "true"));
       return e;
     }
     static const std::pair<std::string_view, Var> kVars[] = {{"principal", Var::kPrincipal},
@@ -534,7 +533,7 @@ class Parser {
     std::string name = path();
     if (accept("::")) {
       Expr e = node(ExprKind::kLiteral, {}, at);
-      e.literal = Value(EntityUid::intern(name, string_literal()));
+      e.set_literal(Value(EntityUid::intern(name, string_literal())));
       return e;
     }
     if (is_punct("(")) {
@@ -580,7 +579,7 @@ class Parser {
       }
       expect("}");
       Expr e = node(ExprKind::kRecord, std::move(kids), at);
-      e.names = std::move(names);
+      e.set_names(std::move(names));
       return e;
     }
     if (is_punct("?")) fail(at, "template slots may appear only in the policy scope");

@@ -24,6 +24,13 @@ Status PolicySet::add(Policy policy) {
     templates_.emplace(std::move(id), std::move(policy));
     return ok_status();
   }
+  // Re-allocate each condition tree in one depth-first sweep so that its nodes sit next to each
+  // other in memory: with hundreds of candidate policies per request, evaluation is bound by
+  // cache misses on the nodes.
+  for (auto& c : policy.conditions) {
+    Expr packed = c.expr;
+    c.expr = std::move(packed);
+  }
   auto position = static_cast<uint32_t>(policies_.size());
   by_id_.emplace(policy.id, position);
   policies_.push_back(std::move(policy));

@@ -288,7 +288,7 @@ void expr_key(const Expr& e, const EntityUid& action, std::string& out) {
   out += '(';
   switch (e.kind) {
     case ExprKind::kLiteral:
-      out += e.literal.to_string();
+      out += e.literal().to_string();
       break;
     case ExprKind::kVar:
       if (e.var == Var::kAction)
@@ -300,11 +300,11 @@ void expr_key(const Expr& e, const EntityUid& action, std::string& out) {
       out += std::to_string(static_cast<int>(e.function));
       break;
     default:
-      out += e.name;
+      out += e.name();
       break;
   }
-  for (const auto& n : e.names) out += "," + n;
-  for (const auto& p : e.pattern) out += p.wildcard ? "*" : "'" + p.text;
+  for (const auto& n : e.names()) out += "," + n;
+  for (const auto& p : e.pattern()) out += p.wildcard ? "*" : "'" + p.text;
   for (const auto& c : e.children) {
     out += ' ';
     expr_key(c, action, out);
@@ -319,7 +319,7 @@ class Typechecker {
   Typed check(const Expr& e, const Caps& c) {
     switch (e.kind) {
       case ExprKind::kLiteral:
-        return {literal(e.literal), {}};
+        return {literal(e.literal()), {}};
       case ExprKind::kVar:
         switch (e.var) {
           case Var::kPrincipal:
@@ -393,9 +393,9 @@ class Typechecker {
       case ExprKind::kIs: {
         VTypePtr t = check(e.children[0], c).type;
         if (t->kind != K::kEntity) type_error("is expects an entity, got " + describe(t));
-        if (!env_.is_entity_type(e.name) && !env_.is_action_type(e.name))
-          type_error("unknown entity type " + e.name);
-        BoolKind is = t->name == e.name ? BoolKind::kTrue : BoolKind::kFalse;
+        if (!env_.is_entity_type(e.name()) && !env_.is_action_type(e.name()))
+          type_error("unknown entity type " + e.name());
+        BoolKind is = t->name == e.name() ? BoolKind::kTrue : BoolKind::kFalse;
         if (e.children.size() == 1 || is == BoolKind::kFalse) return {boolean(is), {}};
         // `x is T in y` is `x is T && x in y`.
         VTypePtr y = check(e.children[1], c).type;
@@ -415,7 +415,7 @@ class Typechecker {
         auto r = std::make_shared<VType>();
         r->kind = K::kRecord;
         for (std::size_t i = 0; i < e.children.size(); ++i)
-          r->attrs[e.names[i]] = {check(e.children[i], c).type, true};
+          r->attrs[e.names()[i]] = {check(e.children[i], c).type, true};
         return {r, {}};
       }
       case ExprKind::kCall:
@@ -454,12 +454,12 @@ class Typechecker {
 
   // The entity uid of a literal (the action variable counts: it is substituted by its uid).
   std::optional<EntityUid> uid_of(const Expr& e) const {
-    if (e.kind == ExprKind::kLiteral && e.literal.is_entity()) return e.literal.as_entity();
+    if (e.kind == ExprKind::kLiteral && e.literal().is_entity()) return e.literal().as_entity();
     if (e.kind == ExprKind::kVar && e.var == Var::kAction) return req_.action;
     return std::nullopt;
   }
   std::optional<Value> literal_of(const Expr& e) const {
-    if (e.kind == ExprKind::kLiteral) return e.literal;
+    if (e.kind == ExprKind::kLiteral) return e.literal();
     if (e.kind == ExprKind::kVar && e.var == Var::kAction) return Value(req_.action);
     return std::nullopt;
   }
@@ -574,9 +574,9 @@ class Typechecker {
     bool is_action;
     const auto* attrs = attributes_of(t, is_action);
     if (attrs == nullptr) return {boolean(BoolKind::kFalse), {}};
-    auto it = attrs->find(e.name);
+    auto it = attrs->find(e.name());
     if (it == attrs->end()) return {boolean(BoolKind::kFalse), {}};
-    Capability cap{key(e.children[0]), "a:" + e.name};
+    Capability cap{key(e.children[0]), "a:" + e.name()};
     if (has_cap(c, cap) || (it->second.required && t->kind == K::kRecord))
       return {boolean(BoolKind::kTrue), {}};
     return {boolean(BoolKind::kAny), {cap}};
@@ -587,10 +587,10 @@ class Typechecker {
     bool is_action;
     const auto* attrs = attributes_of(t, is_action);
     if (attrs == nullptr) type_error("actions have no attributes");
-    auto it = attrs->find(e.name);
-    if (it == attrs->end()) type_error("attribute " + e.name + " not found in " + describe(t));
-    if (!it->second.required && !has_cap(c, {key(e.children[0]), "a:" + e.name}))
-      type_error("optional attribute " + e.name + " accessed without a has check");
+    auto it = attrs->find(e.name());
+    if (it == attrs->end()) type_error("attribute " + e.name() + " not found in " + describe(t));
+    if (!it->second.required && !has_cap(c, {key(e.children[0]), "a:" + e.name()}))
+      type_error("optional attribute " + e.name() + " accessed without a has check");
     return it->second.type;
   }
 
@@ -644,8 +644,8 @@ class Typechecker {
     std::vector<VTypePtr> args;
     for (std::size_t i = 0; i < k.size(); ++i) args.push_back(arg(i));
     auto constructor = [&](auto parse, const char* type) -> Typed {
-      if (k.size() != 1 || k[0].kind != ExprKind::kLiteral || !k[0].literal.is_string() ||
-          !parse(k[0].literal.as_string()))
+      if (k.size() != 1 || k[0].kind != ExprKind::kLiteral || !k[0].literal().is_string() ||
+          !parse(k[0].literal().as_string()))
         type_error(std::string(type) + "() needs a valid string literal");
       return {make(K::kExt, type), {}};
     };
