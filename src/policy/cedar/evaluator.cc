@@ -172,8 +172,54 @@ Result<bool> Evaluator::satisfied(const Policy& p) const {
 }
 
 bool Evaluator::eval_bool(const Expr& e) const {
-  Value scratch;
-  return as_bool(ref(e, scratch));
+  // Conditions are mostly trees of boolean operators over comparisons: answer those without
+  // building a Value for every intermediate result.
+  const auto& k = e.children;
+  switch (e.kind) {
+    case ExprKind::kAnd:
+      for (const auto& c : k) {
+        if (!eval_bool(c)) return false;
+      }
+      return true;
+    case ExprKind::kOr:
+      for (const auto& c : k) {
+        if (eval_bool(c)) return true;
+      }
+      return false;
+    case ExprKind::kNot:
+      return !eval_bool(k[0]);
+    case ExprKind::kEq:
+    case ExprKind::kNe:
+    case ExprKind::kLt:
+    case ExprKind::kLe:
+    case ExprKind::kGt:
+    case ExprKind::kGe:
+    case ExprKind::kIn: {
+      Value s0, s1;
+      const Value& a = ref(k[0], s0);
+      const Value& b = ref(k[1], s1);
+      switch (e.kind) {
+        case ExprKind::kEq:
+          return a == b;
+        case ExprKind::kNe:
+          return !(a == b);
+        case ExprKind::kLt:
+          return compare_ordered(a, b) < 0;
+        case ExprKind::kLe:
+          return compare_ordered(a, b) <= 0;
+        case ExprKind::kGt:
+          return compare_ordered(a, b) > 0;
+        case ExprKind::kGe:
+          return compare_ordered(a, b) >= 0;
+        default:
+          return in(a, b);
+      }
+    }
+    default: {
+      Value scratch;
+      return as_bool(ref(e, scratch));
+    }
+  }
 }
 
 const Value& Evaluator::ref(const Expr& e, Value& scratch) const {
