@@ -86,6 +86,39 @@ TEST(CedarAuthorizer, SchemaDirectsEntityAndContextParsing) {
   EXPECT_EQ(resp.decision, Decision::kAllow) << (resp.errors.empty() ? "" : resp.errors[0].message);
 }
 
+TEST(CedarAuthorizer, SharedSubexpressionsAreEvaluatedOncePerRequestAndErrorsStillCount) {
+  auto set = PolicySet::parse(R"(
+    permit(principal, action, resource) when { context.n > 1 && context.tag == "a" };
+    permit(principal, action, resource) when { context.n > 1 && context.tag == "b" };
+    forbid(principal, action, resource) when { context.n > 1 && context.missing };
+    permit(principal, action, resource) when { context.missing || context.n > 1 };
+  )");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->memo_slots(), 1u);  // `context.n > 1`
+  EntityStore entities;
+  entities.finalize();
+  Request r;
+  r.principal = EntityUid::intern("User", "a");
+  r.action = EntityUid::intern("Action", "a");
+  r.resource = EntityUid::intern("Doc", "d");
+  for (int n : {0, 5}) {
+    r.context = value_from_json(nlohmann::json{{"n", n}, {"tag", "b"}}, nullptr).value();
+    Response resp = is_authorized(r, *set, entities);
+    if (n == 0) {
+      EXPECT_EQ(resp.decision, Decision::kDeny);
+      EXPECT_TRUE(resp.reasons.empty());
+      ASSERT_EQ(resp.errors.size(), 1u);  // policy3 reads context.missing first
+      EXPECT_EQ(resp.errors[0].policy->id, "policy3");
+    } else {
+      EXPECT_EQ(resp.decision, Decision::kAllow);
+      EXPECT_EQ(ids(resp.reasons), std::vector<std::string>{"policy1"});
+      ASSERT_EQ(resp.errors.size(), 2u);  // the erroring shared subexpression fails both
+      EXPECT_EQ(resp.errors[0].policy->id, "policy2");
+      EXPECT_EQ(resp.errors[1].policy->id, "policy3");
+    }
+  }
+}
+
 TEST(CedarAuthorizer, JsonNumbersAreExact) {
   auto v = value_from_json(nlohmann::json::parse("[9223372036854775807, -9223372036854775808]"),
                            nullptr);

@@ -96,13 +96,16 @@ struct ExprData {
   std::vector<PatternElement> pattern;  // kLike
 };
 
-// One node of an expression tree (56 bytes). Copyable; copies share their ExprData.
+// One node of an expression tree (64 bytes). Copyable; copies share their ExprData.
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
   Var var = Var::kPrincipal;
   Slot slot = Slot::kPrincipal;
   Function function = Function::kContains;
   int depth = 1;  // height of this tree; the parser refuses trees deeper than its limit
+  // 1 + the memo slot of a boolean subexpression that occurs in several policies of a PolicySet
+  // (0: none). Within one authorization such a subexpression is evaluated once.
+  uint32_t memo = 0;
   std::vector<Expr> children;
 
   // kHas, kGetAttr: the attribute name; kIs: the entity type. Interned (see

@@ -5,7 +5,9 @@ namespace custody::cedar {
 Response is_authorized(const Request& request, const PolicySet& policies,
                        const EntityStore& entities) {
   Response response;
-  Evaluator evaluator(request, entities);
+  thread_local EvaluationMemo memo;
+  memo.start(policies.memo_slots());
+  Evaluator evaluator(request, entities, &memo);
   std::vector<const Policy*> permits;
   std::vector<const Policy*> forbids;
   auto ancestors =

@@ -172,6 +172,18 @@ Result<bool> Evaluator::satisfied(const Policy& p) const {
 }
 
 bool Evaluator::eval_bool(const Expr& e) const {
+  if (e.memo != 0 && memo_ != nullptr) {
+    uint32_t slot = e.memo - 1;
+    if (memo_->stamp[slot] == memo_->generation) return memo_->value[slot] != 0;
+    bool result = eval_bool_uncached(e);  // an error propagates and is not remembered
+    memo_->stamp[slot] = memo_->generation;
+    memo_->value[slot] = result ? 1 : 0;
+    return result;
+  }
+  return eval_bool_uncached(e);
+}
+
+bool Evaluator::eval_bool_uncached(const Expr& e) const {
   // Conditions are mostly trees of boolean operators over comparisons: answer those without
   // building a Value for every intermediate result.
   const auto& k = e.children;

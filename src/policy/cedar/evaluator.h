@@ -7,7 +7,9 @@
 // one per request. It does not allocate except for values the policy itself builds.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "policy/cedar/ast.h"
@@ -15,6 +17,25 @@
 #include "policy/cedar/value.h"
 
 namespace custody::cedar {
+
+// Results of shared boolean subexpressions (Expr::memo) during one authorization. Reused across
+// requests by bumping the generation instead of clearing.
+struct EvaluationMemo {
+  std::vector<uint32_t> stamp;  // == generation: value[i] is known for this request
+  std::vector<uint8_t> value;
+  uint32_t generation = 0;
+  // Prepares for a new request needing `slots` slots.
+  void start(std::size_t slots) {
+    if (stamp.size() < slots) {
+      stamp.resize(slots, 0);
+      value.resize(slots, 0);
+    }
+    if (++generation == 0) {
+      std::fill(stamp.begin(), stamp.end(), 0);
+      generation = 1;
+    }
+  }
+};
 
 struct Request {
   EntityUid principal;
@@ -25,8 +46,10 @@ struct Request {
 
 class Evaluator {
  public:
-  Evaluator(const Request& request, const EntityStore& entities)
-      : request_(request),
+  // `memo` (optional) must have been start()ed for this request and the policy set's slot count.
+  Evaluator(const Request& request, const EntityStore& entities, EvaluationMemo* memo = nullptr)
+      : memo_(memo),
+        request_(request),
         entities_(entities),
         principal_(request.principal),
         action_(request.action),
@@ -57,6 +80,8 @@ class Evaluator {
   const Value& ref(const Expr& e, Value& scratch) const;
   const Value& attribute_ref(const Value& target, const std::string& name) const;
   bool eval_bool(const Expr& e) const;
+  bool eval_bool_uncached(const Expr& e) const;
+  EvaluationMemo* memo_;
   Value call(const Expr& e) const;
   Value binary(ExprKind kind, const Value& a, const Value& b) const;
   bool in(const Value& lhs, const Value& rhs) const;

@@ -34,6 +34,7 @@ Status PolicySet::add(Policy policy) {
   auto position = static_cast<uint32_t>(policies_.size());
   by_id_.emplace(policy.id, position);
   policies_.push_back(std::move(policy));
+  for (auto& c : policies_.back().conditions) share_subexpressions(c.expr);
   index(position);
   return ok_status();
 }
@@ -44,6 +45,74 @@ Status PolicySet::link(const std::string& template_id, const std::string& new_id
   if (it == templates_.end()) return Error::not_found("no template " + template_id);
   CUSTODY_ASSIGN(Policy p, link_template(it->second, new_id, principal, resource));
   return add(std::move(p));
+}
+
+namespace {
+
+// Boolean-valued expressions worth remembering (the evaluator consults the memo only where it
+// needs a boolean).
+bool is_boolean_kind(const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::kLiteral:
+    case ExprKind::kVar:
+    case ExprKind::kSlot:
+    case ExprKind::kNeg:
+    case ExprKind::kAdd:
+    case ExprKind::kSub:
+    case ExprKind::kMul:
+    case ExprKind::kGetAttr:
+    case ExprKind::kSet:
+    case ExprKind::kRecord:
+    case ExprKind::kIf:
+      return false;
+    case ExprKind::kCall:
+      return e.function == Function::kContains || e.function == Function::kContainsAll ||
+             e.function == Function::kContainsAny || e.function == Function::kIsEmpty ||
+             e.function == Function::kHasTag || e.function == Function::kIsInRange;
+    default:
+      return true;
+  }
+}
+
+void append_field(std::string& out, std::string_view s) {
+  out += std::to_string(s.size());
+  out += ':';
+  out += s;
+}
+
+// Longer subexpressions are not shared: their text would cost more than it saves.
+constexpr std::size_t kMaxSharedText = 512;
+
+}  // namespace
+
+// Returns the canonical text of `e` ("" when too long), and gives shared boolean subexpressions a
+// memo slot. The text is injective: every field is length-prefixed.
+std::string PolicySet::share_subexpressions(Expr& e) {
+  std::string text = "(";
+  text += std::to_string(static_cast<int>(e.kind)) + "," + std::to_string(static_cast<int>(e.var)) +
+          "," + std::to_string(static_cast<int>(e.function)) + ",";
+  append_field(text, e.name());
+  if (e.kind == ExprKind::kLiteral) append_field(text, e.literal().to_string());
+  for (const auto& n : e.names()) append_field(text, n);
+  for (const auto& p : e.pattern()) append_field(text, p.wildcard ? "*" : "=" + p.text);
+  bool shareable = true;
+  for (auto& c : e.children) {
+    std::string child = share_subexpressions(c);
+    if (child.empty()) shareable = false;
+    text += child;
+  }
+  text += ")";
+  if (!shareable || text.size() > kMaxSharedText) return "";
+  if (!is_boolean_kind(e)) return text;
+  auto [it, inserted] = subexpressions_.try_emplace(text, kUnshared, &e);
+  if (!inserted) {
+    if (it->second.first == kUnshared) {
+      it->second.first = memo_slots_++;
+      it->second.second->memo = it->second.first + 1;
+    }
+    e.memo = it->second.first + 1;
+  }
+  return text;
 }
 
 const Policy* PolicySet::find(std::string_view id) const {

@@ -39,6 +39,8 @@ class PolicySet {
               std::optional<EntityUid> principal, std::optional<EntityUid> resource);
 
   std::size_t size() const { return policies_.size(); }
+  // Number of boolean subexpressions shared between policies (see Expr::memo).
+  std::size_t memo_slots() const { return memo_slots_; }
   const std::vector<Policy>& policies() const { return policies_; }
   const Policy* find(std::string_view id) const;
 
@@ -61,6 +63,7 @@ class PolicySet {
   enum { kPrincipal, kAction, kResource };
 
   void index(uint32_t position);
+  std::string share_subexpressions(Expr& e);
   template <class AncestorsFn>
   void select(const Dimension& d, const EntityUid& uid, AncestorsFn& ancestors,
               std::vector<uint64_t>& bits) const;
@@ -69,6 +72,11 @@ class PolicySet {
   std::map<std::string, Policy, std::less<>> templates_;
   std::unordered_map<std::string, uint32_t> by_id_;
   Dimension dims_[3];
+  // Canonical text of each boolean subexpression seen → its memo slot, or kUnshared with the
+  // first node that had it (a slot is given only once a second policy has the same text).
+  static constexpr uint32_t kUnshared = UINT32_MAX;
+  std::unordered_map<std::string, std::pair<uint32_t, Expr*>> subexpressions_;
+  uint32_t memo_slots_ = 0;
 };
 
 template <class AncestorsFn>
