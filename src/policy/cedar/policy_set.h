@@ -8,6 +8,9 @@
 // settles `is T in E` exactly). The cost is a few words per 64 policies plus the length of the
 // lists that the request's keys select, instead of one evaluation per policy.
 //
+// Sharing: a boolean subexpression whose canonical text occurs in several policies gets a memo
+// slot (Expr::memo), so that one authorization evaluates it once (see EvaluationMemo).
+//
 // Not thread-safe while being modified; once built, any number of threads may authorize against
 // it concurrently (scratch space is per thread).
 #pragma once
