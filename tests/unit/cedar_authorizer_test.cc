@@ -119,6 +119,40 @@ TEST(CedarAuthorizer, SharedSubexpressionsAreEvaluatedOncePerRequestAndErrorsSti
   }
 }
 
+TEST(CedarAuthorizer, EntitiesMustConformToTheSchema) {
+  auto schema = parse_cedar_schema(R"(
+    entity Team;
+    entity Color enum ["red", "blue"];
+    entity User in [Team] = { name: String, age?: Long, team?: Team };
+    action view appliesTo { principal: User, resource: User, context: { n: Long } };)");
+  ASSERT_TRUE(schema.ok()) << schema.error().message;
+  auto load = [&](const char* text) {
+    return entities_from_json(nlohmann::json::parse(text), &*schema);
+  };
+  EXPECT_TRUE(load(R"([{"uid": {"type": "User", "id": "a"}, "attrs": {"name": "A"}},
+                       {"uid": {"type": "Color", "id": "red"}},
+                       {"uid": {"type": "Action", "id": "view"}}])")
+                  .ok());
+  EXPECT_FALSE(load(R"([{"uid": {"type": "User", "id": "a"}, "attrs": {}}])").ok());  // name
+  EXPECT_FALSE(load(R"([{"uid": {"type": "User", "id": "a"}}])").ok());
+  EXPECT_FALSE(
+      load(R"([{"uid": {"type": "User", "id": "a"}, "attrs": {"name": "A", "x": 1}}])").ok());
+  EXPECT_FALSE(
+      load(R"([{"uid": {"type": "User", "id": "a"}, "attrs": {"name": "A", "age": "1"}}])").ok());
+  EXPECT_FALSE(load(R"([{"uid": {"type": "User", "id": "a"},
+                         "attrs": {"name": "A", "team": {"type": "User", "id": "b"}}}])")
+                   .ok());
+  EXPECT_FALSE(load(R"([{"uid": {"type": "Color", "id": "green"}}])").ok());
+  EXPECT_FALSE(load(R"([{"uid": {"type": "Nope", "id": "a"}}])").ok());
+  EXPECT_FALSE(load(R"([{"uid": {"type": "Team", "id": "t"}, "tags": {"k": "v"}}])").ok());
+
+  EntityUid view = EntityUid::intern("Action", "view");
+  EXPECT_TRUE(context_from_json(nlohmann::json::parse(R"({"n": 1})"), &*schema, view).ok());
+  EXPECT_FALSE(context_from_json(nlohmann::json::parse(R"({})"), &*schema, view).ok());
+  EXPECT_FALSE(
+      context_from_json(nlohmann::json::parse(R"({"n": 1, "m": 2})"), &*schema, view).ok());
+}
+
 TEST(CedarAuthorizer, JsonNumbersAreExact) {
   auto v = value_from_json(nlohmann::json::parse("[9223372036854775807, -9223372036854775808]"),
                            nullptr);

@@ -1,5 +1,7 @@
 #include "policy/cedar/entities_json.h"
 
+#include <algorithm>
+
 #include "policy/cedar/extensions.h"
 
 namespace custody::cedar {
@@ -115,6 +117,9 @@ Result<Value> parse(const nlohmann::json& j, const SchemaType* expected, int dep
       return Value(j.get<std::string>());
     case K::kEntity: {
       CUSTODY_ASSIGN(EntityUid uid, entity_uid_from_json(j));
+      if (uid.type() != expected->name)
+        return Error::invalid("expected an entity of type " + expected->name + ", got " +
+                              uid.to_string());
       return Value(uid);
     }
     case K::kExtension:
@@ -138,10 +143,15 @@ Result<Value> parse(const nlohmann::json& j, const SchemaType* expected, int dep
       RecordFields fields;
       for (const auto& [k, v] : j.items()) {
         auto it = expected->attributes.find(k);
-        const SchemaType* t = it == expected->attributes.end() ? nullptr : it->second.type.get();
-        auto value = parse(v, t, depth + 1);
+        if (it == expected->attributes.end())
+          return Error::invalid("attribute \"" + k + "\" is not declared in the schema");
+        auto value = parse(v, it->second.type.get(), depth + 1);
         if (!value.ok()) return Error::invalid("attribute \"" + k + "\": " + value.error().message);
         fields[k] = std::move(value).value();
+      }
+      for (const auto& [name, attr] : expected->attributes) {
+        if (attr.required && fields.count(name) == 0)
+          return Error::invalid("required attribute \"" + name + "\" is missing");
       }
       return Value::record(std::move(fields));
     }
@@ -184,11 +194,24 @@ Result<EntityStore> entities_from_json(const nlohmann::json& json, const Schema*
     Entity entity;
     CUSTODY_ASSIGN(entity.uid, entity_uid_from_json(item["uid"]));
     const EntityTypeDecl* decl = schema ? schema->entity_type(entity.uid.type()) : nullptr;
+    if (schema != nullptr && decl == nullptr && schema->action(entity.uid) == nullptr)
+      return Error::invalid("entity " + entity.uid.to_string() +
+                            ": its type is not declared in the schema");
+    if (decl != nullptr && decl->enum_ids &&
+        std::find(decl->enum_ids->begin(), decl->enum_ids->end(), entity.uid.id()) ==
+            decl->enum_ids->end())
+      return Error::invalid("entity " + entity.uid.to_string() +
+                            ": the id is not one of the type's enumerated ids");
+    if (decl != nullptr && !decl->tags && item.contains("tags") && item["tags"].is_object() &&
+        !item["tags"].empty())
+      return Error::invalid("entity " + entity.uid.to_string() + ": its type has no tags");
     auto field = [&](const char* name) {
       return item.contains(name) ? item[name] : nlohmann::json::object();
     };
-    if (item.contains("attrs") && !item["attrs"].is_null()) {
-      auto attrs = parse(field("attrs"), decl ? decl->shape.get() : nullptr, 0);
+    if ((item.contains("attrs") && !item["attrs"].is_null()) || decl != nullptr) {
+      nlohmann::json attrs_json = field("attrs");
+      if (attrs_json.is_null()) attrs_json = nlohmann::json::object();
+      auto attrs = parse(attrs_json, decl ? decl->shape.get() : nullptr, 0);
       if (!attrs.ok() || !attrs->is_record())
         return Error::invalid("entity " + entity.uid.to_string() + ": " +
                               (attrs.ok() ? "attrs must be an object" : attrs.error().message));

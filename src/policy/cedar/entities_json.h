@@ -6,7 +6,10 @@
 // unless they are the escapes {"__entity": {"type", "id"}} or {"__extn": {"fn", "arg" | "args"}}.
 // With a schema, the declared type decides: a string where an ipaddr/decimal/datetime/duration is
 // declared is parsed as that type, and {"type", "id"} where an entity is declared is an entity
-// reference.
+// reference. Input must then conform to the schema: records (entity attributes, contexts) have
+// exactly the declared attributes (optional ones may be missing), entity references have the
+// declared type, entities have a declared type (or are actions of the schema), enumerated ids and
+// tags are respected. Anything else is an invalid-argument Error naming the entity and attribute.
 #pragma once
 
 #include <nlohmann/json.hpp>
