@@ -147,6 +147,12 @@ void run_integration_test(const fs::path& root, const fs::path& file, Tally& tal
       continue;
     }
     request.context = std::move(context).value();
+    if (r.value("validateRequest", true)) {
+      if (Status valid = validate_request(request, *schema); !valid.ok()) {
+        tally.fail(where + ": request validation: " + valid.error().message);
+        continue;
+      }
+    }
     Response response = is_authorized(request, *policies, *entities);
     std::string decision = response.decision == Decision::kAllow ? "allow" : "deny";
     std::set<std::string> reasons, errors;
@@ -270,6 +276,12 @@ void run_examples(const fs::path& corpus, Tally& tally, Tally& validation) {
         tally.fail(where + ": request: " + request.error().message);
         continue;
       }
+      if (with_schema != nullptr) {
+        if (Status valid = validate_request(*request, *with_schema); !valid.ok()) {
+          tally.fail(where + ": request validation: " + valid.error().message);
+          continue;
+        }
+      }
       Response response = is_authorized(*request, *policies, *entities);
       std::string got = response.decision == Decision::kAllow ? "allow" : "deny";
       if (got == want) {
@@ -322,6 +334,10 @@ void run_sandboxes(const fs::path& corpus, Tally& tally, Tally& validation) {
         auto request = cli_request(c["request"], &*schema);
         if (!request.ok()) {
           tally.fail(where + ": request: " + request.error().message);
+          continue;
+        }
+        if (Status valid = validate_request(*request, *schema); !valid.ok()) {
+          tally.fail(where + ": request validation: " + valid.error().message);
           continue;
         }
         Response response = is_authorized(*request, *policies, *entities);

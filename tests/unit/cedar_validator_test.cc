@@ -59,6 +59,27 @@ TEST(CedarValidator, RejectsTypeErrors) {
   EXPECT_EQ(first_error(R"(permit(principal, action, resource) when { false && 1 };)"), "");
 }
 
+TEST(CedarValidator, Requests) {
+  auto schema = parse_cedar_schema(kSchema);
+  ASSERT_TRUE(schema.ok());
+  Request r;
+  r.principal = EntityUid::intern("User", "a");
+  r.action = EntityUid::intern("Action", "read");
+  r.resource = EntityUid::intern("Doc", "d");
+  RecordFields context;
+  context["mfa"] = Value(true);
+  r.context = Value::record(context);
+  EXPECT_TRUE(validate_request(r, *schema).ok());
+  r.context = Value::record({});
+  EXPECT_FALSE(validate_request(r, *schema).ok());  // mfa missing
+  r.context = Value::record(context);
+  r.resource = EntityUid::intern("User", "b");
+  EXPECT_FALSE(validate_request(r, *schema).ok());
+  r.resource = EntityUid::intern("Doc", "d");
+  r.action = EntityUid::intern("Action", "delete");
+  EXPECT_FALSE(validate_request(r, *schema).ok());
+}
+
 TEST(CedarValidator, JsonSchemaFormat) {
   auto schema = parse_json_schema(nlohmann::json::parse(R"({
     "App": {

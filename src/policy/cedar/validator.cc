@@ -761,7 +761,62 @@ std::optional<std::string> check_scope_names(const Policy& p, const TypeEnvironm
   return std::nullopt;
 }
 
+// Whether a value has a schema type (records closed, optional attributes may be missing).
+bool conforms(const Value& v, const SchemaType& t) {
+  using SK = SchemaType::Kind;
+  switch (t.kind) {
+    case SK::kBool:
+      return v.is_bool();
+    case SK::kLong:
+      return v.is_long();
+    case SK::kString:
+      return v.is_string();
+    case SK::kEntity:
+      return v.is_entity() && v.as_entity().type() == t.name;
+    case SK::kExtension:
+      return v.is_extension() && extension_type_name(v.as_extension().kind) == t.name;
+    case SK::kSet:
+      if (!v.is_set()) return false;
+      for (const auto& e : v.as_set()) {
+        if (!conforms(e, *t.element)) return false;
+      }
+      return true;
+    case SK::kRecord: {
+      if (!v.is_record()) return false;
+      const auto& fields = v.as_record();
+      for (const auto& [name, value] : fields) {
+        auto it = t.attributes.find(name);
+        if (it == t.attributes.end() || !conforms(value, *it->second.type)) return false;
+      }
+      for (const auto& [name, attr] : t.attributes) {
+        if (attr.required && fields.count(name) == 0) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+Status validate_request(const Request& request, const Schema& schema) {
+  const ActionDecl* action = schema.action(request.action);
+  if (action == nullptr)
+    return Error::invalid("action " + request.action.to_string() + " is not declared");
+  auto applies = [](const std::vector<std::string>& types, const std::string& type) {
+    return std::find(types.begin(), types.end(), type) != types.end();
+  };
+  if (!action->applies || !applies(action->principal_types, request.principal.type()))
+    return Error::invalid("action " + request.action.to_string() + " does not apply to principal " +
+                          request.principal.to_string());
+  if (!applies(action->resource_types, request.resource.type()))
+    return Error::invalid("action " + request.action.to_string() + " does not apply to resource " +
+                          request.resource.to_string());
+  if (!conforms(request.context, *action->context))
+    return Error::invalid("the context does not match the context type of " +
+                          request.action.to_string());
+  return ok_status();
+}
 
 std::vector<ValidationError> validate(const PolicySet& policies, const Schema& schema) {
   TypeEnvironment env(schema);

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+#include "policy/cedar/evaluator.h"
 #include "policy/cedar/policy_set.h"
 #include "policy/cedar/schema.h"
 
@@ -27,5 +29,10 @@ struct ValidationError {
 
 // All errors of all policies (empty: the policy set validates).
 std::vector<ValidationError> validate(const PolicySet& policies, const Schema& schema);
+
+// Checks a request against the schema: the action is declared and applies to the principal's and
+// the resource's types, and the context has the action's context type (exactly its attributes,
+// with the declared types). Contexts built by context_from_json with the schema already conform.
+Status validate_request(const Request& request, const Schema& schema);
 
 }  // namespace custody::cedar
