@@ -71,6 +71,9 @@ TEST_F(CedarEval, LikeWildcardsAndEscapes) {
   EXPECT_EQ(eval(R"("hello" like "h*l*o")"), "true");
   EXPECT_EQ(eval(R"("hello" like "h*x")"), "false");
   EXPECT_EQ(eval(R"("a*b" like "a\*b")"), "true");
+  EXPECT_EQ(eval(R"("a*b" like "a\u{2a}b")"), "true");  // an escaped star is literal
+  EXPECT_EQ(eval(R"("axb" like "a\u{2a}b")"), "false");
+  EXPECT_EQ(eval(R"("a\\b" like "a\x5cb")"), "true");
   EXPECT_EQ(eval(R"("axb" like "a\*b")"), "false");
   EXPECT_EQ(eval(R"("" like "*")"), "true");
   EXPECT_EQ(eval(R"("a\\b" like "a\\b")"), "true");

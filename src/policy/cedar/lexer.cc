@@ -86,6 +86,8 @@ Result<std::string> unescape(std::string_view raw, bool star_escape) {
         int a = i + 1 < raw.size() ? hex(raw[i + 1]) : -1;
         int b = i + 2 < raw.size() ? hex(raw[i + 2]) : -1;
         if (a < 0 || b < 0 || a > 7) return Error::invalid("invalid \\x escape");
+        // In a like pattern an escaped '*' or '\\' is a literal character, not a wildcard.
+        if (star_escape && (a * 16 + b == '*' || a * 16 + b == '\\')) out += '\\';
         out += static_cast<char>(a * 16 + b);
         i += 2;
         break;
@@ -103,6 +105,7 @@ Result<std::string> unescape(std::string_view raw, bool star_escape) {
         }
         if (j >= raw.size() || digits == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
           return Error::invalid("invalid \\u escape");
+        if (star_escape && (cp == '*' || cp == '\\')) out += '\\';
         append_utf8(out, cp);
         i = j;
         break;
