@@ -2,7 +2,9 @@
 // schema-directed entity parsing, large policy sets.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "policy/cedar/authorizer.h"
 #include "policy/cedar/entities_json.h"
@@ -151,6 +153,47 @@ TEST(CedarAuthorizer, EntitiesMustConformToTheSchema) {
   EXPECT_FALSE(context_from_json(nlohmann::json::parse(R"({})"), &*schema, view).ok());
   EXPECT_FALSE(
       context_from_json(nlohmann::json::parse(R"({"n": 1, "m": 2})"), &*schema, view).ok());
+}
+
+TEST(CedarAuthorizer, ConcurrentAuthorizationsAgree) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text += "permit(principal in Group::\"g" + std::to_string(i % 10) +
+            "\", action, resource) when { context.n > " + std::to_string(i % 13) +
+            " && context.n < 100 };\n";
+  }
+  auto set = PolicySet::parse(text);
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  nlohmann::json ej = nlohmann::json::array();
+  for (int u = 0; u < 50; ++u) {
+    ej.push_back({{"uid", {{"type", "User"}, {"id", "u" + std::to_string(u)}}},
+                  {"parents", {{{"type", "Group"}, {"id", "g" + std::to_string(u % 10)}}}}});
+  }
+  auto entities = entities_from_json(ej, nullptr);
+  ASSERT_TRUE(entities.ok());
+  auto answer = [&](int i) {
+    Request r;
+    r.principal = EntityUid::intern("User", "u" + std::to_string(i % 60));
+    r.action = EntityUid::intern("Action", "a");
+    r.resource = EntityUid::intern("Doc", "d" + std::to_string(i));
+    r.context = value_from_json(nlohmann::json{{"n", i % 20}}, nullptr).value();
+    Response resp = is_authorized(r, *set, *entities);
+    return std::make_pair(resp.decision, ids(resp.reasons));
+  };
+  std::vector<std::pair<Decision, std::vector<std::string>>> expected;
+  for (int i = 0; i < 400; ++i) expected.push_back(answer(i));
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 400; ++i) {
+        int k = (i * 7 + t * 13) % 400;
+        if (answer(k) != expected[k]) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(CedarAuthorizer, JsonNumbersAreExact) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,33 +19,49 @@ struct DataKeyHash {
 };
 
 // The intern table. Entries are heap nodes that are never freed, so handles stay valid forever.
+// Lookups of known uids (the common case once policies and entities are loaded) take a shared lock
+// only, so request threads do not serialize on it.
 class UidTable {
  public:
   const EntityUid::Data* intern(std::string_view type, std::string_view id) {
     std::size_t h = DataKeyHash()(type, id);
-    std::lock_guard lock(mu_);
-    auto [lo, hi] = buckets_.equal_range(h);
-    for (auto it = lo; it != hi; ++it) {
-      if (*it->second->type == type && it->second->id == id) return it->second;
+    {
+      std::shared_lock lock(mu_);
+      if (const auto* d = find_locked(h, type, id)) return d;
     }
+    std::unique_lock lock(mu_);
+    if (const auto* d = find_locked(h, type, id)) return d;
     auto* d = new EntityUid::Data{intern_type_locked(type), std::string(id)};
     buckets_.emplace(h, d);
     return d;
   }
 
   const std::string* intern_type(std::string_view type) {
-    std::lock_guard lock(mu_);
+    {
+      std::shared_lock lock(mu_);
+      auto it = types_.find(std::string(type));
+      if (it != types_.end()) return &*it;
+    }
+    std::unique_lock lock(mu_);
     return intern_type_locked(type);
   }
 
  private:
+  const EntityUid::Data* find_locked(std::size_t h, std::string_view type,
+                                     std::string_view id) const {
+    auto [lo, hi] = buckets_.equal_range(h);
+    for (auto it = lo; it != hi; ++it) {
+      if (*it->second->type == type && it->second->id == id) return it->second;
+    }
+    return nullptr;
+  }
   const std::string* intern_type_locked(std::string_view type) {
     auto it = types_.find(std::string(type));
     if (it == types_.end()) it = types_.insert(std::string(type)).first;
     return &*it;  // unordered_set nodes never move
   }
   std::unordered_set<std::string> types_;
-  std::mutex mu_;
+  std::shared_mutex mu_;
   std::unordered_multimap<std::size_t, const EntityUid::Data*> buckets_;
 };
 
