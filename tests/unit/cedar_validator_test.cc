@@ -59,6 +59,15 @@ TEST(CedarValidator, RejectsTypeErrors) {
   EXPECT_EQ(first_error(R"(permit(principal, action, resource) when { false && 1 };)"), "");
 }
 
+TEST(CedarValidator, Templates) {
+  EXPECT_EQ(first_error(R"(permit(principal == ?principal, action, resource in ?resource)
+      when { principal.name like "a*" };)"),
+            "");
+  EXPECT_NE(first_error(R"(permit(principal == ?principal, action, resource)
+      when { principal.name > 1 };)"),
+            "");
+}
+
 TEST(CedarValidator, Requests) {
   auto schema = parse_cedar_schema(kSchema);
   ASSERT_TRUE(schema.ok());

@@ -115,6 +115,12 @@ std::string PolicySet::share_subexpressions(Expr& e) {
   return text;
 }
 
+std::vector<const Policy*> PolicySet::templates() const {
+  std::vector<const Policy*> out;
+  for (const auto& [id, t] : templates_) out.push_back(&t);
+  return out;
+}
+
 const Policy* PolicySet::find(std::string_view id) const {
   auto it = by_id_.find(std::string(id));
   if (it != by_id_.end()) return &policies_[it->second];

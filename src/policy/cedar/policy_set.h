@@ -46,6 +46,8 @@ class PolicySet {
   std::size_t memo_slots() const { return memo_slots_; }
   const std::vector<Policy>& policies() const { return policies_; }
   const Policy* find(std::string_view id) const;
+  // The templates, by id.
+  std::vector<const Policy*> templates() const;
 
   // Calls fn(const Policy&) for every policy whose scope matches a request with these uids, in
   // policy order, each once. Exception: for `is T in E` only the `in E` part has been checked

@@ -715,6 +715,8 @@ class Typechecker {
 // The type of a principal/resource scope constraint in an environment.
 BoolKind scope_type(const ScopeConstraint& s, const std::string& type, const TypeEnvironment& env) {
   using Op = ScopeConstraint::Op;
+  // A template slot may be linked to an entity of any type: only `is` narrows it here.
+  if (s.slot) return s.op == Op::kIsIn && s.type != type ? BoolKind::kFalse : BoolKind::kAny;
   switch (s.op) {
     case Op::kAny:
       return BoolKind::kTrue;
@@ -830,7 +832,11 @@ std::vector<ValidationError> validate(const PolicySet& policies, const Schema& s
       }
     }
   }
-  for (const Policy& policy : policies.policies()) {
+  std::vector<const Policy*> all;
+  for (const Policy& p : policies.policies()) all.push_back(&p);
+  for (const Policy* t : policies.templates()) all.push_back(t);
+  for (const Policy* p : all) {
+    const Policy& policy = *p;
     if (auto bad = check_scope_names(policy, env)) {
       errors.push_back({policy.id, *bad});
       continue;

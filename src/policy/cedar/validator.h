@@ -9,7 +9,8 @@
 // and invalid enumerated entity ids are errors. As in Cedar 4.12, a policy whose scope matches no
 // action of the schema is an error; a policy that is always false is not (Cedar warns).
 //
-// Templates are not validated (link them first). Pure and thread-safe.
+// Templates are validated with their slots standing for an entity of any type (narrowed only by
+// `is`); linked policies are validated as they are. Pure and thread-safe.
 #pragma once
 
 #include <string>
