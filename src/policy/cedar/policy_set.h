@@ -4,15 +4,16 @@
 // Index: for each of the three scope variables, the policies without a constraint on it form a
 // dense bitset, and the others are listed under their key (== uid, in uid, is type). A request
 // builds one bitset per variable from its own uid, the uid's ancestors and its type, and ANDs the
-// three; the surviving policies are then evaluated in full (their scope is re-checked, which also
-// settles `is T in E` exactly). The cost is a few words per 64 policies plus the length of the
+// three; only the surviving policies' conditions are evaluated (plus the type test of `is T in E`,
+// which the index files under E). The cost is a few words per 64 policies plus the length of the
 // lists that the request's keys select, instead of one evaluation per policy.
 //
 // Sharing: a boolean subexpression whose canonical text occurs in several policies gets a memo
 // slot (Expr::memo), so that one authorization evaluates it once (see EvaluationMemo).
 //
 // Not thread-safe while being modified; once built, any number of threads may authorize against
-// it concurrently (scratch space is per thread).
+// it concurrently (scratch space is per thread). Movable, not copyable: the sharing table points
+// into the set's own expression trees.
 #pragma once
 
 #include <map>
@@ -30,6 +31,12 @@ namespace custody::cedar {
 
 class PolicySet {
  public:
+  PolicySet() = default;
+  PolicySet(PolicySet&&) = default;
+  PolicySet& operator=(PolicySet&&) = default;
+  PolicySet(const PolicySet&) = delete;
+  PolicySet& operator=(const PolicySet&) = delete;
+
   // Parses a policy file: static policies are added, templates kept for linking. Ids are
   // "policy0", … by position, or the @id annotation when use_id_annotation is set.
   static Result<PolicySet> parse(std::string_view source, bool use_id_annotation = false,
