@@ -6,7 +6,8 @@
 // policy sets of 10, 100 and 1,000 policies, and 2,000 requests with the official engine's
 // answers. The store and the compiled policy set are built once; each iteration authorizes the
 // next request. Setup checks every answer against the official one and aborts on a mismatch.
-// Counters: p50_us / p99_us from individually timed authorizations.
+// Counters: p50_us / p99_us from individually timed authorizations. BM_AuthorizeUnshared is the
+// same without shared-subexpression evaluation (what heterogeneous policy sets get).
 // Data directory: CEDAR_BENCH_DATA, else the path compiled in.
 #include <benchmark/benchmark.h>
 
@@ -25,6 +26,7 @@
 
 #include "policy/cedar/authorizer.h"
 #include "policy/cedar/entities_json.h"
+#include "policy/cedar/parser.h"
 #include "policy/cedar/policy_set.h"
 #include "policy/cedar/schema.h"
 
@@ -62,6 +64,7 @@ T must(Result<T> r, const std::string& what) {
 
 struct Workload {
   PolicySet policies;
+  PolicySet unshared;  // the same policies without shared-subexpression evaluation
   std::vector<Request> requests;
 };
 
@@ -88,10 +91,12 @@ const Workload& workload(int size) {
   auto& slot = cache[size];
   if (slot) return *slot;
   const Shared& s = shared();
-  slot = std::make_unique<Workload>(Workload{
-      must(PolicySet::parse(slurp(data_dir() + "/policies-" + std::to_string(size) + ".cedar")),
-           "policies"),
-      {}});
+  std::string text = slurp(data_dir() + "/policies-" + std::to_string(size) + ".cedar");
+  slot = std::make_unique<Workload>(
+      Workload{must(PolicySet::parse(text), "policies"), PolicySet(false), {}});
+  for (auto& p : must(parse_policies(text), "policies")) {
+    if (!slot->unshared.add(std::move(p)).ok()) std::exit(1);
+  }
   auto tests =
       nlohmann::json::parse(slurp(data_dir() + "/tests-" + std::to_string(size) + ".json"));
   int mismatches = 0;
@@ -101,14 +106,16 @@ const Workload& workload(int size) {
     req.action = must(entity_uid_from_json(r["action"]), "action");
     req.resource = must(entity_uid_from_json(r["resource"]), "resource");
     req.context = must(context_from_json(r["context"], &s.schema, req.action), "context");
-    Response resp = is_authorized(req, slot->policies, s.entities);
-    std::set<std::string> reasons, want;
-    for (const auto* p : resp.reasons) reasons.insert(p->id);
-    for (const auto& id : r["reason"]) want.insert(id.get<std::string>());
-    bool allow = resp.decision == Decision::kAllow;
-    if (allow != (r["decision"] == "allow") || reasons != want ||
-        resp.errors.size() != r["errors"].size())
-      ++mismatches;
+    for (const PolicySet* set : {&slot->policies, &slot->unshared}) {
+      Response resp = is_authorized(req, *set, s.entities);
+      std::set<std::string> reasons, want;
+      for (const auto* p : resp.reasons) reasons.insert(p->id);
+      for (const auto& id : r["reason"]) want.insert(id.get<std::string>());
+      bool allow = resp.decision == Decision::kAllow;
+      if (allow != (r["decision"] == "allow") || reasons != want ||
+          resp.errors.size() != r["errors"].size())
+        ++mismatches;
+    }
     slot->requests.push_back(std::move(req));
   }
   if (mismatches != 0) {
@@ -119,13 +126,14 @@ const Workload& workload(int size) {
   return *slot;
 }
 
-void BM_Authorize(benchmark::State& state) {
+void authorize_loop(benchmark::State& state, bool share) {
   const Workload& w = workload(static_cast<int>(state.range(0)));
+  const PolicySet& policies = share ? w.policies : w.unshared;
   const EntityStore& entities = shared().entities;
   std::size_t i = 0;
   std::size_t allowed = 0;
   for (auto _ : state) {
-    Response r = is_authorized(w.requests[i], w.policies, entities);
+    Response r = is_authorized(w.requests[i], policies, entities);
     allowed += r.decision == Decision::kAllow;
     benchmark::DoNotOptimize(r);
     if (++i == w.requests.size()) i = 0;
@@ -135,7 +143,7 @@ void BM_Authorize(benchmark::State& state) {
   us.reserve(w.requests.size());
   for (const auto& req : w.requests) {
     auto t0 = std::chrono::steady_clock::now();
-    Response r = is_authorized(req, w.policies, entities);
+    Response r = is_authorized(req, policies, entities);
     benchmark::DoNotOptimize(r);
     auto t1 = std::chrono::steady_clock::now();
     us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
@@ -146,7 +154,14 @@ void BM_Authorize(benchmark::State& state) {
   state.counters["allowed"] = static_cast<double>(allowed);
   state.SetItemsProcessed(state.iterations());
 }
+void BM_Authorize(benchmark::State& state) {
+  authorize_loop(state, true);
+}
+void BM_AuthorizeUnshared(benchmark::State& state) {
+  authorize_loop(state, false);
+}
 BENCHMARK(BM_Authorize)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AuthorizeUnshared)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 void BM_ParsePolicies(benchmark::State& state) {
   std::string text = slurp(data_dir() + "/policies-" + std::to_string(state.range(0)) + ".cedar");

@@ -34,7 +34,9 @@ Status PolicySet::add(Policy policy) {
   auto position = static_cast<uint32_t>(policies_.size());
   by_id_.emplace(policy.id, position);
   policies_.push_back(std::move(policy));
-  for (auto& c : policies_.back().conditions) share_subexpressions(c.expr);
+  if (share_) {
+    for (auto& c : policies_.back().conditions) share_subexpressions(c.expr);
+  }
   index(position);
   return ok_status();
 }

@@ -32,6 +32,9 @@ namespace custody::cedar {
 class PolicySet {
  public:
   PolicySet() = default;
+  // share_subexpressions = false turns the sharing of boolean subexpressions off (for comparison
+  // in benchmarks; answers are the same either way).
+  explicit PolicySet(bool share_subexpressions) : share_(share_subexpressions) {}
   PolicySet(PolicySet&&) = default;
   PolicySet& operator=(PolicySet&&) = default;
   PolicySet(const PolicySet&) = delete;
@@ -89,6 +92,7 @@ class PolicySet {
   static constexpr uint32_t kUnshared = UINT32_MAX;
   std::unordered_map<std::string, std::pair<uint32_t, Expr*>> subexpressions_;
   uint32_t memo_slots_ = 0;
+  bool share_ = true;
 };
 
 template <class AncestorsFn>
