@@ -139,6 +139,8 @@ struct Expr {
   }
 };
 
+static_assert(sizeof(Expr) <= 64, "expression nodes should stay within one cache line");
+
 // A principal or resource scope constraint.
 struct ScopeConstraint {
   enum class Op : uint8_t { kAny, kEq, kIn, kIs, kIsIn };
