@@ -57,7 +57,6 @@ enum class Function : uint8_t {
 enum class ExprKind : uint8_t {
   kLiteral,  // literal
   kVar,      // var
-  kSlot,     // slot (only in templates; replaced when linked)
   kNot,      // !a
   kNeg,      // -a
   kAnd,      // a && b && ... (chains are flattened so that long ones do not nest)
@@ -100,7 +99,6 @@ struct ExprData {
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
   Var var = Var::kPrincipal;
-  Slot slot = Slot::kPrincipal;
   Function function = Function::kContains;
   int depth = 1;  // height of this tree; the parser refuses trees deeper than its limit
   // 1 + the memo slot of a boolean subexpression that occurs in several policies of a PolicySet

@@ -307,8 +307,6 @@ Value Evaluator::eval(const Expr& e) const {
       const Value& v = ref(e, scratch);
       return &v == &scratch ? std::move(scratch) : v;
     }
-    case ExprKind::kSlot:
-      fail("unlinked template slot");
     case ExprKind::kNot:
       return !eval_bool(k[0]);
     case ExprKind::kNeg: {

@@ -57,7 +57,6 @@ bool is_boolean_kind(const Expr& e) {
   switch (e.kind) {
     case ExprKind::kLiteral:
     case ExprKind::kVar:
-    case ExprKind::kSlot:
     case ExprKind::kNeg:
     case ExprKind::kAdd:
     case ExprKind::kSub:

@@ -332,8 +332,6 @@ class Typechecker {
             return {req_.context, {}};
         }
         break;
-      case ExprKind::kSlot:
-        type_error("unlinked template slot");
       case ExprKind::kIf:
         return check_if(e, c);
       case ExprKind::kAnd:
