@@ -1,6 +1,9 @@
 // Delegation records and traces (docs/api.md), and the authorization server's signing keys.
+#include <charconv>
+
 #include "api/operation.h"
 #include "api/routes.h"
+#include "audit/events.h"
 #include "common/ids.h"
 #include "delegation/trace.h"
 #include "http/json_body.h"
@@ -16,16 +19,21 @@ using http::Request;
 using http::Responder;
 using http::Response;
 
-// The delegation id a trace asks about: ?delegation=, ?jti= (the same id), or ?token= (a custody
-// access token, verified, expired or not).
-Result<std::string> trace_target(ApiContext& api, const Request& req) {
+// What a trace asks about: ?delegation= or ?jti= (the same id), ?token= (a custody access token,
+// verified, expired or not), or ?event= (an audit event's seq; its delegation is traced).
+struct TraceTarget {
+  std::string id;
+  std::optional<std::int64_t> event_seq;
+};
+
+Result<TraceTarget> trace_target(ApiContext& api, const Request& req) {
   CUSTODY_ASSIGN(auto query, http::parse_query(req.query));
-  std::optional<std::string> id;
+  std::optional<TraceTarget> target;
   for (const auto& [name, value] : query) {
-    if (id) return Error::invalid("give exactly one of delegation, jti or token", name);
+    if (target) return Error::invalid("give exactly one of delegation, jti, token or event", name);
     if (name == "delegation" || name == "jti") {
       if (!is_valid_id(value, "dlg")) return Error::invalid(name + " must be a dlg_… id", name);
-      id = value;
+      target = TraceTarget{value, std::nullopt};
     } else if (name == "token") {
       oauth::Service* service = api.oauth.load();
       if (!service) return Error::unavailable("the authorization server is starting");
@@ -35,13 +43,19 @@ Result<std::string> trace_target(ApiContext& api, const Request& req) {
             "token is not a valid custody access token: " + presented.error().message, "token");
       if (!is_valid_id(presented->jti, "dlg"))
         return Error::invalid("token has no custody delegation id", "token");
-      id = presented->jti;
+      target = TraceTarget{presented->jti, std::nullopt};
+    } else if (name == "event") {
+      std::int64_t seq = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seq);
+      if (ec != std::errc() || end != value.data() + value.size() || seq < 1)
+        return Error::invalid("event must be an audit event's seq (a positive integer)", "event");
+      target = TraceTarget{"", seq};
     } else {
       return Error::invalid("unknown query parameter \"" + name + "\"", name);
     }
   }
-  if (!id) return Error::invalid("give one of delegation, jti or token", "jti");
-  return *id;
+  if (!target) return Error::invalid("give one of delegation, jti, token or event", "jti");
+  return *target;
 }
 
 }  // namespace
@@ -82,14 +96,27 @@ void add_delegation_routes(http::Router& router, ApiContext& api) {
   });
 
   router.add("GET", "/api/v1/trace", [&api](Request& req, Responder respond) {
-    auto id = std::make_shared<std::string>();
-    auto validate = [&api, &req, id]() -> Status {
-      CUSTODY_ASSIGN(*id, trace_target(api, req));
+    auto target = std::make_shared<TraceTarget>();
+    auto validate = [&api, &req, target]() -> Status {
+      CUSTODY_ASSIGN(*target, trace_target(api, req));
       return ok_status();
     };
     read_operation(api, req, respond, "delegation.trace", "", validate,
-                   [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                     CUSTODY_ASSIGN(auto trace, delegation::trace(tx, ctx, *id));
+                   [target](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                     std::string id = target->id;
+                     if (target->event_seq) {
+                       if (ctx.who.role == directory::Role::kOwner)
+                         return Error::denied("owner tokens may not read the audit log");
+                       CUSTODY_ASSIGN(auto event, audit::get_by_seq(tx, *target->event_seq));
+                       if (event.delegation_id.empty())
+                         return Error::unprocessable(
+                             "audit event " + std::to_string(*target->event_seq) + " (" +
+                                 event.action + ") belongs to no delegation",
+                             "event");
+                       id = event.delegation_id;
+                     }
+                     CUSTODY_ASSIGN(auto trace, delegation::trace(tx, ctx, id));
+                     if (target->event_seq) trace["event_seq"] = *target->event_seq;
                      return http::json_response(200, trace);
                    });
   });

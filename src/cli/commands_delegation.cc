@@ -14,13 +14,18 @@ void add_delegation_commands(CLI::App& app, Action& action) {
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand(
         "trace", "Show the delegation chain of a token: who started it, every hop, what derives");
-    cmd->add_option("what", a->what, "an access token, its jti, or a delegation id (dlg_…)")
+    cmd->add_option("what", a->what,
+                    "an access token, its jti / delegation id (dlg_…), or an audit event's seq")
         ->required();
     add_remote_flags(cmd, &a->remote);
     on_run(cmd, action, a, [](Args& args) {
-      // A JWS has two dots; anything else is a jti (which is the delegation id).
+      // A JWS has two dots; digits are an audit event's seq; anything else is a jti (which is
+      // the delegation id).
       bool is_token = std::count(args.what.begin(), args.what.end(), '.') == 2;
-      Query query = {{is_token ? "token" : "jti", args.what}};
+      bool is_event =
+          !args.what.empty() && std::all_of(args.what.begin(), args.what.end(),
+                                            [](char c) { return c >= '0' && c <= '9'; });
+      Query query = {{is_token ? "token" : is_event ? "event" : "jti", args.what}};
       return with_session(args.remote, [&](const Session& s) {
         return call_and_print(s, {Method::kGet, api_path({"trace"}), query, {}, {}}, render_trace);
       });

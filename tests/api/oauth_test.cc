@@ -292,6 +292,11 @@ TEST_F(OAuthTest, TwoHopExchangeNestsActTracesAndRevokesTheSubtree) {
   auto issued = audit_events(admin(), "chain_root=" + a.id + "&action=oauth.token");
   ASSERT_EQ(issued.size(), 3u);
   for (const auto& e : issued) EXPECT_EQ(e["delegation_id"], e["target"]) << e.dump();
+  // The trace of an audit event is the trace of its delegation.
+  Response by_event = admin().get("/api/v1/trace?event=" + issued[0]["seq"].dump());
+  ASSERT_EQ(by_event.status, 200) << by_event.describe();
+  EXPECT_EQ(by_event.json()["delegation_id"], issued[0]["delegation_id"]);
+  EXPECT_TRUE(IsProblem(admin().get("/api/v1/trace?event=0"), 400, "invalid_argument", "event"));
 
   // Introspection by a resource server, before and after the first hop is revoked.
   Agent rs = agent("hop-rs");
