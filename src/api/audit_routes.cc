@@ -106,22 +106,6 @@ json hex_list(const std::vector<std::string>& hashes) {
   return out;
 }
 
-// The event with this seq, live or archived.
-Result<audit::Event> find_event(store::Tx& tx, std::int64_t seq) {
-  auto live = audit::get_by_seq(tx, seq);
-  if (live.ok() || live.error().code != Code::kNotFound) return live;
-  CUSTODY_ASSIGN(store::Rows segs,
-                 tx.query("SELECT events FROM audit_archive_segments WHERE first_seq <= $1 AND "
-                          "last_seq >= $1",
-                          {seq}));
-  for (const auto& row : segs) {
-    CUSTODY_ASSIGN(auto events, audit::segment_events(row.text(0)));
-    for (auto& e : events)
-      if (e.seq == seq) return std::move(e);
-  }
-  return live.error();
-}
-
 void list_events(ApiContext& api, Request& req, Responder respond) {
   auto filter = std::make_shared<audit::EventFilter>();
   auto validate = [&api, &req, filter]() -> Status {
@@ -203,7 +187,7 @@ void add_audit_routes(http::Router& router, ApiContext& api) {
             size = static_cast<std::int64_t>(head->tree_size);
           }
           CUSTODY_TRY(check_in_log(size, log->size(), "size"));
-          CUSTODY_ASSIGN(auto event, find_event(tx, args->seq));
+          CUSTODY_ASSIGN(auto event, audit::find_event(tx, args->seq));
           if (event.leaf_index < 0)
             return Error::unprocessable("event seq " + std::to_string(event.seq) +
                                         " has no leaf in the log");

@@ -63,6 +63,21 @@ Result<std::vector<Event>> segment_events(const std::string& events_column) {
   return out;
 }
 
+Result<Event> find_event(store::Tx& tx, std::int64_t seq) {
+  auto live = get_by_seq(tx, seq);
+  if (live.ok() || live.error().code != Code::kNotFound) return live;
+  CUSTODY_ASSIGN(store::Rows segs,
+                 tx.query("SELECT events FROM audit_archive_segments WHERE first_seq <= $1 AND "
+                          "last_seq >= $1",
+                          {seq}));
+  for (const auto& row : segs) {
+    CUSTODY_ASSIGN(auto events, segment_events(row.text(0)));
+    for (auto& e : events)
+      if (e.seq == seq) return std::move(e);
+  }
+  return live.error();
+}
+
 Result<std::int64_t> archive_expired(store::Store& store, Micros cutoff, std::uint64_t max_leaf,
                                      std::int64_t segment_events, Micros now) {
   std::int64_t moved = 0;

@@ -32,4 +32,8 @@ Result<std::string> decompress_segment(const std::string& compressed);
 // order; kUnprocessable naming what is broken.
 Result<std::vector<Event>> segment_events(const std::string& events_column);
 
+// The event with this seq, whether still in audit_events or archived (then read from its
+// segment); kNotFound when there is none.
+Result<Event> find_event(store::Tx& tx, std::int64_t seq);
+
 }  // namespace custody::audit

@@ -435,6 +435,18 @@ TEST_P(AuditLogTest, ArchivedEventsStayInTheTreeAndAreVerified) {
   });
   EXPECT_TRUE(st.ok()) << st.error().message;
 
+  // The proof endpoint finds archived events by seq.
+  st = store_->read([&](store::Tx& tx) -> Status {
+    CUSTODY_ASSIGN(Event archived, find_event(tx, 3));
+    EXPECT_EQ(archived.leaf_index, 2);
+    EXPECT_EQ(archived.leaf_hash, *event_leaf_hash(archived));
+    CUSTODY_ASSIGN(Event live, find_event(tx, 15));
+    EXPECT_EQ(live.leaf_index, 14);
+    EXPECT_EQ(find_event(tx, 999).error().code, Code::kNotFound);
+    return ok_status();
+  });
+  EXPECT_TRUE(st.ok()) << st.error().message;
+
   tamper("UPDATE audit_archive_segments SET events = 'AAAA' || events WHERE first_leaf = 5");
   r = verify();
   ASSERT_TRUE(r.problem);
