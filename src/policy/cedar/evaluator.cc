@@ -144,14 +144,10 @@ bool Evaluator::scope_matches(const Policy& p) const {
   return scope_matches_one(p.resource, request_.resource, entities_);
 }
 
-Result<bool> Evaluator::satisfied_candidate(const Policy& p) const {
-  using Op = ScopeConstraint::Op;
-  if (p.principal.op == Op::kIsIn && &request_.principal.type() != p.principal.type_key)
-    return false;
-  if (p.resource.op == Op::kIsIn && &request_.resource.type() != p.resource.type_key) return false;
+Result<bool> Evaluator::conditions_hold(const Condition* begin, const Condition* end) const {
   try {
-    for (const auto& c : p.conditions) {
-      if (eval_bool(c.expr) != c.is_when) return false;
+    for (const Condition* c = begin; c != end; ++c) {
+      if (eval_bool(c->expr) != c->is_when) return false;
     }
     return true;
   } catch (EvalError& e) {
@@ -161,14 +157,7 @@ Result<bool> Evaluator::satisfied_candidate(const Policy& p) const {
 
 Result<bool> Evaluator::satisfied(const Policy& p) const {
   if (!scope_matches(p)) return false;
-  try {
-    for (const auto& c : p.conditions) {
-      if (eval_bool(c.expr) != c.is_when) return false;
-    }
-    return true;
-  } catch (EvalError& e) {
-    return Error::invalid(std::move(e.message));
-  }
+  return conditions_hold(p.conditions.data(), p.conditions.data() + p.conditions.size());
 }
 
 bool Evaluator::eval_bool(const Expr& e) const {

@@ -68,9 +68,9 @@ class Evaluator {
   // The scope alone (never errors).
   bool scope_matches(const Policy& policy) const;
 
-  // satisfied() for a policy known to match the request's scope except possibly for the entity
-  // type of `is T in E` constraints (what PolicySet::for_each_candidate guarantees).
-  Result<bool> satisfied_candidate(const Policy& policy) const;
+  // Whether the conditions [begin, end) hold (every `when` true, no `unless` true), for a policy
+  // whose scope is already known to match.
+  Result<bool> conditions_hold(const Condition* begin, const Condition* end) const;
 
  private:
   Value eval(const Expr& e) const;  // throws EvalError (internal to evaluator.cc)
