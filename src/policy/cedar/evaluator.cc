@@ -242,7 +242,7 @@ const Value& Evaluator::ref(const Expr& e, Value& scratch) const {
     case ExprKind::kGetAttr: {
       Value inner;
       const Value& target = ref(e.children[0], inner);
-      const Value& result = attribute_ref(target, e.name());
+      const Value& result = attribute_ref(target, e.type_key());
       // A field of a record computed into `inner` dies with it: copy that one out.
       if (&target == &inner) {
         scratch = result;
@@ -270,7 +270,7 @@ bool Evaluator::in(const Value& lhs, const Value& rhs) const {
   return found;
 }
 
-const Value& Evaluator::attribute_ref(const Value& target, const std::string& name) const {
+const Value& Evaluator::attribute_ref(const Value& target, const std::string* key) const {
   const RecordFields* fields = nullptr;
   if (target.is_record()) {
     fields = &target.as_record();
@@ -281,8 +281,8 @@ const Value& Evaluator::attribute_ref(const Value& target, const std::string& na
   } else {
     type_error("entity or record", target);
   }
-  auto it = fields->find(name);
-  if (it == fields->end()) fail("attribute '" + name + "' does not exist");
+  auto it = fields->find(key);
+  if (it == fields->end()) fail("attribute '" + *key + "' does not exist");
   return it->second;
 }
 
@@ -333,10 +333,10 @@ Value Evaluator::eval(const Expr& e) const {
     case ExprKind::kHas: {
       Value scratch;
       const Value& target = ref(k[0], scratch);
-      if (target.is_record()) return target.as_record().count(e.name()) > 0;
+      if (target.is_record()) return target.as_record().count(e.type_key()) > 0;
       if (!target.is_entity()) type_error("entity or record", target);
       const Entity* entity = find_entity(target.as_entity());
-      return entity != nullptr && entity->attrs.count(e.name()) > 0;
+      return entity != nullptr && entity->attrs.count(e.type_key()) > 0;
     }
     case ExprKind::kLike: {
       Value scratch;

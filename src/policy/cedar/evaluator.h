@@ -78,7 +78,8 @@ class Evaluator {
   // request, an entity attribute) instead of copying it; a computed value is stored in `scratch`.
   // The reference is valid while `scratch` and the request and entity store live.
   const Value& ref(const Expr& e, Value& scratch) const;
-  const Value& attribute_ref(const Value& target, const std::string& name) const;
+  // `key` is an interned attribute name (Expr::type_key()).
+  const Value& attribute_ref(const Value& target, const std::string* key) const;
   bool eval_bool(const Expr& e) const;
   bool eval_bool_uncached(const Expr& e) const;
   EvaluationMemo* memo_;
