@@ -15,15 +15,22 @@ Response is_authorized(const Request& request, const PolicySet& policies,
     const Entity* e = entities.find(uid);
     return e == nullptr ? nullptr : &e->ancestors;
   };
-  policies.for_each_candidate(request.principal, request.action, request.resource, ancestors,
-                              [&](const Policy& p) {
-                                auto r = evaluator.satisfied_candidate(p);
-                                if (!r.ok()) {
-                                  response.errors.push_back({&p, r.error().message});
-                                } else if (r.value()) {
-                                  (p.effect == Effect::kForbid ? forbids : permits).push_back(&p);
-                                }
-                              });
+  const std::string* principal_type = &request.principal.type();
+  const std::string* resource_type = &request.resource.type();
+  policies.for_each_candidate(
+      request.principal, request.action, request.resource, ancestors, [&](uint32_t position) {
+        const PolicySet::Compiled& c = policies.compiled(position);
+        if ((c.principal_type != nullptr && c.principal_type != principal_type) ||
+            (c.resource_type != nullptr && c.resource_type != resource_type))
+          return;
+        auto r = evaluator.conditions_hold(c.conditions_begin, c.conditions_end);
+        if (!r.ok()) {
+          response.errors.push_back({&policies.policies()[position], r.error().message});
+        } else if (r.value()) {
+          (c.effect == Effect::kForbid ? forbids : permits)
+              .push_back(&policies.policies()[position]);
+        }
+      });
   if (!forbids.empty()) {
     response.decision = Decision::kDeny;
     response.reasons = std::move(forbids);

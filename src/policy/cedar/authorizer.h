@@ -25,7 +25,7 @@ struct PolicyError {
 struct Response {
   Decision decision = Decision::kDeny;
   // The determining policies: the satisfied forbids when any, else the satisfied permits (empty on
-  // default deny). Pointers into the PolicySet, valid while it lives.
+  // default deny). Pointers into the PolicySet, valid while it lives and is not modified.
   std::vector<const Policy*> reasons;
   std::vector<PolicyError> errors;  // policies whose evaluation failed, with the reason
 };

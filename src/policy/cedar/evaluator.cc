@@ -144,14 +144,10 @@ bool Evaluator::scope_matches(const Policy& p) const {
   return scope_matches_one(p.resource, request_.resource, entities_);
 }
 
-Result<bool> Evaluator::satisfied_candidate(const Policy& p) const {
-  using Op = ScopeConstraint::Op;
-  if (p.principal.op == Op::kIsIn && &request_.principal.type() != p.principal.type_key)
-    return false;
-  if (p.resource.op == Op::kIsIn && &request_.resource.type() != p.resource.type_key) return false;
+Result<bool> Evaluator::conditions_hold(const Condition* begin, const Condition* end) const {
   try {
-    for (const auto& c : p.conditions) {
-      if (eval_bool(c.expr) != c.is_when) return false;
+    for (const Condition* c = begin; c != end; ++c) {
+      if (eval_bool(c->expr) != c->is_when) return false;
     }
     return true;
   } catch (EvalError& e) {
@@ -161,14 +157,7 @@ Result<bool> Evaluator::satisfied_candidate(const Policy& p) const {
 
 Result<bool> Evaluator::satisfied(const Policy& p) const {
   if (!scope_matches(p)) return false;
-  try {
-    for (const auto& c : p.conditions) {
-      if (eval_bool(c.expr) != c.is_when) return false;
-    }
-    return true;
-  } catch (EvalError& e) {
-    return Error::invalid(std::move(e.message));
-  }
+  return conditions_hold(p.conditions.data(), p.conditions.data() + p.conditions.size());
 }
 
 bool Evaluator::eval_bool(const Expr& e) const {
@@ -253,7 +242,7 @@ const Value& Evaluator::ref(const Expr& e, Value& scratch) const {
     case ExprKind::kGetAttr: {
       Value inner;
       const Value& target = ref(e.children[0], inner);
-      const Value& result = attribute_ref(target, e.name());
+      const Value& result = attribute_ref(target, e.type_key());
       // A field of a record computed into `inner` dies with it: copy that one out.
       if (&target == &inner) {
         scratch = result;
@@ -281,7 +270,7 @@ bool Evaluator::in(const Value& lhs, const Value& rhs) const {
   return found;
 }
 
-const Value& Evaluator::attribute_ref(const Value& target, const std::string& name) const {
+const Value& Evaluator::attribute_ref(const Value& target, const std::string* key) const {
   const RecordFields* fields = nullptr;
   if (target.is_record()) {
     fields = &target.as_record();
@@ -292,8 +281,8 @@ const Value& Evaluator::attribute_ref(const Value& target, const std::string& na
   } else {
     type_error("entity or record", target);
   }
-  auto it = fields->find(name);
-  if (it == fields->end()) fail("attribute '" + name + "' does not exist");
+  auto it = fields->find(key);
+  if (it == fields->end()) fail("attribute '" + *key + "' does not exist");
   return it->second;
 }
 
@@ -344,10 +333,10 @@ Value Evaluator::eval(const Expr& e) const {
     case ExprKind::kHas: {
       Value scratch;
       const Value& target = ref(k[0], scratch);
-      if (target.is_record()) return target.as_record().count(e.name()) > 0;
+      if (target.is_record()) return target.as_record().count(e.type_key()) > 0;
       if (!target.is_entity()) type_error("entity or record", target);
       const Entity* entity = find_entity(target.as_entity());
-      return entity != nullptr && entity->attrs.count(e.name()) > 0;
+      return entity != nullptr && entity->attrs.count(e.type_key()) > 0;
     }
     case ExprKind::kLike: {
       Value scratch;

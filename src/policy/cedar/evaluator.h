@@ -68,9 +68,9 @@ class Evaluator {
   // The scope alone (never errors).
   bool scope_matches(const Policy& policy) const;
 
-  // satisfied() for a policy known to match the request's scope except possibly for the entity
-  // type of `is T in E` constraints (what PolicySet::for_each_candidate guarantees).
-  Result<bool> satisfied_candidate(const Policy& policy) const;
+  // Whether the conditions [begin, end) hold (every `when` true, no `unless` true), for a policy
+  // whose scope is already known to match.
+  Result<bool> conditions_hold(const Condition* begin, const Condition* end) const;
 
  private:
   Value eval(const Expr& e) const;  // throws EvalError (internal to evaluator.cc)
@@ -78,7 +78,8 @@ class Evaluator {
   // request, an entity attribute) instead of copying it; a computed value is stored in `scratch`.
   // The reference is valid while `scratch` and the request and entity store live.
   const Value& ref(const Expr& e, Value& scratch) const;
-  const Value& attribute_ref(const Value& target, const std::string& name) const;
+  // `key` is an interned attribute name (Expr::type_key()).
+  const Value& attribute_ref(const Value& target, const std::string* key) const;
   bool eval_bool(const Expr& e) const;
   bool eval_bool_uncached(const Expr& e) const;
   EvaluationMemo* memo_;

@@ -37,6 +37,13 @@ Status PolicySet::add(Policy policy) {
   if (share_) {
     for (auto& c : policies_.back().conditions) share_subexpressions(c.expr);
   }
+  const Policy& added = policies_.back();
+  auto is_in_type = [](const ScopeConstraint& s) {
+    return s.op == ScopeConstraint::Op::kIsIn ? s.type_key : nullptr;
+  };
+  // The conditions vector's buffer does not move when policies_ grows, so the pointers hold.
+  compiled_.push_back({added.conditions.data(), added.conditions.data() + added.conditions.size(),
+                       is_in_type(added.principal), is_in_type(added.resource), added.effect});
   index(position);
   return ok_status();
 }

@@ -785,7 +785,7 @@ bool conforms(const Value& v, const SchemaType& t) {
       if (!v.is_record()) return false;
       const auto& fields = v.as_record();
       for (const auto& [name, value] : fields) {
-        auto it = t.attributes.find(name);
+        auto it = t.attributes.find(*name);
         if (it == t.attributes.end() || !conforms(value, *it->second.type)) return false;
       }
       for (const auto& [name, attr] : t.attributes) {

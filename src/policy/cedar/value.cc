@@ -227,7 +227,7 @@ std::string Value::to_string() const {
       for (const auto& [k, v] : as_record()) {
         if (!first) out += ", ";
         first = false;
-        out += escape_string(k) + ": " + v.to_string();
+        out += escape_string(*k) + ": " + v.to_string();
       }
       return out + "}";
     }

@@ -132,10 +132,11 @@ class Value {
 };
 
 // A record's fields: a vector kept sorted by name. Records are small and read far more often than
-// built, and a linear scan of a few short names beats a tree walk; large records use binary search.
+// built. Names are interned (EntityUid::intern_type's table), so a lookup with an interned name
+// compares pointers; lookups by text compare text. Large records use binary search.
 class RecordFields {
  public:
-  using value_type = std::pair<std::string, Value>;
+  using value_type = std::pair<const std::string*, Value>;
   using const_iterator = std::vector<value_type>::const_iterator;
 
   const_iterator begin() const { return items_.begin(); }
@@ -143,39 +144,58 @@ class RecordFields {
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
 
-  const_iterator find(std::string_view key) const {
+  // Lookup by an interned name (from EntityUid::intern_type).
+  const_iterator find(const std::string* key) const {
     if (items_.size() <= 8) {
       for (auto it = items_.begin(); it != items_.end(); ++it) {
-        if (it->first.size() == key.size() && std::string_view(it->first) == key) return it;
+        if (it->first == key) return it;
       }
       return items_.end();
     }
-    auto it = lower_bound(key);
-    return it != items_.end() && it->first == key ? it : items_.end();
+    return find(std::string_view(*key));
   }
+  const_iterator find(std::string_view key) const {
+    auto it = lower_bound(key);
+    return it != items_.end() && *it->first == key ? it : items_.end();
+  }
+  std::size_t count(const std::string* key) const { return find(key) != end() ? 1 : 0; }
   std::size_t count(std::string_view key) const { return find(key) != end() ? 1 : 0; }
 
   // The value under `key`, inserted (as false) when absent. Appending in key order is O(1).
   Value& operator[](std::string_view key) {
-    if (items_.empty() || items_.back().first < key) {
-      return items_.emplace_back(std::string(key), Value()).second;
+    if (items_.empty() || *items_.back().first < key) {
+      return items_.emplace_back(EntityUid::intern_type(key), Value()).second;
     }
     auto it = lower_bound(key);
-    if (it != items_.end() && it->first == key) return items_[it - items_.begin()].second;
-    return items_.emplace(items_.begin() + (it - items_.begin()), std::string(key), Value())
-        ->second;
+    auto pos = items_.begin() + (it - items_.begin());
+    if (it != items_.end() && *it->first == key) return pos->second;
+    return items_.emplace(pos, EntityUid::intern_type(key), Value())->second;
   }
 
-  bool operator==(const RecordFields& o) const { return items_ == o.items_; }
+  bool operator==(const RecordFields& o) const {
+    if (items_.size() != o.items_.size()) return false;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i].first != o.items_[i].first || !(items_[i].second == o.items_[i].second))
+        return false;
+    }
+    return true;
+  }
+  // By names (as text), then values.
   std::strong_ordering operator<=>(const RecordFields& o) const {
-    return std::lexicographical_compare_three_way(items_.begin(), items_.end(), o.items_.begin(),
-                                                  o.items_.end());
+    std::size_t n = std::min(items_.size(), o.items_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (items_[i].first != o.items_[i].first) {
+        if (auto c = *items_[i].first <=> *o.items_[i].first; c != 0) return c;
+      }
+      if (auto c = items_[i].second <=> o.items_[i].second; c != 0) return c;
+    }
+    return items_.size() <=> o.items_.size();
   }
 
  private:
   const_iterator lower_bound(std::string_view key) const {
     return std::lower_bound(items_.begin(), items_.end(), key,
-                            [](const value_type& a, std::string_view k) { return a.first < k; });
+                            [](const value_type& a, std::string_view k) { return *a.first < k; });
   }
   std::vector<value_type> items_;
 };
