@@ -1,6 +1,7 @@
 #include "cli/trace_render.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,17 @@ void render_trace(std::ostream& out, const Json& trace) {
         << indent << second << "\n";
   }
   const Json downstream = trace.value("downstream", Json::array());
+  // A record hangs below its parent when the parent is shown, else below the actor token's
+  // record it was made with.
+  std::set<std::string> shown{target};
+  for (const auto& r : downstream) shown.insert(r.value("id", std::string()));
   std::map<std::string, std::vector<const Json*>> children;
-  for (const auto& r : downstream) children[r.value("parent_id", std::string())].push_back(&r);
+  for (const auto& r : downstream) {
+    std::string parent = r.value("parent_id", std::string());
+    if (!shown.count(parent) && r.contains("actor_delegation_id"))
+      parent = r.value("actor_delegation_id", std::string());
+    children[parent].push_back(&r);
+  }
   render_children(out, target, children, indent);
   if (trace.value("downstream_truncated", false))
     out << indent << "… more derived tokens not shown\n";

@@ -1,6 +1,7 @@
 #include "delegation/record.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/error.h"
 
@@ -10,7 +11,7 @@ namespace {
 constexpr std::string_view kColumns =
     "id, parent_id, root_id, subject, subject_issuer, actor, client_id, audience, scopes, depth, "
     "grant_type, cnf_jkt, origin, issued_at, expires_at, revoked_at, revoked_by, "
-    "revocation_reason";
+    "revocation_reason, actor_delegation_id";
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -57,6 +58,7 @@ Result<Record> from_row(const store::Row& row) {
   r.revoked_at = row.opt_integer(15);
   r.revoked_by = row.opt_text(16);
   r.revocation_reason = row.opt_text(17);
+  r.actor_delegation_id = row.opt_text(18);
   return r;
 }
 
@@ -64,13 +66,13 @@ Result<Record> from_row(const store::Row& row) {
 
 Status insert_record(store::Tx& tx, const Record& r) {
   nlohmann::json audience = r.audience;
-  CUSTODY_TRY(
-      tx.exec("INSERT INTO delegation_records (" + std::string(kColumns) +
-                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                  "NULL, NULL, NULL)",
-              {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor,
-               r.client_id, audience.dump(), join(r.scopes), std::int64_t(r.depth), r.grant_type,
-               store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at}));
+  CUSTODY_TRY(tx.exec(
+      "INSERT INTO delegation_records (" + std::string(kColumns) +
+          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+          "NULL, NULL, NULL, $16)",
+      {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor, r.client_id,
+       audience.dump(), join(r.scopes), std::int64_t(r.depth), r.grant_type, store::opt(r.cnf_jkt),
+       r.origin.dump(), r.issued_at, r.expires_at, store::opt(r.actor_delegation_id)}));
   return ok_status();
 }
 
@@ -110,17 +112,21 @@ Result<std::vector<Record>> chain(store::Tx& tx, std::string_view id, int max_de
 
 Result<std::vector<Record>> descendants(store::Tx& tx, std::string_view id, int limit) {
   std::vector<Record> out;
+  // A record made with an actor token from inside the subtree may also descend from it as a
+  // child: list it once.
+  std::set<std::string> seen{std::string(id)};
   std::vector<std::string> frontier{std::string(id)};
   while (!frontier.empty() && static_cast<int>(out.size()) < limit) {
     std::vector<std::string> next;
     for (const auto& parent : frontier) {
       CUSTODY_ASSIGN(auto rows, tx.query("SELECT " + std::string(kColumns) +
                                              " FROM delegation_records WHERE parent_id = $1 "
-                                             "ORDER BY id",
+                                             "OR actor_delegation_id = $1 ORDER BY id",
                                          {parent}));
       for (const auto& row : rows) {
         if (static_cast<int>(out.size()) >= limit) break;
         CUSTODY_ASSIGN(auto r, from_row(row));
+        if (!seen.insert(r.id).second) continue;
         next.push_back(r.id);
         out.push_back(std::move(r));
       }
@@ -138,9 +144,9 @@ Result<std::vector<std::string>> revoke_subtree(store::Tx& tx, std::string_view 
   // is revoked atomically inside the caller's transaction.
   CUSTODY_ASSIGN(auto rows, tx.query("WITH RECURSIVE subtree(id) AS ("
                                      "  SELECT id FROM delegation_records WHERE id = $1"
-                                     "  UNION ALL"
+                                     "  UNION"
                                      "  SELECT d.id FROM delegation_records d JOIN subtree s"
-                                     "    ON d.parent_id = s.id"
+                                     "    ON d.parent_id = s.id OR d.actor_delegation_id = s.id"
                                      ") SELECT id FROM subtree",
                                      {std::string(id)}));
   std::vector<std::string> revoked;
@@ -171,6 +177,7 @@ nlohmann::json to_json(const Record& r) {
       {"expires_at", format_rfc3339(r.expires_at)},
       {"revoked", r.revoked()}};
   if (r.parent_id) j["parent_id"] = *r.parent_id;
+  if (r.actor_delegation_id) j["actor_delegation_id"] = *r.actor_delegation_id;
   if (r.cnf_jkt) j["cnf_jkt"] = *r.cnf_jkt;
   if (!r.origin.empty()) j["origin"] = r.origin;
   if (r.revoked_at) {

@@ -23,6 +23,9 @@ namespace custody::delegation {
 struct Record {
   std::string id;  // dlg_…, the token's jti
   std::optional<std::string> parent_id;
+  // The record of the actor token a token exchange was made with: the actor's consent. Revoking
+  // it revokes this record (and what derives from it) too.
+  std::optional<std::string> actor_delegation_id;
   std::string root_id;         // the chain's first record (its own id for a root)
   std::string subject;         // the token's "sub": the initiating identity
   std::string subject_issuer;  // custody's issuer, or the trusted external issuer of the chain
@@ -56,11 +59,12 @@ Result<bool> is_live(store::Tx& tx, std::string_view id);
 // Bounded by max_depth + 1 records; a longer chain (corruption) is kInternal.
 Result<std::vector<Record>> chain(store::Tx& tx, std::string_view id, int max_depth = 64);
 
-// Every record below `id` (not `id` itself), breadth first, at most `limit`.
+// Every record below `id` (not `id` itself): derived from it as parent or made with it as actor
+// token, breadth first, at most `limit`.
 Result<std::vector<Record>> descendants(store::Tx& tx, std::string_view id, int limit = 10000);
 
-// Revokes `id` and every record below it that is not revoked yet; returns the ids revoked now
-// (empty when all already were). kNotFound when `id` is unknown.
+// Revokes `id` and every record below it (as for descendants()) that is not revoked yet; returns
+// the ids revoked now (empty when all already were). kNotFound when `id` is unknown.
 Result<std::vector<std::string>> revoke_subtree(store::Tx& tx, std::string_view id, Micros now,
                                                 const std::string& by, const std::string& reason);
 

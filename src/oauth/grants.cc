@@ -239,6 +239,7 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
       if (!live.ok()) return OAuthError::server_error("cannot read delegation records");
       if (!*live) return OAuthError::invalid_request("actor_token was revoked", "revoked");
       out.must_be_live.push_back(a.jti);
+      out.record.actor_delegation_id = a.jti;
     }
     // An actor token is the actor's consent to be acted for by this client: it must be meant for
     // the client (or for custody itself), so that a token of B that some API received cannot let

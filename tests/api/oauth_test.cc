@@ -378,6 +378,13 @@ TEST_F(OAuthTest, AnActorTokenMustBeMeantForTheClientPresentingIt) {
   Response ok = exchange(c, subject, with_actor);
   ASSERT_EQ(ok.status, 200) << ok.describe();
   EXPECT_EQ(claims_of(token_of(ok))["act"], json({{"sub", b.id}}));
+  // Withdrawing the consent (revoking the actor token) kills what was made with it.
+  Response rec =
+      admin().get("/api/v1/delegations/" + claims_of(token_of(ok))["jti"].get<std::string>());
+  EXPECT_EQ(rec.json()["actor_delegation_id"], claims_of(for_c)["jti"]);
+  ASSERT_EQ(post_form("/oauth2/revoke", b, {{"token", for_c}}).status, 200);
+  EXPECT_EQ(post_form("/oauth2/introspect", c, {{"token", token_of(ok)}}).json(),
+            json({{"active", false}}));
   EXPECT_TRUE(
       Refused(exchange(c, subject,
                        {{"actor_token", for_api}, {"actor_token_type", std::string(kAccessToken)}}),

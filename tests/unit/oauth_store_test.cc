@@ -136,6 +136,32 @@ TEST_P(OAuthStoreTest, RevokingARecordRevokesExactlyItsSubtree) {
                     return ok_status();
                   })
                   .ok());
+  // A record made with an actor token dies with the actor token's record.
+  ASSERT_TRUE(store_
+                  ->write_sync([&](store::Tx& tx) -> Status {
+                    auto acted = rec("dlg_acted", "dlg_root", 1);
+                    acted.actor_delegation_id = "dlg_sib";
+                    return delegation::insert_record(tx, acted);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->write_sync([&](store::Tx& tx) -> Status {
+                    CUSTODY_ASSIGN(
+                        revoked, delegation::revoke_subtree(tx, "dlg_sib", kT0, "agt_b", "actor"));
+                    return ok_status();
+                  })
+                  .ok());
+  std::sort(revoked.begin(), revoked.end());
+  EXPECT_EQ(revoked, (std::vector<std::string>{"dlg_acted", "dlg_sib"}));
+  ASSERT_TRUE(store_
+                  ->read([&](store::Tx& tx) -> Status {
+                    EXPECT_TRUE(*delegation::is_live(tx, "dlg_root"));
+                    auto below = delegation::descendants(tx, "dlg_root");
+                    EXPECT_TRUE(below.ok());
+                    EXPECT_EQ(below->size(), 4u) << "dlg_acted is listed once";
+                    return ok_status();
+                  })
+                  .ok());
   // Revoking again changes nothing.
   ASSERT_TRUE(store_
                   ->write_sync([&](store::Tx& tx) -> Status {

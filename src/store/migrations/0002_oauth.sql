@@ -19,6 +19,7 @@ CREATE INDEX signing_keys_purpose ON signing_keys(purpose, activate_at);
 CREATE TABLE delegation_records (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES delegation_records(id),
+  actor_delegation_id TEXT REFERENCES delegation_records(id),
   root_id TEXT NOT NULL,
   subject TEXT NOT NULL,
   subject_issuer TEXT NOT NULL,
@@ -37,6 +38,7 @@ CREATE TABLE delegation_records (
   revocation_reason TEXT
 );
 CREATE INDEX delegation_records_parent ON delegation_records(parent_id);
+CREATE INDEX delegation_records_actor ON delegation_records(actor_delegation_id);
 CREATE INDEX delegation_records_subject ON delegation_records(subject);
 
 CREATE TABLE replay_cache (
