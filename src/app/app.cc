@@ -131,11 +131,14 @@ class Maintenance {
               log::error("signing key refresh failed", {{"error", s.error().message}});
             Micros now = clock.now();
             store.write(
-                [now](store::Tx& tx) {
-                  return oauth::purge_replay_cache(tx, now).ok() ? ok_status()
-                                                                 : Error::internal("purge failed");
+                [now](store::Tx& tx) -> Status {
+                  auto purged = oauth::purge_replay_cache(tx, now);
+                  return purged.ok() ? ok_status() : Status(purged.error());
                 },
-                [](Status) {});
+                [](Status s) {
+                  if (!s.ok())
+                    log::error("replay cache purge failed", {{"error", s.error().message}});
+                });
             lock.lock();
           }
         }) {}

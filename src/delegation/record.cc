@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/words.h"
 
 namespace custody::delegation {
 namespace {
@@ -12,27 +13,6 @@ constexpr std::string_view kColumns =
     "id, parent_id, root_id, subject, subject_issuer, actor, client_id, audience, scopes, depth, "
     "grant_type, cnf_jkt, origin, issued_at, expires_at, revoked_at, revoked_by, "
     "revocation_reason, actor_delegation_id";
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += ' ';
-    out += s;
-  }
-  return out;
-}
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t j = text.find(' ', i);
-    if (j == std::string::npos) j = text.size();
-    if (j > i) out.push_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 Result<Record> from_row(const store::Row& row) {
   Record r;
@@ -47,7 +27,7 @@ Result<Record> from_row(const store::Row& row) {
   if (!audience.is_array()) return Error::internal("delegation record " + r.id + ": bad audience");
   for (const auto& a : audience)
     if (a.is_string()) r.audience.push_back(a.get<std::string>());
-  r.scopes = split(row.text(8));
+  r.scopes = split_words(row.text(8));
   r.depth = static_cast<int>(row.integer(9));
   r.grant_type = row.text(10);
   r.cnf_jkt = row.opt_text(11);
@@ -66,13 +46,14 @@ Result<Record> from_row(const store::Row& row) {
 
 Status insert_record(store::Tx& tx, const Record& r) {
   nlohmann::json audience = r.audience;
-  CUSTODY_TRY(tx.exec(
-      "INSERT INTO delegation_records (" + std::string(kColumns) +
-          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-          "NULL, NULL, NULL, $16)",
-      {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor, r.client_id,
-       audience.dump(), join(r.scopes), std::int64_t(r.depth), r.grant_type, store::opt(r.cnf_jkt),
-       r.origin.dump(), r.issued_at, r.expires_at, store::opt(r.actor_delegation_id)}));
+  CUSTODY_TRY(
+      tx.exec("INSERT INTO delegation_records (" + std::string(kColumns) +
+                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                  "NULL, NULL, NULL, $16)",
+              {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor,
+               r.client_id, audience.dump(), join_words(r.scopes), std::int64_t(r.depth),
+               r.grant_type, store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at,
+               store::opt(r.actor_delegation_id)}));
   return ok_status();
 }
 

@@ -1,29 +1,15 @@
 #include "oauth/access_token.h"
 
+#include "common/words.h"
+
 namespace custody::oauth {
 
 std::vector<std::string> split_scopes(const std::string& scope) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < scope.size()) {
-    std::size_t j = scope.find(' ', i);
-    if (j == std::string::npos) j = scope.size();
-    if (j > i) {
-      std::string s = scope.substr(i, j - i);
-      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
-    }
-    i = j + 1;
-  }
-  return out;
+  return split_words(scope);
 }
 
 std::string join_scopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const auto& s : scopes) {
-    if (!out.empty()) out += ' ';
-    out += s;
-  }
-  return out;
+  return join_words(scopes);
 }
 
 nlohmann::json access_token_claims(const delegation::Record& r, const std::string& issuer,

@@ -32,7 +32,7 @@ Result<std::vector<KeyManager::Row>> KeyManager::load_and_complete(Micros now,
     rows.push_back(std::move(row));
     return ok_status();
   };
-  Status s = store_.write_sync([&](store::Tx& tx) -> Status {
+  auto load = [&](store::Tx& tx) -> Status {
     rows.clear();
     CUSTODY_ASSIGN(auto found, tx.query("SELECT kid, alg, wrapped_private, created_at, activate_at "
                                         "FROM signing_keys WHERE purpose = $1 "
@@ -40,6 +40,18 @@ Result<std::vector<KeyManager::Row>> KeyManager::load_and_complete(Micros now,
                                         {options_.purpose}));
     for (const auto& r : found)
       rows.push_back({r.text(0), r.text(1), r.text(2), r.integer(3), r.integer(4)});
+    return ok_status();
+  };
+  // The periodic refresh usually finds a current and an upcoming key: then a read suffices and
+  // no node takes the writer every minute.
+  if (!rotate) {
+    CUSTODY_TRY(store_.read(load));
+    bool has_current = !rows.empty() && rows.front().activate_at <= now;
+    bool has_upcoming = !rows.empty() && rows.back().activate_at > now;
+    if (has_current && has_upcoming) return rows;
+  }
+  Status s = store_.write_sync([&](store::Tx& tx) -> Status {
+    CUSTODY_TRY(load(tx));
     auto first_upcoming = [&]() {
       return std::find_if(rows.begin(), rows.end(),
                           [&](const Row& r) { return r.activate_at > now; });

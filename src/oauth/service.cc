@@ -36,6 +36,21 @@ Reply error_reply(const OAuthError& e, const DpopNonces& nonces, Micros now) {
   return r;
 }
 
+// The fields every OAuth audit event shares; callers add outcome, target and details.
+audit::Event oauth_event(std::string action, const std::string& actor, std::string request_id,
+                         Micros now, const std::string& delegation_id = {},
+                         const std::string& chain_root = {}) {
+  audit::Event event;
+  event.time = now;
+  event.actor = actor.empty() ? "anonymous" : actor;
+  event.action = std::move(action);
+  event.target = delegation_id;
+  event.delegation_id = delegation_id;
+  event.chain_root = chain_root;
+  event.request_id = std::move(request_id);
+  return event;
+}
+
 std::vector<crypto::Alg> all_algs() {
   return {crypto::Alg::kES256, crypto::Alg::kEdDSA, crypto::Alg::kRS256};
 }
@@ -113,8 +128,13 @@ Result<PresentedToken> Service::verify_own(std::string_view token, bool allow_ex
   }
   CUSTODY_ASSIGN(auto jws, crypto::jws_verify(token, snapshot->verification_keys, policy.jws));
   CUSTODY_ASSIGN(auto claims, crypto::jwt_parse_claims(jws.payload));
-  if (!claims.contains("iss") || claims["iss"] != settings_.issuer)
-    return Error::unauthenticated("issuer mismatch");
+  // Every check of a live token (typ, iss, exp present, nbf) as of the moment it was issued, so
+  // only the expiry itself is forgiven.
+  auto iat = claims.find("iat");
+  if (iat == claims.end() || !iat->is_number_integer())
+    return Error::unauthenticated("token has no iat");
+  CUSTODY_TRY(crypto::jwt_check_claims(jws.header, claims, policy,
+                                       iat->get<std::int64_t>() * kMicrosPerSecond));
   return presented_token(claims);
 }
 
@@ -200,12 +220,8 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
   auto refuse = [this, reply, now, grant_type, rid = req.request_id, remote = req.remote_address](
                     const std::string& actor, const OAuthError& e,
                     const std::string& claimed = {}) {
-    audit::Event event;
-    event.time = now;
-    event.actor = actor.empty() ? "anonymous" : actor;
-    event.action = "oauth.token";
+    audit::Event event = oauth_event("oauth.token", actor, rid, now);
     event.outcome = e.error;
-    event.request_id = rid;
     event.details = {{"grant_type", grant_type.substr(0, 80)}, {"reason", e.description}};
     if (!e.bound.empty()) event.details["bound"] = e.bound;
     if (!claimed.empty()) event.details["claimed_client_id"] = claimed;
@@ -241,15 +257,9 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
   no_store(ok);
   if (settings_.dpop_nonce) ok.headers.emplace_back("DPoP-Nonce", nonces_.current(now));
 
-  audit::Event event;
-  event.time = now;
-  event.actor = actor;
-  event.action = "oauth.token";
-  event.target = issuance.record.id;
-  event.chain_root = issuance.record.subject;
-  event.delegation_id = issuance.record.id;
+  audit::Event event = oauth_event("oauth.token", actor, req.request_id, now, issuance.record.id,
+                                   issuance.record.subject);
   event.outcome = "success";
-  event.request_id = req.request_id;
   event.details = issuance.audit;
   event.details["sub"] = issuance.record.subject;
   event.details["scope"] = join_scopes(issuance.record.scopes);
@@ -374,14 +384,8 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
     failure = OAuthError::temporarily_unavailable("the store is unavailable");
     failed = true;
   }
-  audit::Event event;
-  event.time = now;
-  event.actor = caller.empty() ? "anonymous" : caller;
-  event.action = "oauth.introspect";
-  event.target = target;
-  event.delegation_id = target;
-  event.chain_root = chain_root;
-  event.request_id = req.request_id;
+  audit::Event event =
+      oauth_event("oauth.introspect", caller, req.request_id, now, target, chain_root);
   Reply answer;
   if (failed) {
     answer = error_reply(failure, nonces_, now);
@@ -404,11 +408,8 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
         if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
         if (!s.ok()) {
           log::error("could not audit an introspection", {{"error", s.error().message}});
-          Reply unavailable;
-          unavailable.status = 503;
-          unavailable.body = {{"error", "temporarily_unavailable"},
-                              {"error_description", "the audit log is unavailable"}};
-          return reply(std::move(unavailable));
+          return reply(error_reply(
+              OAuthError::temporarily_unavailable("the audit log is unavailable"), nonces_, now));
         }
         reply(std::move(*shared));
       });
@@ -456,6 +457,9 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
     }
     auto chain = delegation::chain(tx, presented->jti);
     if (!chain.ok()) {
+      // Only an unknown record is "nothing to revoke"; a store failure must not answer 200 as
+      // if the token were revoked.
+      if (chain.error().code != Code::kNotFound) return chain.error();
       note = "no delegation record";
       return ok_status();
     }
@@ -475,14 +479,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
   });
   if (!read.ok()) failure = OAuthError::temporarily_unavailable("the store is unavailable");
 
-  audit::Event event;
-  event.time = now;
-  event.actor = caller.empty() ? "anonymous" : caller;
-  event.action = "oauth.revoke";
-  event.target = target;
-  event.delegation_id = target;
-  event.chain_root = chain_root;
-  event.request_id = req.request_id;
+  audit::Event event = oauth_event("oauth.revoke", caller, req.request_id, now, target, chain_root);
   if (failure) {
     event.outcome = failure->error;
     event.details = {{"reason", failure->description}};
