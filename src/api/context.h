@@ -15,6 +15,10 @@ class Service;
 class KeyManager;
 }  // namespace custody::oauth
 
+namespace custody::policy {
+class Pdp;
+}  // namespace custody::policy
+
 namespace custody::api {
 
 struct ApiContext {
@@ -28,6 +32,8 @@ struct ApiContext {
   oauth::KeyManager* keys = nullptr;
   // The Merkle log behind /api/v1/audit/sth and the proofs; null when not running (503).
   audit::AuditLog* audit_log = nullptr;
+  // The policy decision point behind /access/v1/* and /api/v1/policies; null when not running.
+  policy::Pdp* pdp = nullptr;
 };
 
 }  // namespace custody::api

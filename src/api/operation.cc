@@ -9,9 +9,7 @@
 #include "http/problem.h"
 
 namespace custody::api {
-namespace {
 
-// Extracts the bearer token; empty when absent or not a Bearer credential.
 std::string_view bearer_token(const http::Request& request) {
   std::string_view h = request.header("Authorization");
   if (h.size() < 7) return {};
@@ -22,6 +20,8 @@ std::string_view bearer_token(const http::Request& request) {
   while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
   return h;
 }
+
+namespace {
 
 Result<directory::Principal> authenticate(ApiContext& api, store::Tx& tx,
                                           const http::Request& request, Micros now) {

@@ -43,6 +43,9 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
 // The request's JSON object body under the configured depth limit (http::parse_json_object).
 Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& request);
 
+// The request's bearer token; empty when absent or not a Bearer credential.
+std::string_view bearer_token(const http::Request& request);
+
 // Reads an optional If-Match header ("\"3\"", "3" or "W/\"3\"") as a version. A malformed value
 // is kInvalidArgument.
 Result<std::optional<std::int64_t>> if_match_version(const http::Request& request);

@@ -15,6 +15,8 @@ void add_audit_routes(http::Router& router, ApiContext& api);
 void add_oauth_routes(http::Router& router, ApiContext& api);
 void add_delegation_routes(http::Router& router, ApiContext& api);
 void add_key_routes(http::Router& router, ApiContext& api);
+void add_policy_routes(http::Router& router, ApiContext& api);
+void add_authzen_routes(http::Router& router, ApiContext& api);
 void add_operations_routes(http::Router& router, ApiContext& api, http::Metrics& metrics);
 
 inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics& metrics) {
@@ -27,6 +29,8 @@ inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics&
   add_oauth_routes(router, api);
   add_delegation_routes(router, api);
   add_key_routes(router, api);
+  add_policy_routes(router, api);
+  add_authzen_routes(router, api);
 }
 
 }  // namespace custody::api

@@ -25,6 +25,8 @@
 #include "oauth/key_manager.h"
 #include "oauth/replay.h"
 #include "oauth/service.h"
+#include "policy/defaults.h"
+#include "policy/pdp.h"
 #include "store/store.h"
 
 namespace custody::app {
@@ -117,32 +119,19 @@ crypto::KeyType key_type(const std::string& alg) {
   return crypto::KeyType::kEcP256;
 }
 
-// Refreshes the signing keys (rotation by schedule, other nodes' keys) and purges the replay
-// cache, every `period` until stopped.
-class Maintenance {
+// Runs `task` every `period` on its own thread until destroyed.
+class Periodic {
  public:
-  Maintenance(oauth::KeyManager& keys, store::Store& store, const Clock& clock,
-              std::chrono::milliseconds period)
-      : thread_([this, &keys, &store, &clock, period] {
+  Periodic(std::chrono::milliseconds period, std::function<void()> task)
+      : thread_([this, period, task = std::move(task)] {
           std::unique_lock lock(mu_);
           while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
             lock.unlock();
-            if (Status s = keys.refresh(); !s.ok())
-              log::error("signing key refresh failed", {{"error", s.error().message}});
-            Micros now = clock.now();
-            store.write(
-                [now](store::Tx& tx) -> Status {
-                  auto purged = oauth::purge_replay_cache(tx, now);
-                  return purged.ok() ? ok_status() : Status(purged.error());
-                },
-                [](Status s) {
-                  if (!s.ok())
-                    log::error("replay cache purge failed", {{"error", s.error().message}});
-                });
+            task();
             lock.lock();
           }
         }) {}
-  ~Maintenance() {
+  ~Periodic() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -157,6 +146,22 @@ class Maintenance {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// Refreshes the signing keys (rotation by schedule, other nodes' keys) and purges the replay
+// cache.
+void maintain_oauth(oauth::KeyManager& keys, store::Store& store, const Clock& clock) {
+  if (Status s = keys.refresh(); !s.ok())
+    log::error("signing key refresh failed", {{"error", s.error().message}});
+  Micros now = clock.now();
+  store.write(
+      [now](store::Tx& tx) -> Status {
+        auto purged = oauth::purge_replay_cache(tx, now);
+        return purged.ok() ? ok_status() : Status(purged.error());
+      },
+      [](Status s) {
+        if (!s.ok()) log::error("replay cache purge failed", {{"error", s.error().message}});
+      });
+}
 
 std::string store_metrics(const store::Store& store) {
   auto s = store.stats();
@@ -261,6 +266,32 @@ int serve(const Config& config, const ServeOptions& options) {
     if (*seeded) log::info("wrote demo identities");
   }
 
+  // The policy decision point: the default policies on a new store, then the active versions.
+  auto type_map = policy::parse_type_map(config.pdp.type_map);
+  if (!type_map.ok()) {
+    log::error(type_map.error().message, {{"key", "pdp.type_map"}});
+    return 2;
+  }
+  policy::PdpSettings pdp_settings;
+  pdp_settings.type_map = std::move(type_map).value();
+  pdp_settings.action_type = config.pdp.action_type;
+  policy::Pdp pdp(std::move(pdp_settings));
+  Status defaults = store.write_sync([&clock](store::Tx& tx) -> Status {
+    auto installed = policy::install_default_policies(tx, clock.now());
+    if (!installed.ok()) return installed.error();
+    if (*installed) log::info("installed the default policies as version 1");
+    return ok_status();
+  });
+  if (!defaults.ok()) {
+    log::error("cannot install the default policies: " + defaults.error().message);
+    return 1;
+  }
+  if (Status s = pdp.refresh(store); !s.ok()) {
+    log::error("cannot load the active policies: " + s.error().message);
+    return 1;
+  }
+  api.pdp = &pdp;
+
   http::Metrics metrics;
   metrics.add_collector([&store] { return store_metrics(store); });
   http::Router router;
@@ -316,8 +347,14 @@ int serve(const Config& config, const ServeOptions& options) {
     log::error(port.error().message);
     return 1;
   }
-  std::optional<Maintenance> maintenance;
-  maintenance.emplace(keys, store, clock, std::chrono::seconds(60));
+  std::optional<Periodic> maintenance, pdp_refresh;
+  maintenance.emplace(std::chrono::seconds(60),
+                      [&keys, &store, &clock] { maintain_oauth(keys, store, clock); });
+  // Other nodes' pushes and activations (and this node's, should an install have raced).
+  pdp_refresh.emplace(std::chrono::milliseconds(config.pdp.refresh_ms), [&pdp, &store] {
+    if (Status s = pdp.refresh(store); !s.ok())
+      log::error("policy decision point refresh failed", {{"error", s.error().message}});
+  });
   double startup_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log::info("listening on " + scheme + "://" + host + ":" + std::to_string(*port),
@@ -332,6 +369,7 @@ int serve(const Config& config, const ServeOptions& options) {
   server.stop();
   (*audit_log)->stop();  // a final signed head over every committed event
   maintenance.reset();
+  pdp_refresh.reset();
   store.close();
   log::info("stopped");
   return 0;

@@ -49,6 +49,13 @@ Result<bool> seed_demo_data(store::Store& store, const Clock& clock) {
          .resource = "https://invoices.example.com/mcp",
          .tools = std::vector<std::string>{"invoice.lookup", "invoice.list"},
          .justification = "demo: the assistant looks invoices up"}));
+    // Agents act only within their owner's entitlements (policies/custody.cedar): Ada holds
+    // the invoice tools too, so the default policies permit the assistant's calls.
+    CUSTODY_TRY(directory::grant_entitlement(
+        tx, ctx, ada.id,
+        {.scope = "invoices:read",
+         .resource = "https://invoices.example.com/mcp",
+         .justification = "demo: the owner of the billing assistant reads invoices"}));
     CUSTODY_TRY(
         directory::grant_entitlement(tx, ctx, mcp.id,
                                      {.scope = "ledger:read",

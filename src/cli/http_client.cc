@@ -78,6 +78,8 @@ http::verb to_verb(Method method) {
       return http::verb::post;
     case Method::kPatch:
       return http::verb::patch;
+    case Method::kPut:
+      return http::verb::put;
     case Method::kDelete:
       return http::verb::delete_;
   }
@@ -180,6 +182,8 @@ std::string_view method_name(Method method) {
       return "POST";
     case Method::kPatch:
       return "PATCH";
+    case Method::kPut:
+      return "PUT";
     case Method::kDelete:
       return "DELETE";
   }

@@ -28,7 +28,7 @@
 
 namespace custody::cli {
 
-enum class Method { kGet, kPost, kPatch, kDelete };
+enum class Method { kGet, kPost, kPatch, kPut, kDelete };
 std::string_view method_name(Method method);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

@@ -79,6 +79,20 @@ std::string format_problem(int status, std::string_view body) {
   if (!suffix.empty()) out += ", " + sanitize(suffix);
   if (!field.empty()) out += ", field " + sanitize(field);
   out += ")";
+  // A list of individual errors (e.g. one per policy file), one line each.
+  if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) {
+    for (const auto& e : doc["errors"]) {
+      if (!e.is_object()) continue;
+      std::string where = string_member(e, "file");
+      if (auto line = e.find("line"); line != e.end() && line->is_number_integer())
+        where +=
+            ":" + std::to_string(line->get<int>()) + ":" + std::to_string(e.value("column", 0));
+      std::string policy = string_member(e, "policy_id");
+      out += "\n  " + sanitize(where.empty() ? std::string("bundle") : where) + ": " +
+             (policy.empty() ? std::string() : "policy " + sanitize(policy) + ": ") +
+             sanitize(string_member(e, "message"));
+    }
+  }
   return out;
 }
 

@@ -102,6 +102,20 @@ Key oauth_bool(std::string name, bool OAuthConfig::*field) {
           }};
 }
 
+Key pdp_int(std::string name, std::int64_t PdpConfig::*field, std::int64_t lo, std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.pdp.*field));
+          }};
+}
+Key pdp_str(std::string name, std::string PdpConfig::*field, bool allow_empty) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            if (!allow_empty && t.empty())
+              return Error::invalid("config key " + name + ": must not be empty", name);
+            c.pdp.*field = t;
+            return ok_status();
+          }};
+}
+
 const std::vector<Key>& keys() {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   static const std::vector<Key> all = {
@@ -200,6 +214,14 @@ const std::vector<Key>& keys() {
       audit_int_key("audit.retention_days", &AuditConfig::retention_days, 0, 36'500),
       audit_int_key("audit.archive_segment_events", &AuditConfig::archive_segment_events, 1,
                     1'000'000),
+      pdp_str("pdp.audience", &PdpConfig::audience, true),
+      pdp_str("pdp.scope", &PdpConfig::scope, false),
+      pdp_str("pdp.type_map", &PdpConfig::type_map, true),
+      pdp_str("pdp.action_type", &PdpConfig::action_type, false),
+      pdp_int("pdp.audit_permit_percent", &PdpConfig::audit_permit_percent, 0, 100),
+      pdp_int("pdp.refresh_ms", &PdpConfig::refresh_ms, 50, 3'600'000),
+      pdp_int("pdp.max_evaluations", &PdpConfig::max_evaluations, 1, 1'000'000),
+      pdp_int("pdp.max_policies", &PdpConfig::max_policies, 1, 10'000'000),
   };
   return all;
 }

@@ -57,6 +57,18 @@ struct OAuthConfig {
   std::string trusted_issuers_file;  // JSON: external issuers whose JWTs may be exchanged
 };
 
+// The policy decision point (docs/policy.md, docs/authzen.md).
+struct PdpConfig {
+  std::string audience;                   // a PEP token's aud must include it; empty → the issuer
+  std::string scope = "custody:pdp";      // a PEP token must carry this scope
+  std::string type_map;                   // "authzen_type=CedarType,…" over the built-in mapping
+  std::string action_type = "Action";     // Cedar entity type of actions
+  std::int64_t audit_permit_percent = 1;  // permits audited (sampled); denies always are
+  std::int64_t refresh_ms = 1000;         // how often a node re-reads the active versions
+  std::int64_t max_evaluations = 1000;    // questions in one /access/v1/evaluations request
+  std::int64_t max_policies = 100'000;    // policies in one pushed bundle
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
@@ -79,6 +91,7 @@ struct Config {
   Limits limits;
   AuditConfig audit;
   OAuthConfig oauth;
+  PdpConfig pdp;
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path

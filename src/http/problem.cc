@@ -54,7 +54,16 @@ Response make(const Request& req, int status, std::string_view suffix, std::stri
 
 Response problem(const Request& request, const Error& error, const nlohmann::json& extra) {
   nlohmann::json members = extra.is_object() ? extra : nlohmann::json::object();
-  for (const auto& [k, v] : error.details) members[k] = v;
+  for (const auto& [k, v] : error.details) {
+    if (k == "errors") {
+      auto list = nlohmann::json::parse(v, nullptr, false);
+      if (list.is_array()) {
+        members[k] = std::move(list);
+        continue;
+      }
+    }
+    members[k] = v;
+  }
   return make(request, http_status(error.code), code_name(error.code), title_for(error.code),
               error.message, error.field, members);
 }

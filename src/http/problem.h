@@ -9,7 +9,9 @@
 namespace custody::http {
 
 // {"type": "https://custody.dev/problems/<code>", "title", "status", "detail", "instance",
-//  "request_id", "field"?} with Content-Type application/problem+json.
+//  "request_id", "field"?} with Content-Type application/problem+json. Each of error.details
+// becomes a member; "errors", when present, holds the JSON text of an array (a list of individual
+// errors, e.g. one per policy) and is embedded as that array.
 Response problem(const Request& request, const Error& error,
                  const nlohmann::json& extra = nlohmann::json::object());
 // For statuses with no Code (405, 415): type suffix and title given directly.

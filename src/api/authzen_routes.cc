@@ -1,0 +1,232 @@
+// The OpenID AuthZEN Authorization API 1.0 (docs/authzen.md):
+//   POST /access/v1/evaluation              one decision
+//   POST /access/v1/evaluations             a batch, with AuthZEN's evaluation semantics
+//   GET  /.well-known/authzen-configuration the PDP's metadata
+//
+// Callers (PEPs) authenticate with a bearer token: a custody access token with the pdp.scope
+// scope and the pdp.audience audience (default: the issuer), not revoked; or an admin API token of
+// the admin role. A deny is 200 {"decision": false}; 4xx/5xx only for a bad request or caller.
+//
+// Auditing: a request with at least one deny writes one audit event (outcome "deny", the denied
+// questions in its details) and answers only once it is durable; a request of permits only does
+// so for pdp.audit_permit_percent of requests, and otherwise answers at once.
+#include <random>
+
+#include "api/operation.h"
+#include "api/routes.h"
+#include "audit/events.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "delegation/record.h"
+#include "directory/admin_tokens.h"
+#include "http/json_body.h"
+#include "http/problem.h"
+#include "oauth/access_token.h"
+#include "oauth/service.h"
+#include "policy/authzen.h"
+#include "policy/directory_entities.h"
+#include "policy/pdp.h"
+
+namespace custody::api {
+namespace {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+
+// Most questions listed in one audit event; the counts always cover all of them.
+constexpr std::size_t kMaxAuditedQuestions = 100;
+
+// The caller's identity for audit events, or why it may not ask.
+Result<std::string> authenticate_pep(ApiContext& api, store::Tx& tx, const Request& req,
+                                     Micros now) {
+  std::string_view token = bearer_token(req);
+  if (token.empty()) return Error::unauthenticated("missing bearer token");
+  if (token.find('.') == std::string_view::npos) {
+    CUSTODY_ASSIGN(auto who, directory::authenticate_admin_token(tx, token, api.hasher, now));
+    if (who.role != directory::Role::kAdmin)
+      return Error::denied("only admin API tokens (or access tokens with the " +
+                           api.config.pdp.scope + " scope) may ask the policy decision point");
+    return who.actor();
+  }
+  oauth::Service* service = api.oauth.load();
+  if (service == nullptr) return Error::unavailable("the authorization server is starting");
+  auto presented = service->verify_own(token, false);
+  if (!presented.ok())
+    return Error::unauthenticated("invalid access token: " + presented.error().message);
+  const std::string& audience =
+      api.config.pdp.audience.empty() ? service->settings().issuer : api.config.pdp.audience;
+  if (std::find(presented->audience.begin(), presented->audience.end(), audience) ==
+      presented->audience.end())
+    return Error::unauthenticated("the access token's audience does not include " + audience);
+  if (std::find(presented->scopes.begin(), presented->scopes.end(), api.config.pdp.scope) ==
+      presented->scopes.end())
+    return Error::denied("the access token lacks the " + api.config.pdp.scope + " scope");
+  CUSTODY_ASSIGN(bool live, delegation::is_live(tx, presented->jti));
+  if (!live) return Error::unauthenticated("the access token has been revoked");
+  return presented->client_id;
+}
+
+bool sample_permit(std::int64_t percent) {
+  if (percent <= 0) return false;
+  if (percent >= 100) return true;
+  thread_local std::minstd_rand rng([] {
+    std::uint32_t seed = 0;
+    random_bytes(&seed, sizeof seed);
+    return seed;
+  }());
+  return static_cast<std::int64_t>(rng() % 100) < percent;
+}
+
+nlohmann::json ref_json(const policy::EntityRef& ref) {
+  return {{"type", ref.type}, {"id", ref.id}};
+}
+
+audit::Event decision_event(const policy::EvaluationRequest& request,
+                            const std::vector<policy::Decision>& decisions,
+                            std::int64_t policy_version, bool denied) {
+  audit::Event event;
+  event.action = request.single ? "pdp.evaluation" : "pdp.evaluations";
+  event.outcome = denied ? "deny" : "permit";
+  const auto& first = request.questions.front();
+  if (request.single) event.target = first.subject.type + ":" + first.subject.id;
+  nlohmann::json listed = nlohmann::json::array();
+  std::size_t deny_count = 0;
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    if (!decisions[i].allow) ++deny_count;
+    // Denies are listed; permits only when the request had no deny (a sampled permit request).
+    if (listed.size() >= kMaxAuditedQuestions || (denied && decisions[i].allow)) continue;
+    const auto& q = request.questions[i];
+    nlohmann::json item = {{"subject", ref_json(q.subject)},
+                           {"action", q.action},
+                           {"resource", ref_json(q.resource)},
+                           {"decision", decisions[i].allow},
+                           {"policies", decisions[i].reasons}};
+    if (!request.single) item["index"] = i;
+    if (!decisions[i].errors.empty()) {
+      nlohmann::json errors = nlohmann::json::array();
+      for (const auto& [policy, message] : decisions[i].errors)
+        errors.push_back({{"policy", policy}, {"message", message}});
+      item["errors"] = errors;
+    }
+    listed.push_back(std::move(item));
+  }
+  event.details = {{"policy_version", policy_version},
+                   {"evaluated", decisions.size()},
+                   {"denied", deny_count},
+                   {"decisions", listed}};
+  return event;
+}
+
+void evaluate(ApiContext& api, Request& req, Responder respond, bool batch) {
+  const std::string action = batch ? "pdp.evaluations" : "pdp.evaluation";
+  if (api.pdp == nullptr)
+    return refuse(api, req, respond, "", action, "",
+                  Error::unavailable("the policy decision point is not running"));
+  Micros now = api.clock.now();
+  std::string actor;
+  policy::EvaluationRequest request;
+  std::shared_ptr<const policy::PdpSnapshot> snapshot;
+  Result<std::vector<policy::Decision>> decisions = Error::internal("not evaluated");
+  Status s = api.store.read([&](store::Tx& tx) -> Status {
+    auto who = authenticate_pep(api, tx, req, now);
+    if (!who.ok()) {
+      decisions = who.error();
+      return ok_status();
+    }
+    actor = *who;
+    auto body = json_body(api, req);
+    if (!body.ok()) {
+      decisions = body.error();
+      return ok_status();
+    }
+    auto parsed = batch ? policy::parse_evaluations(*body) : policy::parse_evaluation(*body);
+    if (!parsed.ok()) {
+      decisions = parsed.error();
+      return ok_status();
+    }
+    request = std::move(parsed).value();
+    if (request.questions.size() > static_cast<std::size_t>(api.config.pdp.max_evaluations)) {
+      decisions = Error::invalid("at most " + std::to_string(api.config.pdp.max_evaluations) +
+                                     " evaluations per request (pdp.max_evaluations)",
+                                 "evaluations");
+      return ok_status();
+    }
+    snapshot = api.pdp->snapshot();
+    policy::DirectoryEntities directory(tx, now);
+    auto semantic = request.semantic;
+    decisions = api.pdp->decide(
+        *snapshot, directory, request.questions,
+        [semantic](const policy::Decision& d) { return policy::stops_after(semantic, d); });
+    if (!decisions.ok() && !batch) {
+      // Single evaluations have no index; batch errors name the item.
+      Error e = decisions.error();
+      e.details.erase("index");
+      decisions = std::move(e);
+    } else if (!decisions.ok()) {
+      Error e = decisions.error();
+      auto index = e.details.find("index");
+      if (index != e.details.end()) {
+        e.field = "evaluations[" + index->second + "]." + e.field;
+        e.message = "evaluations[" + index->second + "]." + e.message;
+        e.details.erase(index);
+      }
+      decisions = std::move(e);
+    }
+    return ok_status();
+  });
+  if (!s.ok()) decisions = s.error();
+  if (!decisions.ok()) return refuse(api, req, respond, actor, action, "", decisions.error());
+
+  Response response = http::json_response(200, policy::response_body(request, *decisions));
+  bool denied = std::any_of(decisions->begin(), decisions->end(),
+                            [](const policy::Decision& d) { return !d.allow; });
+  if (!denied && !sample_permit(api.config.pdp.audit_permit_percent))
+    return respond(std::move(response));
+  audit::Event event = decision_event(request, *decisions, snapshot->policy_version, denied);
+  event.time = now;
+  event.actor = actor;
+  event.request_id = req.request_id;
+  auto shared = std::make_shared<Response>(std::move(response));
+  api.store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
+                  [respond, shared, rid = req.request_id](Status st) {
+                    if (!st.ok()) {
+                      // The decision cannot be attributed durably: fail closed.
+                      log::error("could not audit a policy decision",
+                                 {{"request_id", rid}, {"error", st.error().message}});
+                      Response r;
+                      r.status = 503;
+                      r.content_type = "application/problem+json";
+                      r.body = nlohmann::json{
+                          {"type", "https://custody.dev/problems/unavailable"},
+                          {"title", "Service Unavailable"},
+                          {"status", 503},
+                          {"detail", "the decision could not be audited"},
+                          {"request_id",
+                           rid}}.dump();
+                      r.header("Retry-After", "1");
+                      return respond(std::move(r));
+                    }
+                    respond(std::move(*shared));
+                  });
+}
+
+}  // namespace
+
+void add_authzen_routes(http::Router& router, ApiContext& api) {
+  router.add("POST", "/access/v1/evaluation",
+             [&api](Request& req, Responder respond) { evaluate(api, req, respond, false); });
+  router.add("POST", "/access/v1/evaluations",
+             [&api](Request& req, Responder respond) { evaluate(api, req, respond, true); });
+  router.add("GET", "/.well-known/authzen-configuration", [&api](Request&, Responder respond) {
+    oauth::Service* service = api.oauth.load();
+    if (service == nullptr)
+      return respond(http::json_response(503, {{"error", "the server is starting"}}));
+    Response r =
+        http::json_response(200, policy::authzen_configuration(service->settings().issuer));
+    r.header("Cache-Control", "public, max-age=60");
+    respond(std::move(r));
+  });
+}
+
+}  // namespace custody::api

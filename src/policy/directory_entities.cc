@@ -1,0 +1,100 @@
+#include "policy/directory_entities.h"
+
+#include "directory/entitlements.h"
+#include "directory/identity_rows.h"
+
+namespace custody::policy {
+namespace {
+
+cedar::Value string_set(std::vector<std::string> items) {
+  cedar::SetElements elements;
+  elements.reserve(items.size());
+  for (auto& s : items) elements.emplace_back(std::move(s));
+  return cedar::Value::set(std::move(elements));
+}
+
+}  // namespace
+
+std::string_view cedar_type_of(directory::Kind kind) {
+  switch (kind) {
+    case directory::Kind::kHuman:
+      return "Human";
+    case directory::Kind::kService:
+      return "Service";
+    case directory::Kind::kAgent:
+      return "Agent";
+    case directory::Kind::kMcpServer:
+      return "McpServer";
+  }
+  return "";
+}
+
+std::optional<directory::Kind> kind_of_cedar_type(std::string_view cedar_type) {
+  for (auto k : {directory::Kind::kHuman, directory::Kind::kService, directory::Kind::kAgent,
+                 directory::Kind::kMcpServer}) {
+    if (cedar_type_of(k) == cedar_type) return k;
+  }
+  return std::nullopt;
+}
+
+Result<bool> DirectoryEntities::load(const cedar::EntityUid& uid, cedar::EntityStore& layer) {
+  return load_one(uid, layer, 0);
+}
+
+Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::EntityStore& layer,
+                                         int depth) {
+  if (auto it = loaded_.find(uid); it != loaded_.end()) return it->second;
+  auto kind = kind_of_cedar_type(uid.type());
+  // The id's prefix must agree with the type: an Agent entity is never read from a usr_ row.
+  if (!kind || directory::kind_of_id(uid.id()) != kind) {
+    loaded_.emplace(uid, false);
+    return false;
+  }
+  CUSTODY_ASSIGN(auto identity, directory::rows::find_identity(tx_, uid.id()));
+  if (!identity) {
+    loaded_.emplace(uid, false);
+    return false;
+  }
+  CUSTODY_ASSIGN(auto entitlements, directory::active_entitlements(tx_, identity->id, now_));
+
+  cedar::Entity entity;
+  entity.uid = uid;
+  auto& attrs = entity.attrs;
+  std::vector<std::string> scopes, audiences, grants, tools;
+  for (const auto& e : entitlements) {
+    scopes.push_back(e.scope);
+    audiences.push_back(e.resource);
+    grants.push_back(e.resource + " " + e.scope);
+    if (!e.tools) {
+      tools.push_back(e.resource + " *");
+    } else {
+      for (const auto& t : *e.tools) tools.push_back(e.resource + " " + t);
+    }
+  }
+  // RecordFields appends in key order in O(1): keep the names sorted.
+  attrs["audiences"] = string_set(std::move(audiences));
+  attrs["grants"] = string_set(std::move(grants));
+  attrs["kind"] = std::string(directory::kind_name(identity->kind));
+  attrs["name"] = identity->display_name;
+  if (identity->owner_id) {
+    attrs["owner"] = cedar::EntityUid::intern("Human", *identity->owner_id);
+    entity.parents.push_back(cedar::EntityUid::intern("Human", *identity->owner_id));
+  }
+  attrs["scopes"] = string_set(std::move(scopes));
+  attrs["state"] = std::string(directory::state_name(identity->state));
+  attrs["tools"] = string_set(std::move(tools));
+  for (const auto& [key, value] : identity->labels) entity.tags[key] = value;
+  if (auto team = identity->labels.find("team"); team != identity->labels.end())
+    entity.parents.push_back(cedar::EntityUid::intern("Team", team->second));
+
+  std::optional<cedar::EntityUid> owner;
+  if (identity->owner_id) owner = cedar::EntityUid::intern("Human", *identity->owner_id);
+  CUSTODY_TRY(layer.add(std::move(entity)));
+  loaded_.emplace(uid, true);
+  // The owner is read too, so that policies can test principal.owner's state and grants. Owners
+  // are humans, who have no owner, so this recursion stops after one level.
+  if (owner && depth == 0) CUSTODY_TRY(load_one(*owner, layer, depth + 1));
+  return true;
+}
+
+}  // namespace custody::policy

@@ -1,0 +1,50 @@
+// The directory as Cedar entities (docs/policy.md, "Entity model"): each identity is an entity of
+// type Human, Service, Agent or McpServer (by kind) whose uid id is the identity id, with
+//   attributes  kind, state, name: String; owner: Human (non-human identities);
+//               scopes, audiences: Set<String> — of its entitlements in force;
+//               grants: Set<String> — "<audience> <scope>" per entitlement in force;
+//               tools:  Set<String> — "<audience> <tool>" per tool of an entitlement in force,
+//                                     "<audience> *" for an entitlement that names no tools;
+//   tags        its labels;
+//   parents     its owner, and Team::"<label team>" when it has a team label.
+// Entities are read at decision time (no cache outlives a request), so a suspension, a retired
+// owner or a revoked entitlement changes the next decision.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "directory/model.h"
+#include "policy/cedar/entities.h"
+#include "store/store.h"
+
+namespace custody::policy {
+
+// "Human", "Service", "Agent", "McpServer".
+std::string_view cedar_type_of(directory::Kind kind);
+// The directory kind whose identities have this Cedar type; nullopt for any other type.
+std::optional<directory::Kind> kind_of_cedar_type(std::string_view cedar_type);
+
+// Loads identities into an entity layer, each at most once, within one read transaction.
+class DirectoryEntities {
+ public:
+  DirectoryEntities(store::Tx& tx, Micros now) : tx_(tx), now_(now) {}
+
+  // When `uid` names a directory identity (right type, existing id), adds it and its owner to
+  // `layer` (once per reader) and returns true; returns false when the directory has no such
+  // identity (the caller then looks elsewhere).
+  Result<bool> load(const cedar::EntityUid& uid, cedar::EntityStore& layer);
+
+ private:
+  Result<bool> load_one(const cedar::EntityUid& uid, cedar::EntityStore& layer, int depth);
+
+  store::Tx& tx_;
+  Micros now_;
+  std::unordered_map<cedar::EntityUid, bool, cedar::EntityUidHash> loaded_;  // uid → found
+};
+
+}  // namespace custody::policy
