@@ -64,7 +64,17 @@ Result<std::map<std::string, std::string>> parse_type_map(std::string_view text)
         return Error::invalid(
             "pdp.type_map: expected authzen_type=CedarType, got \"" + std::string(item) + "\"",
             "pdp.type_map");
-      map[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+      auto trim = [](std::string_view t) {
+        while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+        while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+        return std::string(t);
+      };
+      std::string key = trim(item.substr(0, eq)), value = trim(item.substr(eq + 1));
+      if (key.empty() || value.empty())
+        return Error::invalid(
+            "pdp.type_map: expected authzen_type=CedarType, got \"" + std::string(item) + "\"",
+            "pdp.type_map");
+      map[key] = value;
     }
     start = end + 1;
   }
