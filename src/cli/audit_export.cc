@@ -74,9 +74,10 @@ OcsfClass ocsf_class(std::string_view action, std::string_view outcome, std::str
   if (action == "oauth.revoke") return {kAuthentication, 2};    // Logoff
   if (action.starts_with("oauth.") || action.starts_with("auth.")) return {kAuthentication, 99};
   if (action == "delegation.revoke") return {kUserAccess, 2};  // Revoke Privileges
-  if (action.starts_with("authz.") || action.starts_with("policy.") ||
-      action.starts_with("access."))
-    return {kAuthorizeSession, 1};
+  // Policy decisions; changes to the policy store are API activity on configuration.
+  if (action.starts_with("pdp.")) return {kAuthorizeSession, 1};
+  if (action == "policy.push") return {kApiActivity, 1};                                  // Create
+  if (action == "policy.activate" || action == "entities.put") return {kApiActivity, 3};  // Update
   // A refused request whose credentials failed is a failed authentication, whatever it tried.
   if (outcome == "unauthenticated") return {kAuthentication, 1};  // Logon
   return {kApiActivity, api_activity(method)};
