@@ -336,7 +336,7 @@ int serve(const Config& config, const ServeOptions& options) {
     CUSTODY_ASSIGN(auto settings, oauth::resolve_settings(config, issuer));
     // DPoP nonces are keyed by a key derived from the server secret, never the secret itself.
     oauth_service = std::make_unique<oauth::Service>(
-        store, clock, api.hasher, keys, std::move(settings),
+        store, clock, api.hasher, keys, pdp, std::move(settings),
         crypto::hmac_sha256(opened->secret.key, "custody dpop nonce key"));
     api.oauth.store(oauth_service.get());
     return ok_status();

@@ -12,7 +12,7 @@ namespace {
 constexpr std::string_view kColumns =
     "id, parent_id, root_id, subject, subject_issuer, actor, client_id, audience, scopes, depth, "
     "grant_type, cnf_jkt, origin, issued_at, expires_at, revoked_at, revoked_by, "
-    "revocation_reason, actor_delegation_id";
+    "revocation_reason, actor_delegation_id, max_hops, policy";
 
 Result<Record> from_row(const store::Row& row) {
   Record r;
@@ -39,6 +39,11 @@ Result<Record> from_row(const store::Row& row) {
   r.revoked_by = row.opt_text(16);
   r.revocation_reason = row.opt_text(17);
   r.actor_delegation_id = row.opt_text(18);
+  if (auto hops = row.opt_integer(19)) r.max_hops = static_cast<int>(*hops);
+  if (!row.text(20).empty()) {
+    r.policy = nlohmann::json::parse(row.text(20), nullptr, false);
+    if (r.policy.is_discarded()) r.policy = nlohmann::json::object();
+  }
   return r;
 }
 
@@ -49,11 +54,13 @@ Status insert_record(store::Tx& tx, const Record& r) {
   CUSTODY_TRY(
       tx.exec("INSERT INTO delegation_records (" + std::string(kColumns) +
                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                  "NULL, NULL, NULL, $16)",
+                  "NULL, NULL, NULL, $16, $17, $18)",
               {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor,
                r.client_id, audience.dump(), join_words(r.scopes), std::int64_t(r.depth),
                r.grant_type, store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at,
-               store::opt(r.actor_delegation_id)}));
+               store::opt(r.actor_delegation_id),
+               r.max_hops ? store::Value(std::int64_t{*r.max_hops}) : store::Value(store::Null{}),
+               r.policy.empty() ? std::string() : r.policy.dump()}));
   return ok_status();
 }
 
@@ -161,6 +168,8 @@ nlohmann::json to_json(const Record& r) {
   if (r.actor_delegation_id) j["actor_delegation_id"] = *r.actor_delegation_id;
   if (r.cnf_jkt) j["cnf_jkt"] = *r.cnf_jkt;
   if (!r.origin.empty()) j["origin"] = r.origin;
+  if (r.max_hops) j["max_hops"] = *r.max_hops;
+  if (!r.policy.empty()) j["policy"] = r.policy;
   if (r.revoked_at) {
     j["revoked_at"] = format_rfc3339(*r.revoked_at);
     j["revoked_by"] = r.revoked_by.value_or("");

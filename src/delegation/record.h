@@ -37,6 +37,11 @@ struct Record {
   std::string grant_type;
   std::optional<std::string> cnf_jkt;                // DPoP key thumbprint the token is bound to
   nlohmann::json origin = nlohmann::json::object();  // e.g. external subject token's iss/jti
+  // Further token exchanges this token's authority may go through (the "max_hops" claim);
+  // nullopt: no limit beyond the depth cap. 0: it must not be re-delegated.
+  std::optional<int> max_hops;
+  // The policy decision that permitted the issuance: {"version": N, "policies": [ids]}.
+  nlohmann::json policy = nlohmann::json::object();
   Micros issued_at = 0;
   Micros expires_at = 0;
   std::optional<Micros> revoked_at;

@@ -29,6 +29,7 @@ nlohmann::json access_token_claims(const delegation::Record& r, const std::strin
   if (!act.is_null()) c["act"] = act;
   if (!may_act.is_null()) c["may_act"] = may_act;
   if (r.cnf_jkt) c["cnf"] = {{"jkt", *r.cnf_jkt}};
+  if (r.max_hops) c["max_hops"] = *r.max_hops;
   c["custody"] = {{"delegation_id", r.id}, {"root_delegation_id", r.root_id}, {"depth", r.depth}};
   return c;
 }
@@ -93,6 +94,11 @@ Result<PresentedToken> presented_token(const nlohmann::json& c) {
   if (auto it = c.find("cnf");
       it != c.end() && it->is_object() && it->contains("jkt") && (*it)["jkt"].is_string())
     t.cnf_jkt = (*it)["jkt"].get<std::string>();
+  if (auto it = c.find("max_hops"); it != c.end()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 1000)
+      return Error::unauthenticated("max_hops must be an integer in [0, 1000]");
+    t.max_hops = static_cast<int>(it->get<std::int64_t>());
+  }
   CUSTODY_ASSIGN(t.depth, act_depth(t.act, 64));
   t.claims = c;
   return t;

@@ -32,7 +32,8 @@ struct PresentedToken {
   nlohmann::json act;      // null when absent
   nlohmann::json may_act;  // null when absent
   std::optional<std::string> cnf_jkt;
-  int depth = 0;  // number of nested "act" levels
+  int depth = 0;                // number of nested "act" levels
+  std::optional<int> max_hops;  // "max_hops": further exchanges allowed; nullopt when absent
   nlohmann::json claims;
 };
 

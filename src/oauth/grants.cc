@@ -1,6 +1,7 @@
 #include "oauth/grants.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "common/ids.h"
@@ -43,6 +44,16 @@ OAuthResult<std::vector<std::string>> requested_audiences(const OAuthRequest& r)
   }
   if (out.size() > 16) return OAuthError::invalid_target("at most 16 audiences per token");
   return out;
+}
+
+OAuthResult<std::optional<int>> requested_max_hops(const OAuthRequest& r) {
+  auto v = r.param("max_hops");
+  if (!v) return std::optional<int>();
+  int n = -1;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n < 0 || n > 1000)
+    return OAuthError::invalid_request("max_hops must be an integer in [0, 1000]", "max_hops");
+  return std::optional<int>(n);
 }
 
 OAuthResult<nlohmann::json> requested_may_act(const OAuthRequest& r) {
@@ -172,6 +183,7 @@ OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& 
   r.audience = coverage.audience;
   r.depth = 0;
   r.expires_at = std::min(r.expires_at, coverage.not_after);
+  OAUTH_ASSIGN(r.max_hops, requested_max_hops(in.request));
   return out;
 }
 
@@ -317,6 +329,22 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
     entitlement_limit = covered->not_after;
   }
 
+  // Downstream hops: authority marked as not to be re-delegated stops here.
+  std::optional<int> parent_hops = parent ? parent->max_hops : subject.max_hops;
+  if (parent_hops && *parent_hops <= 0)
+    return OAuthError::invalid_request(
+        "the subject token's authority must not be delegated further (max_hops 0)", "max_hops");
+  OAUTH_ASSIGN(auto asked_hops, requested_max_hops(req));
+  std::optional<int> hops = parent_hops ? std::optional<int>(*parent_hops - 1) : std::nullopt;
+  if (asked_hops) {
+    if (hops && *asked_hops > *hops)
+      return OAuthError::invalid_request("max_hops " + std::to_string(*asked_hops) +
+                                             " exceeds the " + std::to_string(*hops) +
+                                             " hops left under the subject token",
+                                         "max_hops");
+    hops = asked_hops;
+  }
+
   // Depth.
   int depth = (parent ? parent->depth : subject.depth) + 1;
   if (depth > settings.max_depth)
@@ -332,6 +360,7 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
   r.scopes = new_scopes;
   r.audience = new_audience;
   r.depth = depth;
+  r.max_hops = hops;
   r.expires_at = std::min({r.expires_at, subject.expires_at, actor_exp, entitlement_limit});
   if (r.expires_at <= in.now)
     return OAuthError::invalid_request("no lifetime left under the subject token", "lifetime");
@@ -345,6 +374,11 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
   }
   out.act = {{"sub", actor}};
   if (!subject.act.is_null()) out.act["act"] = subject.act;
+  out.delegator = subject.act.is_object() && subject.act.contains("sub")
+                      ? subject.act["sub"].get<std::string>()
+                      : subject.subject;
+  out.parent_scopes = subject.scopes;
+  out.parent_audience = subject.audience;
   out.audit["parent"] = parent ? nlohmann::json(parent->id) : nlohmann::json(nullptr);
   return out;
 }

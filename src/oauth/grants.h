@@ -21,8 +21,14 @@
 //   audience — a new audience the subject token does not have needs the actor's own
 //              entitlement for every scope at it;
 //   depth    — the new token's act nesting ≤ oauth.max_delegation_depth;
-//   lifetime — exp = min(now + ttl, the subject token's exp, the actor token's exp).
+//   lifetime — exp = min(now + ttl, the subject token's exp, the actor token's exp);
+//   max_hops — a subject token with max_hops 0 must not be exchanged; otherwise the new token
+//              gets max_hops - 1 (a requested max_hops may only lower it).
 // The issued token keeps sub = the subject and nests act: {sub: actor, act: <subject's act>}.
+//
+// Both grants take an optional "max_hops" parameter (custody's extension): how many further
+// exchanges the new token's authority may go through. The policy decision point then decides the
+// issuance (issuance_policy.h) with what the grant computed.
 #pragma once
 
 #include <functional>
@@ -63,6 +69,11 @@ struct Issuance {
   std::string token_type = "Bearer";      // "DPoP" when bound
   std::string issued_token_type;          // token exchange only
   nlohmann::json audit = nlohmann::json::object();
+  // For the policy decision: whose authority a token exchange passes on (the subject token's
+  // acting identity, or its subject), and the subject token's scopes, audiences and max_hops.
+  std::string delegator;
+  std::vector<std::string> parent_scopes;
+  std::vector<std::string> parent_audience;
 };
 
 struct GrantInput {

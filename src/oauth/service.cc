@@ -13,6 +13,7 @@
 #include "oauth/access_token.h"
 #include "oauth/client_auth.h"
 #include "oauth/grants.h"
+#include "oauth/issuance_policy.h"
 #include "oauth/replay.h"
 
 namespace custody::oauth {
@@ -96,11 +97,13 @@ bool replayed_assertion(const Status& s) {
 }  // namespace
 
 Service::Service(store::Store& store, const Clock& clock, const crypto::SecretHasher& hasher,
-                 const KeyManager& keys, Settings settings, std::string nonce_secret)
+                 const KeyManager& keys, const policy::Pdp& pdp, Settings settings,
+                 std::string nonce_secret)
     : store_(store),
       clock_(clock),
       hasher_(hasher),
       keys_(keys),
+      pdp_(pdp),
       settings_(std::move(settings)),
       nonces_(std::move(nonce_secret)) {}
 
@@ -211,7 +214,18 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
     GrantInput in{req, *client, *dpop, settings_, now};
     *decided = grant_type == kGrantClientCredentials ? grant_client_credentials(tx, in)
                                                      : grant_token_exchange(tx, in, verify);
-    if (decided->ok()) decided->value().audit["client_auth"] = client->method;
+    if (!decided->ok()) return ok_status();
+    Issuance& issuance = decided->value();
+    issuance.audit["client_auth"] = client->method;
+    // Within the built-in bounds; now the policies decide (issuance_policy.h).
+    auto verdict = authorize_issuance(tx, pdp_, issuance, now);
+    if (!verdict.ok()) {
+      *decided = verdict.error();
+      return ok_status();
+    }
+    issuance.record.policy = {{"version", verdict->policy_version},
+                              {"policies", verdict->policies}};
+    issuance.audit["policy"] = issuance.record.policy;
     return ok_status();
   });
   if (!read.ok()) *decided = OAuthError::temporarily_unavailable("the store is unavailable");
@@ -269,6 +283,7 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
   event.details["chain"] = actor_chain(issuance.act);
   event.details["exp"] = issuance.record.expires_at / kMicrosPerSecond;
   if (issuance.record.cnf_jkt) event.details["cnf_jkt"] = *issuance.record.cnf_jkt;
+  if (issuance.record.max_hops) event.details["max_hops"] = *issuance.record.max_hops;
 
   auto work_state = std::make_shared<Issuance>(std::move(issuance));
   auto answer = std::make_shared<Reply>(std::move(ok));

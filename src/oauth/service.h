@@ -26,6 +26,10 @@
 #include "oauth/verified_cache.h"
 #include "store/store.h"
 
+namespace custody::policy {
+class Pdp;
+}  // namespace custody::policy
+
 namespace custody::oauth {
 
 struct Reply {
@@ -37,8 +41,10 @@ using ReplyFn = std::function<void(Reply)>;
 
 class Service {
  public:
+  // `pdp` decides every issuance after the grant's built-in bounds (issuance_policy.h).
   Service(store::Store& store, const Clock& clock, const crypto::SecretHasher& hasher,
-          const KeyManager& keys, Settings settings, std::string nonce_secret);
+          const KeyManager& keys, const policy::Pdp& pdp, Settings settings,
+          std::string nonce_secret);
 
   void token(const OAuthRequest& request, ReplyFn reply);
   void introspect(const OAuthRequest& request, ReplyFn reply);
@@ -57,6 +63,7 @@ class Service {
   const Clock& clock_;
   const crypto::SecretHasher& hasher_;
   const KeyManager& keys_;
+  const policy::Pdp& pdp_;
   // Answers invalid_client for a client assertion whose jti was already used, auditing the
   // refusal in place of `event` (whose write lost).
   void refuse_replayed(audit::Event event, const Status& s, Micros now, const ReplyFn& reply);

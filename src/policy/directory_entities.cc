@@ -1,5 +1,7 @@
 #include "policy/directory_entities.h"
 
+#include <charconv>
+
 #include "directory/entitlements.h"
 #include "directory/identity_rows.h"
 
@@ -75,6 +77,16 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
   attrs["audiences"] = string_set(std::move(audiences));
   attrs["grants"] = string_set(std::move(grants));
   attrs["kind"] = std::string(directory::kind_name(identity->kind));
+  if (auto cap = identity->labels.find("custody.dev/max-depth"); cap != identity->labels.end()) {
+    std::int64_t n = 0;
+    auto [end, ec] =
+        std::from_chars(cap->second.data(), cap->second.data() + cap->second.size(), n);
+    // A malformed cap is the strictest one: fail closed.
+    attrs["max_depth"] =
+        ec == std::errc() && end == cap->second.data() + cap->second.size() && n >= 0
+            ? n
+            : std::int64_t{0};
+  }
   attrs["name"] = identity->display_name;
   if (identity->owner_id) {
     attrs["owner"] = cedar::EntityUid::intern("Human", *identity->owner_id);

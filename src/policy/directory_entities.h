@@ -5,6 +5,7 @@
 //               grants: Set<String> — "<audience> <scope>" per entitlement in force;
 //               tools:  Set<String> — "<audience> <tool>" per tool of an entitlement in force,
 //                                     "<audience> *" for an entitlement that names no tools;
+//               max_depth: Long — from the label custody.dev/max-depth (0 when malformed);
 //   tags        its labels;
 //   parents     its owner, and Team::"<label team>" when it has a team label.
 // Entities are read at decision time (no cache outlives a request), so a suspension, a retired

@@ -5,28 +5,12 @@
 // semantics, the exact response shapes, who may ask, and the audit events of decisions.
 #include <gtest/gtest.h>
 
-#include "common/encoding.h"
-#include "harness.h"
+#include "oauth_fixture.h"
 
 namespace custody::apitest {
 namespace {
 
 constexpr const char* kServerS = "https://mcp.example.com";
-
-std::string form_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 json tool_call(const std::string& subject_type, const std::string& subject_id,
                const std::string& tool, const std::string& server = kServerS) {

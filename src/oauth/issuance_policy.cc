@@ -1,0 +1,148 @@
+#include "oauth/issuance_policy.h"
+
+#include <algorithm>
+#include <set>
+
+#include "directory/entitlements.h"
+#include "directory/model.h"
+#include "policy/directory_entities.h"
+
+namespace custody::oauth {
+namespace {
+
+// The Cedar entity reference for an identity id ("agt_…" → Agent), or an External one for
+// subjects of trusted external issuers.
+policy::EntityRef identity_ref(const std::string& id) {
+  auto kind = directory::kind_of_id(id);
+  return {kind ? std::string(policy::cedar_type_of(*kind)) : std::string("External"), id,
+          nlohmann::json::object()};
+}
+
+std::string kind_text(const std::string& id) {
+  auto kind = directory::kind_of_id(id);
+  return kind ? std::string(directory::kind_name(*kind)) : std::string("external");
+}
+
+// Every identity of the chain, from the initiator through each act to the newest actor.
+std::vector<std::string> chain_of(const Issuance& issuance) {
+  std::vector<std::string> chain = {issuance.record.subject};
+  const nlohmann::json* at = &issuance.act;
+  while (at->is_object() && at->contains("sub") && (*at)["sub"].is_string()) {
+    chain.push_back((*at)["sub"].get<std::string>());
+    auto next = at->find("act");
+    if (next == at->end()) break;
+    at = &*next;
+  }
+  return chain;
+}
+
+std::string annotation(const policy::CompiledBundle& bundle, const std::string& id,
+                       const char* name) {
+  const cedar::Policy* p = bundle.policies.find(id);
+  if (p == nullptr) return {};
+  auto it = p->annotations.find(name);
+  return it == p->annotations.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp& pdp,
+                                                const Issuance& issuance, Micros now) {
+  const auto& r = issuance.record;
+  bool exchange = r.grant_type != kGrantClientCredentials;
+  auto snapshot = pdp.snapshot();
+
+  nlohmann::json base = {
+      {"scopes", r.scopes},
+      {"lifetime_seconds", std::max<Micros>(0, r.expires_at - now) / kMicrosPerSecond},
+      {"now", {{"__extn", {{"fn", "datetime"}, {"arg", format_rfc3339(now)}}}}},
+      {"dpop", r.cnf_jkt.has_value()}};
+  if (r.max_hops) base["max_hops"] = *r.max_hops;
+  if (exchange) {
+    auto chain = chain_of(issuance);
+    std::set<std::string> kinds;
+    for (const auto& id : chain) kinds.insert(kind_text(id));
+    // The audiences the initiator itself is entitled to (none for an external subject).
+    std::set<std::string> initiator_audiences;
+    if (directory::kind_of_id(r.subject)) {
+      auto ents = directory::active_entitlements(tx, r.subject, now);
+      if (!ents.ok()) return OAuthError::server_error("cannot read entitlements");
+      for (const auto& e : *ents) initiator_audiences.insert(e.resource);
+    }
+    base["initiator"] = r.subject;
+    base["initiator_kind"] = kind_text(r.subject);
+    base["chain"] = std::set<std::string>(chain.begin(), chain.end());
+    base["chain_kinds"] = kinds;
+    base["depth"] = r.depth;
+    base["parent_scopes"] = issuance.parent_scopes;
+    base["initiator_audiences"] = initiator_audiences;
+    base["client"] = r.client_id;
+  } else {
+    base["grant_type"] = r.grant_type;
+  }
+
+  std::vector<policy::Question> questions;
+  for (const auto& audience : r.audience) {
+    policy::Question q;
+    nlohmann::json context = base;
+    context["audience"] = audience;
+    if (exchange) {
+      q.subject = identity_ref(r.actor);
+      q.action = "delegate";
+      q.resource = identity_ref(issuance.delegator);
+      context["new_audience"] =
+          std::find(issuance.parent_audience.begin(), issuance.parent_audience.end(), audience) ==
+          issuance.parent_audience.end();
+    } else {
+      q.subject = identity_ref(r.client_id);
+      q.action = "obtain";
+      q.resource = {"Audience", audience, nlohmann::json::object()};
+    }
+    q.context = std::move(context);
+    questions.push_back(std::move(q));
+  }
+
+  policy::DirectoryEntities directory(tx, now);
+  auto decisions = pdp.decide(*snapshot, directory, questions,
+                              [](const policy::Decision& d) { return !d.allow; });
+  if (!decisions.ok())
+    return OAuthError::server_error("the policy decision failed: " + decisions.error().message);
+
+  IssuanceVerdict verdict;
+  verdict.policy_version = snapshot->policy_version;
+  std::set<std::string> permitting;
+  for (std::size_t i = 0; i < decisions->size(); ++i) {
+    const auto& d = (*decisions)[i];
+    if (d.allow) {
+      permitting.insert(d.reasons.begin(), d.reasons.end());
+      continue;
+    }
+    const auto& q = questions[i];
+    std::string what = exchange ? "delegation of " + q.resource.id + "'s authority to " +
+                                      q.subject.id + " for audience " + r.audience[i]
+                                : q.subject.id + " obtaining a token for audience " + r.audience[i];
+    std::string bound = "policy";
+    std::string description;
+    if (d.reasons.empty()) {
+      description = "no policy permits " + what + " (policy version " +
+                    std::to_string(snapshot->policy_version) + ")";
+    } else {
+      std::string first_bound = annotation(*snapshot->bundle, d.reasons.front(), "bound");
+      if (!first_bound.empty()) bound = first_bound;
+      description = "policy forbids " + what + ":";
+      for (const auto& id : d.reasons) {
+        std::string reason = annotation(*snapshot->bundle, id, "reason");
+        description += " " + id + (reason.empty() ? "" : " (" + reason + ")") + ";";
+      }
+      description.pop_back();
+    }
+    if (!d.errors.empty())
+      description += "; policies that failed to evaluate: " + d.errors.front().first;
+    return exchange ? OAuthError::invalid_request(description, bound)
+                    : OAuthError::unauthorized_client(description, bound);
+  }
+  verdict.policies.assign(permitting.begin(), permitting.end());
+  return verdict;
+}
+
+}  // namespace custody::oauth

@@ -1,0 +1,191 @@
+// Bounded delegation as policy (docs/delegation-bounds.md), end to end through the token
+// endpoint: every issuance is decided by the active Cedar policies after the built-in bounds.
+// Each bound is violated once and the refusal asserted with its error, its bound (from the
+// policy's @bound annotation), the policy named in the description, and the audit event; the
+// permitted issuances carry the policy decision in their delegation records.
+#include <gtest/gtest.h>
+
+#include <ctime>
+
+#include "oauth_fixture.h"
+
+namespace custody::apitest {
+namespace {
+
+class DelegationBoundsTest : public OAuthFixture {
+ protected:
+  void SetUp() override {
+    OAuthFixture::SetUp();
+    if (IsSkipped()) return;
+    // Every test starts from the default policies.
+    Response r = admin().post("/api/v1/policies/1/activate", json::object());
+    ASSERT_EQ(r.status, 200) << r.describe();
+  }
+
+  // Pushes the default bundle plus `extra` (one more policy file) and activates it.
+  void push_defaults_with(const std::string& extra) {
+    Response defaults = admin().get("/api/v1/policies/1");
+    ASSERT_EQ(defaults.status, 200) << defaults.describe();
+    json body = {{"files", defaults.json()["files"]}, {"schema", defaults.json()["schema"]}};
+    body["files"].push_back({{"name", "test.cedar"}, {"text", extra}});
+    Response r = admin().post("/api/v1/policies", body);
+    ASSERT_EQ(r.status, 201) << r.describe();
+  }
+
+  // A chain A → B → C: A's token for B, B's exchange of it for C.
+  struct Chain {
+    Agent a, b, c;
+  };
+  Chain chain(const std::string& name) {
+    Chain ch{agent(name + "-a"), agent(name + "-b"), agent(name + "-c")};
+    entitle(ch.a, "read", ch.b.id);
+    entitle(ch.b, "read", ch.c.id);
+    return ch;
+  }
+  std::string token_for_b(const Chain& ch,
+                          std::vector<std::pair<std::string, std::string>> extra = {}) {
+    std::vector<std::pair<std::string, std::string>> p = {{"grant_type", "client_credentials"},
+                                                          {"audience", ch.b.id}};
+    p.insert(p.end(), extra.begin(), extra.end());
+    Response r = post_form("/oauth2/token", ch.a, p);
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return token_of(r);
+  }
+  void label(const std::string& id, const std::string& key, const std::string& value) {
+    Response cur = admin().get("/api/v1/identities/" + id);
+    json labels = cur.json().value("labels", json::object());
+    labels[key] = value;
+    Response r = admin().patch(
+        "/api/v1/identities/" + id, json{{"labels", labels}},
+        {{"If-Match", "\"" + std::to_string(cur.json()["version"].get<int>()) + "\""}});
+    ASSERT_EQ(r.status, 200) << r.describe();
+  }
+};
+
+TEST_F(DelegationBoundsTest, AChainInBoundsRecordsThePermittingPolicies) {
+  Chain ch = chain("ok");
+  Response t1 = post_form("/oauth2/token", ch.a,
+                          {{"grant_type", "client_credentials"}, {"audience", ch.b.id}});
+  ASSERT_EQ(t1.status, 200) << t1.describe();
+  Response t2 = exchange(ch.b, token_of(t1), {{"audience", ch.c.id}});
+  ASSERT_EQ(t2.status, 200) << t2.describe();
+  std::string jti = claims_of(token_of(t2))["jti"];
+  Response record = admin().get("/api/v1/delegations/" + jti);
+  ASSERT_EQ(record.status, 200) << record.describe();
+  EXPECT_EQ(record.json()["policy"]["version"], 1);
+  EXPECT_EQ(record.json()["policy"]["policies"], json::array({"custody/delegate"}));
+  std::string root = claims_of(token_of(t1))["jti"];
+  EXPECT_EQ(admin().get("/api/v1/delegations/" + root).json()["policy"]["policies"],
+            json::array({"custody/obtain"}));
+}
+
+TEST_F(DelegationBoundsTest, ForbiddenDelegateeIsRefusedNamingTheBoundAndPolicy) {
+  push_defaults_with(
+      "@id(\"billing-only\") @bound(\"delegatee\") @reason(\"only the billing team's agents may "
+      "act for others\")\n"
+      "forbid (principal, action == Action::\"delegate\", resource)\n"
+      "unless { principal in Team::\"billing\" };");
+  Chain ch = chain("team");
+  Response r = exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}});
+  ASSERT_TRUE(Refused(r, 400, "invalid_request", "delegatee", "billing-only"));
+  EXPECT_NE(r.json().value("error_description", "").find("only the billing team"),
+            std::string::npos)
+      << r.body;
+
+  label(ch.b.id, "team", "billing");
+  EXPECT_EQ(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}).status, 200);
+}
+
+TEST_F(DelegationBoundsTest, TimeWindowsUseTheRequestTime) {
+  std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  // A window that excludes the current UTC hour forbids; one that includes it does not.
+  auto window = [](int from, int to) {
+    return "@id(\"hours\") @bound(\"time_window\")\n"
+           "forbid (principal, action == Action::\"delegate\", resource)\n"
+           "unless { context.now.toTime() >= duration(\"" +
+           std::to_string(from) + "h\") && context.now.toTime() < duration(\"" +
+           std::to_string(to) + "h\") };";
+  };
+  Chain ch = chain("hours");
+  int h = utc.tm_hour;
+  // [h+1, h+2) (or [0, 1) at 23h) does not contain the current hour.
+  push_defaults_with(window((h + 1) % 24, (h + 1) % 24 + 1));
+  Response r = exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}});
+  ASSERT_TRUE(Refused(r, 400, "invalid_request", "time_window", "hours"));
+  push_defaults_with(window(h, h + 1));
+  EXPECT_EQ(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}).status, 200);
+}
+
+TEST_F(DelegationBoundsTest, MaxHopsIsDecrementedPerHopAndZeroStopsRedelegation) {
+  Chain ch = chain("hops");
+  entitle(ch.c, "read", ch.a.id);
+  std::string t1 = token_for_b(ch, {{"max_hops", "1"}});
+  EXPECT_EQ(claims_of(t1)["max_hops"], 1);
+  // Asking for more hops than are left is refused.
+  ASSERT_TRUE(Refused(exchange(ch.b, t1, {{"audience", ch.c.id}, {"max_hops", "2"}}), 400,
+                      "invalid_request", "max_hops", "exceeds"));
+  Response t2 = exchange(ch.b, t1, {{"audience", ch.c.id}});
+  ASSERT_EQ(t2.status, 200) << t2.describe();
+  EXPECT_EQ(claims_of(token_of(t2))["max_hops"], 0);
+  // C may not pass it on.
+  ASSERT_TRUE(Refused(exchange(ch.c, token_of(t2), {{"audience", ch.a.id}}), 400, "invalid_request",
+                      "max_hops", "must not be delegated"));
+  // Authority marked as not to be re-delegated at all.
+  std::string sealed = token_for_b(ch, {{"max_hops", "0"}});
+  ASSERT_TRUE(Refused(exchange(ch.b, sealed, {{"audience", ch.c.id}}), 400, "invalid_request",
+                      "max_hops", "max_hops 0"));
+}
+
+TEST_F(DelegationBoundsTest, AnIdentitysOwnDepthCapApplies) {
+  Chain ch = chain("depth");
+  entitle(ch.c, "read", ch.a.id);
+  label(ch.c.id, "custody.dev/max-depth", "1");
+  Response t2 = exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}});
+  ASSERT_EQ(t2.status, 200) << t2.describe();  // depth 1, C not yet in the chain
+  // Depth 2 through C (as the delegatee) exceeds its cap of 1.
+  ASSERT_TRUE(Refused(exchange(ch.c, token_of(t2), {{"audience", ch.a.id}}), 400, "invalid_request",
+                      "depth", "custody/identity-max-depth"));
+}
+
+TEST_F(DelegationBoundsTest, NoHopReachesAnAudienceOutsideTheInitiatorsEntitlements) {
+  push_defaults_with(
+      "@id(\"root-audiences\") @bound(\"audience\")\n"
+      "forbid (principal, action == Action::\"delegate\", resource)\n"
+      "when { context.initiator_kind != \"external\" && "
+      "!context.initiator_audiences.contains(context.audience) };");
+  Chain ch = chain("aud");
+  // B is entitled to C's audience, but A (the initiator) is not.
+  ASSERT_TRUE(Refused(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}), 400,
+                      "invalid_request", "audience", "root-audiences"));
+  entitle(ch.a, "read", ch.c.id);
+  EXPECT_EQ(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}).status, 200);
+}
+
+TEST_F(DelegationBoundsTest, ObtainingATokenIsDecidedToo) {
+  push_defaults_with(
+      "@id(\"agents-need-dpop\") @bound(\"dpop\")\n"
+      "forbid (principal is Agent, action == Action::\"obtain\", resource)\n"
+      "unless { context.dpop };");
+  Chain ch = chain("dpop");
+  Response r = post_form("/oauth2/token", ch.a,
+                         {{"grant_type", "client_credentials"}, {"audience", ch.b.id}});
+  ASSERT_TRUE(Refused(r, 400, "unauthorized_client", "dpop", "agents-need-dpop"));
+}
+
+TEST_F(DelegationBoundsTest, ABundleWithoutIssuancePermitsIssuesNothing) {
+  const json defaults = admin().get("/api/v1/policies/1").json();
+  json body = {{"files", json::array()}, {"schema", defaults["schema"]}};
+  for (const auto& f : defaults["files"])
+    if (f["name"] != "delegation.cedar") body["files"].push_back(f);
+  Response pushed = admin().post("/api/v1/policies", body);
+  ASSERT_EQ(pushed.status, 201) << pushed.describe();
+  Chain ch = chain("none");
+  Response r = post_form("/oauth2/token", ch.a,
+                         {{"grant_type", "client_credentials"}, {"audience", ch.b.id}});
+  ASSERT_TRUE(Refused(r, 400, "unauthorized_client", "policy", "no policy permits"));
+}
+
+}  // namespace
+}  // namespace custody::apitest
