@@ -2,6 +2,8 @@
 #include "api/operation.h"
 #include "api/query.h"
 #include "api/routes.h"
+#include "delegation/cascade.h"
+#include "directory/access.h"
 #include "directory/entitlements.h"
 #include "directory/json.h"
 #include "http/json_body.h"
@@ -82,11 +84,29 @@ void add_entitlement_routes(http::Router& router, ApiContext& api) {
 
   router.add("DELETE", "/api/v1/entitlements/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    write_operation(api, req, respond, "entitlement.revoke", id, nullptr,
-                    [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-                      CUSTODY_ASSIGN(auto e, directory::revoke_entitlement(tx, ctx, id));
-                      return http::json_response(200, directory::to_json(e, ctx.now));
-                    });
+    write_operation(
+        api, req, respond, "entitlement.revoke", id, nullptr,
+        [id](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+          CUSTODY_ASSIGN(auto e, directory::revoke_entitlement(tx, ctx, id));
+          // Continuous revocation: tokens that may rely on it die with it.
+          std::string reason = "entitlement " + id + " revoked";
+          CUSTODY_ASSIGN(auto revoked,
+                         delegation::revoke_for_entitlement(tx, e.identity_id, e.scope, e.resource,
+                                                            ctx.now, ctx.who.actor(), reason));
+          if (!revoked.empty()) {
+            nlohmann::json listed = nlohmann::json::array();
+            for (std::size_t i = 0; i < revoked.size() && i < 100; ++i)
+              listed.push_back(revoked[i]);
+            CUSTODY_TRY(directory::access::record(tx, ctx, "delegation.revoke", e.identity_id,
+                                                  {{"cause", "entitlement.revoke"},
+                                                   {"reason", reason},
+                                                   {"revoked_count", revoked.size()},
+                                                   {"revoked", listed}}));
+          }
+          nlohmann::json body = directory::to_json(e, ctx.now);
+          body["revoked_tokens"] = revoked.size();
+          return http::json_response(200, body);
+        });
   });
 }
 

@@ -2,6 +2,8 @@
 #include "api/operation.h"
 #include "api/query.h"
 #include "api/routes.h"
+#include "delegation/cascade.h"
+#include "directory/access.h"
 #include "directory/identities.h"
 #include "directory/json.h"
 #include "http/json_body.h"
@@ -86,43 +88,74 @@ Result<directory::IdentityFilter> parse_filter(const Request& req, const Config&
   return f;
 }
 
+// Revokes the live tokens of an identity whose authority was withdrawn and of the identities
+// that changed with it, with one audit event per identity that lost tokens. Returns how many.
+Result<std::size_t> revoke_withdrawn(store::Tx& tx, const directory::OpContext& ctx,
+                                     const directory::TransitionResult& result,
+                                     const std::string& action) {
+  std::vector<std::string> ids = {result.identity.id};
+  ids.insert(ids.end(), result.affected.begin(), result.affected.end());
+  std::size_t total = 0;
+  for (const auto& id : ids) {
+    std::string reason = id == result.identity.id
+                             ? action + " of " + id
+                             : action + " of " + result.identity.id + " (owner of " + id + ")";
+    CUSTODY_ASSIGN(auto revoked,
+                   delegation::revoke_for_identity(tx, id, ctx.now, ctx.who.actor(), reason));
+    if (revoked.empty()) continue;
+    total += revoked.size();
+    nlohmann::json listed = nlohmann::json::array();
+    for (std::size_t i = 0; i < revoked.size() && i < 100; ++i) listed.push_back(revoked[i]);
+    CUSTODY_TRY(directory::access::record(tx, ctx, "delegation.revoke", id,
+                                          {{"cause", action},
+                                           {"reason", reason},
+                                           {"revoked_count", revoked.size()},
+                                           {"revoked", listed}}));
+  }
+  return total;
+}
+
 // Lifecycle action routes share one shape.
 void add_transition(http::Router& router, ApiContext& api, const char* verb,
                     directory::State target, const char* action) {
-  router.add(
-      "POST", std::string("/api/v1/identities/{id}/") + verb,
-      [&api, target, action](Request& req, Responder respond) {
-        std::string id(req.param("id"));
-        struct Input {
-          std::string reason;
-          std::optional<std::int64_t> version;
-        };
-        auto in = std::make_shared<Input>();
-        auto validate = [&api, &req, in]() -> Status {
-          if (!req.body().empty()) {
-            CUSTODY_ASSIGN(auto body, json_body(api, req));
-            CUSTODY_TRY(http::check_members(body, {"reason"}));
-            CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
-            if (reason) in->reason = *reason;
-          }
-          CUSTODY_ASSIGN(in->version, if_match_version(req));
-          return ok_status();
-        };
-        write_operation(
-            api, req, respond, action, id, validate,
-            [id, target, in](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
-              CUSTODY_ASSIGN(auto result,
-                             directory::transition(tx, ctx, id, target, in->version, in->reason));
-              bool with_affected =
-                  target == directory::State::kSuspended || target == directory::State::kRetired;
-              if (!with_affected) return identity_response(200, result.identity);
-              Response r =
-                  http::json_response(200, {{"identity", directory::to_json(result.identity)},
-                                            {"affected", result.affected}});
-              r.header("ETag", "\"" + std::to_string(result.identity.version) + "\"");
-              return r;
-            });
-      });
+  router.add("POST", std::string("/api/v1/identities/{id}/") + verb,
+             [&api, target, action](Request& req, Responder respond) {
+               std::string id(req.param("id"));
+               struct Input {
+                 std::string reason;
+                 std::optional<std::int64_t> version;
+               };
+               auto in = std::make_shared<Input>();
+               auto validate = [&api, &req, in]() -> Status {
+                 if (!req.body().empty()) {
+                   CUSTODY_ASSIGN(auto body, json_body(api, req));
+                   CUSTODY_TRY(http::check_members(body, {"reason"}));
+                   CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
+                   if (reason) in->reason = *reason;
+                 }
+                 CUSTODY_ASSIGN(in->version, if_match_version(req));
+                 return ok_status();
+               };
+               write_operation(
+                   api, req, respond, action, id, validate,
+                   [id, target, in, action](store::Tx& tx,
+                                            const directory::OpContext& ctx) -> Result<Response> {
+                     CUSTODY_ASSIGN(auto result, directory::transition(tx, ctx, id, target,
+                                                                       in->version, in->reason));
+                     bool with_affected = target == directory::State::kSuspended ||
+                                          target == directory::State::kRetired;
+                     if (!with_affected) return identity_response(200, result.identity);
+                     // Continuous revocation: the tokens of the identity and of everything that was
+                     // suspended with it die in this same transaction.
+                     CUSTODY_ASSIGN(auto revoked, revoke_withdrawn(tx, ctx, result, action));
+                     Response r = http::json_response(
+                         200, {{"identity", directory::to_json(result.identity)},
+                               {"affected", result.affected},
+                               {"revoked_tokens", revoked}});
+                     r.header("ETag", "\"" + std::to_string(result.identity.version) + "\"");
+                     return r;
+                   });
+             });
 }
 
 }  // namespace

@@ -189,3 +189,72 @@ TEST_F(DelegationBoundsTest, ABundleWithoutIssuancePermitsIssuesNothing) {
 
 }  // namespace
 }  // namespace custody::apitest
+
+namespace custody::apitest {
+namespace {
+
+// Continuous revocation: withdrawing authority kills the live tokens that carry it, at once.
+class ContinuousRevocationTest : public DelegationBoundsTest {
+ protected:
+  bool active(const Agent& asker, const std::string& token) {
+    Response r = post_form("/oauth2/introspect", asker, {{"token", token}});
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return r.json().value("active", false);
+  }
+};
+
+TEST_F(ContinuousRevocationTest, SuspendingAnActorMidChainRevokesItsSubtree) {
+  Chain ch = chain("mid");
+  entitle(ch.c, "read", ch.a.id);
+  std::string t1 = token_for_b(ch);
+  Response t2 = exchange(ch.b, t1, {{"audience", ch.c.id}});
+  ASSERT_EQ(t2.status, 200) << t2.describe();
+  Response t3 = exchange(ch.c, token_of(t2), {{"audience", ch.a.id}});
+  ASSERT_EQ(t3.status, 200) << t3.describe();
+
+  Response s =
+      admin().post("/api/v1/identities/" + ch.b.id + "/suspend", json{{"reason", "compromised"}});
+  ASSERT_EQ(s.status, 200) << s.describe();
+  EXPECT_EQ(s.json()["revoked_tokens"], 2);  // B's hop and C's hop below it
+  EXPECT_TRUE(active(ch.a, t1));             // A's own token does not carry B's authority
+  EXPECT_FALSE(active(ch.c, token_of(t2)));  // B itself is suspended: C asks
+  EXPECT_FALSE(active(ch.c, token_of(t3)));
+  auto events = audit_events(admin(), "action=delegation.revoke&target=" + ch.b.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["details"]["cause"], "identity.suspend");
+  EXPECT_EQ(events[0]["details"]["revoked_count"], 2);
+}
+
+TEST_F(ContinuousRevocationTest, RetiringAnOwnerRevokesTheTokensOfWhatItOwns) {
+  Chain ch = chain("owner");
+  std::string t1 = token_for_b(ch);
+  Response r = admin().post("/api/v1/identities/" + owner_ + "/retire", json::object());
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_GE(r.json()["revoked_tokens"].get<int>(), 1);
+  Response intro = post_form("/oauth2/introspect", ch.a, {{"token", t1}});
+  // A is suspended with its owner, so it cannot even authenticate to introspect.
+  EXPECT_NE(intro.status, 200);
+  owner_ = create_human(admin())["id"].get<std::string>();  // later tests need a live owner
+}
+
+TEST_F(ContinuousRevocationTest, RevokingAnEntitlementRevokesTheTokensRelyingOnIt) {
+  Chain ch = chain("ent");
+  std::string t1 = token_for_b(ch);
+  entitle(ch.a, "write", ch.b.id);
+  Response other =
+      post_form("/oauth2/token", ch.a,
+                {{"grant_type", "client_credentials"}, {"audience", ch.b.id}, {"scope", "write"}});
+  ASSERT_EQ(other.status, 200) << other.describe();
+  json ents = admin().get("/api/v1/identities/" + ch.a.id + "/entitlements").json()["items"];
+  std::string read_ent;
+  for (const auto& e : ents)
+    if (e["scope"] == "read") read_ent = e["id"];
+  Response r = admin().del("/api/v1/entitlements/" + read_ent);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["revoked_tokens"], 1);
+  EXPECT_FALSE(active(ch.a, t1));
+  EXPECT_TRUE(active(ch.a, token_of(other)));  // the write token relies on another entitlement
+}
+
+}  // namespace
+}  // namespace custody::apitest

@@ -1,0 +1,76 @@
+#include "delegation/cascade.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/words.h"
+#include "delegation/record.h"
+
+namespace custody::delegation {
+namespace {
+
+// Revokes each candidate's subtree once; a candidate inside an earlier one's subtree is skipped.
+Result<std::vector<std::string>> revoke_all(store::Tx& tx, const std::vector<std::string>& ids,
+                                            Micros now, const std::string& by,
+                                            const std::string& reason) {
+  std::set<std::string> done;
+  std::vector<std::string> revoked;
+  for (const auto& id : ids) {
+    if (done.count(id)) continue;
+    CUSTODY_ASSIGN(auto now_revoked, revoke_subtree(tx, id, now, by, reason));
+    for (auto& r : now_revoked) {
+      done.insert(r);
+      revoked.push_back(std::move(r));
+    }
+  }
+  return revoked;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> revoke_for_identity(store::Tx& tx, const std::string& identity,
+                                                     Micros now, const std::string& by,
+                                                     const std::string& reason) {
+  // Three indexed lookups (subject, actor, client_id) rather than one OR, which SQLite would
+  // answer with a table scan.
+  std::vector<std::string> ids;
+  for (const char* column : {"subject", "actor", "client_id"}) {
+    CUSTODY_ASSIGN(auto rows,
+                   tx.query(std::string("SELECT id FROM delegation_records WHERE ") + column +
+                                " = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id",
+                            {identity, now}));
+    for (const auto& row : rows) ids.push_back(row.text(0));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return revoke_all(tx, ids, now, by, reason);
+}
+
+Result<std::vector<std::string>> revoke_for_entitlement(store::Tx& tx, const std::string& identity,
+                                                        const std::string& scope,
+                                                        const std::string& resource, Micros now,
+                                                        const std::string& by,
+                                                        const std::string& reason) {
+  std::vector<std::string> ids;
+  for (const char* column : {"actor", "client_id"}) {
+    CUSTODY_ASSIGN(auto rows, tx.query(std::string("SELECT id, scopes, audience FROM "
+                                                   "delegation_records WHERE ") +
+                                           column +
+                                           " = $1 AND revoked_at IS NULL AND expires_at > $2 "
+                                           "ORDER BY id",
+                                       {identity, now}));
+    for (const auto& row : rows) {
+      auto scopes = split_words(row.text(1));
+      auto audience = nlohmann::json::parse(row.text(2), nullptr, false);
+      bool has_scope = std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+      bool has_audience = audience.is_array() &&
+                          std::find(audience.begin(), audience.end(), resource) != audience.end();
+      if (has_scope && has_audience) ids.push_back(row.text(0));
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return revoke_all(tx, ids, now, by, reason);
+}
+
+}  // namespace custody::delegation
