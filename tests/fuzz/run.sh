@@ -59,12 +59,12 @@ for t in "${targets[@]}"; do
     extra="$build/seeds/$t"
     if [[ ! -d "$extra" ]]; then
       mkdir -p "$extra"
+      # At most a few hundred small files each (`|| true`: find ends by SIGPIPE once head is done).
+      pick() { (find "$corpus_src" "$@" -size -8k || true) | head -n 300 | xargs -r cp -t "$extra" --backup=numbered; }
       case "$t" in
-        parser) find "$corpus_src" -name '*.cedar' -size -8k | head -n 400 | xargs -r cp -t "$extra" --backup=numbered ;;
-        schema) find "$corpus_src" \( -name '*.cedarschema' -o -name '*.cedarschema.json' \) -size -8k |
-                  head -n 200 | xargs -r cp -t "$extra" --backup=numbered ;;
-        entities) find "$corpus_src" -name '*.entities.json' -size -8k | head -n 200 |
-                    xargs -r cp -t "$extra" --backup=numbered ;;
+        parser) pick -name '*.cedar' ;;
+        schema) pick \( -name '*.cedarschema' -o -name '*.cedarschema.json' \) ;;
+        entities) pick -name '*.entities.json' ;;
       esac
     fi
     seeds+=("$extra")
