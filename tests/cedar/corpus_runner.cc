@@ -151,8 +151,8 @@ void run_integration_test(const fs::path& root, const fs::path& file, Tally& tal
       continue;
     }
     std::string why = where + ": expected " + r["decision"].get<std::string>() + " " +
-                      join(want_reasons) + " errors " + join(want_errors) + ", got " + got.decision +
-                      " " + join(got.reasons) + " errors " + join(got.errors);
+                      join(want_reasons) + " errors " + join(want_errors) + ", got " +
+                      got.decision + " " + join(got.reasons) + " errors " + join(got.errors);
     for (const auto& e : response.errors) why += "; " + e.policy->id + ": " + e.message;
     tally.fail(why);
   }

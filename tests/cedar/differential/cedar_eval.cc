@@ -25,7 +25,9 @@ using nlohmann::json;
 
 namespace {
 
-json failure(const std::string& why) { return json{{"failure", why}}; }
+json failure(const std::string& why) {
+  return json{{"failure", why}};
+}
 
 // One output line per request of the case (at least one when the case itself is malformed).
 void evaluate_case(const json& c, std::ostream& out) {
