@@ -9,7 +9,7 @@
 // whole (policies do not parse, entities do not load) must fail in both. No schema is used: values
 // are read by their JSON shape, and ill-typed expressions are evaluation errors in both engines.
 //
-// Generated: permit/forbid; scopes ==, in, is, is … in, action in [...]; when/unless with long
+// Generated: 1-6 policies (sometimes more than 64) per case, permit/forbid; scopes ==, in, is, is … in, action in [...]; when/unless with long
 // arithmetic near the 64-bit limits (overflow), comparisons, ==/!= across types, has (also
 // a.b), like with wildcards and escapes, if-then-else, && || !, set literals and
 // contains/containsAll/containsAny/isEmpty, records, entity and context attributes (often
@@ -65,8 +65,12 @@ const randomUid = (types = ALL_TYPES) => uid(pick(types), pick(IDS.slice(0, chan
 const actionUid = () => uid('Action', pick(ACTIONS));
 
 const LONGS = [0, 1, -1, 2, 3, 7, 42, 100, -100, 2147483647, 4294967296, 9007199254740991, -9007199254740991];
-const BIG_LONGS = ['9223372036854775807', '(-9223372036854775808)', '4611686018427387904', '3037000500'];
+const BIG_LONGS = ['9223372036854775807', '(-9223372036854775808)', '4611686018427387904', '3037000500',
+  '(-9223372036854775807)'];
 const STRINGS = ['', 'a', 'alice', 'bob', 'A*b', 'x y', 'é', '*', 'ab*', 'a\\b', 'line\nbreak'];
+// String literals written with escapes (policy text only): \u{..}, \x.., \0, \r, \', and \* which
+// only a like pattern accepts.
+const RAW_STRINGS = ['"\\u{e9}"', '"\\x41"', '"\\0"', '"\\r"', '"\\\'"', '"\\u{1F600}"', '"a\\*b"'];
 const IPS = ['10.0.0.1', '127.0.0.1', '::1', '224.0.0.1', '10.0.0.0/8', '192.168.1.0/24', 'ff02::1',
   '0.0.0.0', '127.0.0.1/32', '2001:db8::/32', '10.1.2.3/16'];
 // cedar-wasm rejects IPv4-embedded IPv6 addresses (custody too).
@@ -110,7 +114,8 @@ function jsonValue(type, depth = 0) {
     case 'bool': return chance(0.5);
     case 'set':
       return times(ri(0, 3), () => (chance(0.7) ? pick(STRINGS.slice(0, 5)) : depth < 2 ? jsonValue('long') : 1));
-    case 'entity': return { __entity: randomUid() };
+    // Without a schema only the __entity escape is an entity; {type, id} alone is a record.
+    case 'entity': return chance(0.9) ? { __entity: randomUid() } : randomUid();
     case 'record': {
       const r = { x: pick(LONGS) };
       if (chance(0.6)) r.y = depth < 2 ? { z: chance(0.5) } : true;
@@ -189,6 +194,7 @@ function attrAccess(type, d, uids) {
 }
 function genLong(d, uids) {
   const r = rnd();
+  if (r < 0.002) return '9223372036854775808'; // does not fit: a parse error in both
   if (d <= 0 || r < 0.2) return chance(0.85) ? String(pick(LONGS)) : pick(BIG_LONGS);
   if (r < 0.45) return attrAccess('long', d, uids);
   if (r < 0.7) {
@@ -204,6 +210,7 @@ function genLong(d, uids) {
 }
 function genString(d, uids) {
   const r = rnd();
+  if (r < 0.04) return pick(RAW_STRINGS);
   if (d <= 0 || r < 0.5) return str(pick(STRINGS));
   if (r < 0.8) return attrAccess('string', d, uids);
   if (r < 0.9) return `${genEntityExpr(0, uids)}.getTag(${str(pick(TAGS))})`;
@@ -252,7 +259,7 @@ function genAny(d, uids) {
   }
 }
 function likePattern() {
-  const parts = times(ri(0, 4), () => pick(['*', 'a', 'b', 'al', 'ice', '\\*', ' ', 'é', '\\\\']));
+  const parts = times(ri(0, 4), () => pick(['*', 'a', 'b', 'al', 'ice', '\\*', ' ', 'é', '\\\\', '\\u{e9}', '\\x2a', '\\n']));
   return '"' + parts.join('') + '"';
 }
 function genBool(d, uids) {
@@ -335,7 +342,9 @@ function genPolicy(uids) {
 const genContext = () => attrsFor(CONTEXT_ATTRS);
 function genCase() {
   const { entities, uids } = genEntities();
-  const policies = times(ri(1, 6), () => genPolicy(uids));
+  // Now and then a set of more than 64 policies: custody's scope index works on 64-bit words
+  // and evaluates boolean subexpressions that several policies share once (policy_set.h).
+  const policies = times(chance(0.03) ? ri(65, 130) : ri(1, 6), () => genPolicy(uids));
   const requests = times(REQUESTS, () => ({
     principal: uids.length && chance(0.8) ? pick(uids) : randomUid(PRINCIPAL_TYPES),
     action: actionUid(),
