@@ -8,6 +8,12 @@ fail() { echo "interop: $*" >&2; exit 1; }
 command -v node >/dev/null || fail "node is not installed (Node.js >= 20: scripts/install-deps.sh --test)"
 major=$(node -p 'process.versions.node.split(".")[0]')
 (( major >= 20 )) || fail "Node.js >= 20 is needed, found $(node --version)"
+# Files may be named relative to the caller's directory (tests/interop/x.test.js) or to this one.
+files=()
+for file in "$@"; do
+  if [[ -f "$file" ]]; then files+=("$(cd "$(dirname "$file")" && pwd)/$(basename "$file")"); else files+=("$file"); fi
+done
+set -- "${files[@]}"
 cd "$here"
 if (( $# == 0 )); then set -- *.test.js; fi
 # What the files need: cedar-*.test.js the official Cedar engine and cedar_eval ($CEDAR_EVAL),
