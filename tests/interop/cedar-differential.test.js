@@ -19,7 +19,7 @@
 // that do not exist.
 //
 // Environment: CEDAR_EVAL = path of the cedar_eval binary (required; ctest sets it),
-// CEDAR_DIFF_SEED (default 20261130), CEDAR_DIFF_CASES (default 3000), CEDAR_DIFF_REQUESTS (per
+// CEDAR_DIFF_SEED (default 20261130), CEDAR_DIFF_CASES (default 2000), CEDAR_DIFF_REQUESTS (per
 // case, default 4). Run: CEDAR_EVAL=build/dbg/tests/cedar_eval tests/interop/run.sh
 // tests/interop/cedar-differential.test.js
 import { test } from 'node:test';
@@ -31,7 +31,7 @@ const require = createRequire(import.meta.url);
 const cedar = require('@cedar-policy/cedar-wasm/nodejs');
 
 const SEED = Number(process.env.CEDAR_DIFF_SEED ?? 20261130);
-const CASES = Number(process.env.CEDAR_DIFF_CASES ?? 3000);
+const CASES = Number(process.env.CEDAR_DIFF_CASES ?? 2000);
 const REQUESTS = Number(process.env.CEDAR_DIFF_REQUESTS ?? 4);
 
 // ---------------- deterministic PRNG (mulberry32, as the anchor's bench.mjs) ----------------
