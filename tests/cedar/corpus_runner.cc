@@ -31,6 +31,7 @@
 #include "policy/cedar/policy_set.h"
 #include "policy/cedar/schema.h"
 #include "policy/cedar/validator.h"
+#include "request_json.h"
 
 namespace fs = std::filesystem;
 using namespace custody;
@@ -130,43 +131,28 @@ void run_integration_test(const fs::path& root, const fs::path& file, Tally& tal
   if (!entities.ok()) return fail_all("entities: " + entities.error().message);
   for (const auto& r : t["requests"]) {
     std::string where = name + " [" + r.value("description", std::string()) + "]";
-    Request request;
-    auto p = entity_uid_from_json(r["principal"]);
-    auto a = entity_uid_from_json(r["action"]);
-    auto res = entity_uid_from_json(r["resource"]);
-    if (!p.ok() || !a.ok() || !res.ok()) {
-      tally.fail(where + ": bad request uid");
+    auto request = testing::request_from_json(r, &*schema);
+    if (!request.ok()) {
+      tally.fail(where + ": request: " + request.error().message);
       continue;
     }
-    request.principal = *p;
-    request.action = *a;
-    request.resource = *res;
-    auto context = context_from_json(r.value("context", nlohmann::json::object()), &*schema, *a);
-    if (!context.ok()) {
-      tally.fail(where + ": context: " + context.error().message);
-      continue;
-    }
-    request.context = std::move(context).value();
     if (r.value("validateRequest", true)) {
-      if (Status valid = validate_request(request, *schema); !valid.ok()) {
+      if (Status valid = validate_request(*request, *schema); !valid.ok()) {
         tally.fail(where + ": request validation: " + valid.error().message);
         continue;
       }
     }
-    Response response = is_authorized(request, *policies, *entities);
-    std::string decision = response.decision == Decision::kAllow ? "allow" : "deny";
-    std::set<std::string> reasons, errors;
-    for (const auto* pol : response.reasons) reasons.insert(pol->id);
-    for (const auto& e : response.errors) errors.insert(e.policy->id);
+    Response response = is_authorized(*request, *policies, *entities);
+    testing::Answer got = testing::answer_of(response);
     std::set<std::string> want_reasons = id_set(r["reason"]);
     std::set<std::string> want_errors = id_set(r["errors"]);
-    if (decision == r["decision"] && reasons == want_reasons && errors == want_errors) {
+    if (got.decision == r["decision"] && got.reasons == want_reasons && got.errors == want_errors) {
       tally.pass();
       continue;
     }
     std::string why = where + ": expected " + r["decision"].get<std::string>() + " " +
-                      join(want_reasons) + " errors " + join(want_errors) + ", got " + decision +
-                      " " + join(reasons) + " errors " + join(errors);
+                      join(want_reasons) + " errors " + join(want_errors) + ", got " +
+                      got.decision + " " + join(got.reasons) + " errors " + join(got.errors);
     for (const auto& e : response.errors) why += "; " + e.policy->id + ": " + e.message;
     tally.fail(why);
   }

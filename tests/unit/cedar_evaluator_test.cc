@@ -71,9 +71,16 @@ TEST_F(CedarEval, LikeWildcardsAndEscapes) {
   EXPECT_EQ(eval(R"("hello" like "h*l*o")"), "true");
   EXPECT_EQ(eval(R"("hello" like "h*x")"), "false");
   EXPECT_EQ(eval(R"("a*b" like "a\*b")"), "true");
-  EXPECT_EQ(eval(R"("a*b" like "a\u{2a}b")"), "true");  // an escaped star is literal
-  EXPECT_EQ(eval(R"("axb" like "a\u{2a}b")"), "false");
+  // Only \* is a literal star: a star written \u{2a} or \x2a is a wildcard, as in cedar-wasm
+  // 4.13 (found by the differential test), and a backslash written \x5c does not escape the star
+  // that follows it.
+  EXPECT_EQ(eval(R"("a*b" like "a\u{2a}b")"), "true");
+  EXPECT_EQ(eval(R"("axb" like "a\u{2a}b")"), "true");
+  EXPECT_EQ(eval(R"("axyb" like "a\x2ab")"), "true");
+  EXPECT_EQ(eval(R"("x y" like "\x2a")"), "true");
   EXPECT_EQ(eval(R"("a\\b" like "a\x5cb")"), "true");
+  EXPECT_EQ(eval(R"("a\\xb" like "a\x5c*b")"), "true");
+  EXPECT_EQ(eval(R"("a*b" like "a\x5c*b")"), "false");
   EXPECT_EQ(eval(R"("axb" like "a\*b")"), "false");
   EXPECT_EQ(eval(R"("" like "*")"), "true");
   EXPECT_EQ(eval(R"("a\\b" like "a\\b")"), "true");

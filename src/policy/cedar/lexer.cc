@@ -86,8 +86,10 @@ Result<std::string> unescape(std::string_view raw, bool star_escape) {
         int a = i + 1 < raw.size() ? hex(raw[i + 1]) : -1;
         int b = i + 2 < raw.size() ? hex(raw[i + 2]) : -1;
         if (a < 0 || b < 0 || a > 7) return Error::invalid("invalid \\x escape");
-        // In a like pattern an escaped '*' or '\\' is a literal character, not a wildcard.
-        if (star_escape && (a * 16 + b == '*' || a * 16 + b == '\\')) out += '\\';
+        // In a like pattern only `\*` is a literal star: a star written \x2a (or \u{2a}) is a
+        // wildcard, as in the official engine (cedar-policy unescapes those before it looks for
+        // wildcards). A backslash written so is literal, hence escaped for the parser's decoding.
+        if (star_escape && a * 16 + b == '\\') out += '\\';
         out += static_cast<char>(a * 16 + b);
         i += 2;
         break;
@@ -105,7 +107,7 @@ Result<std::string> unescape(std::string_view raw, bool star_escape) {
         }
         if (j >= raw.size() || digits == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
           return Error::invalid("invalid \\u escape");
-        if (star_escape && (cp == '*' || cp == '\\')) out += '\\';
+        if (star_escape && cp == '\\') out += '\\';  // as for \x above
         append_utf8(out, cp);
         i = j;
         break;
