@@ -52,7 +52,10 @@ te_grant='urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange'
 tt_at='urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token'
 
 echo "custody $(git -C "$root" rev-parse --short HEAD), store $(grep -o '"store":"[a-z]*"' "$work/log" | head -1 || echo sqlite), wrk -t1, $(nproc) cores"
-printf '%-16s %4s %10s %9s %s\n' endpoint conn req/s p99 errors
+# custodyd's CPU time (user + system, from /proc) per request during each run.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
+printf '%-16s %4s %10s %9s %9s %s\n' endpoint conn req/s p99 cpu/req errors
 for ep in $endpoints; do
   for c in $concurrency; do
     case $ep in
@@ -67,10 +70,15 @@ for ep in $endpoints; do
     args=(-t1 -c"$c" -d"$duration" --latency)
     [[ -n $body ]] && args+=(-s "$root/bench/load/post_form.lua")
     for h in "${hdr[@]}"; do args+=(-H "$h"); done
+    before=$(cpu_ticks)
     WRK_BODY=$body wrk "${args[@]}" "$url$path" >"$work/$ep.$c.txt" 2>&1
+    after=$(cpu_ticks)
     rps=$(awk '/Requests\/sec/ {print $2}' "$work/$ep.$c.txt")
     p99=$(awk '$1=="99%" {print $2}' "$work/$ep.$c.txt")
     errs=$(grep -E 'Non-2xx|Socket errors' "$work/$ep.$c.txt" | tr '\n' ' ' || true)
-    printf '%-16s %4s %10s %9s %s\n' "$ep" "$c" "$rps" "$p99" "$errs"
+    requests=$(awk '/requests in/ {print $1}' "$work/$ep.$c.txt")
+    cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" \
+      'BEGIN { if (n > 0) printf "%.0fus", t / hz * 1e6 / n; else print "-" }')
+    printf '%-16s %4s %10s %9s %9s %s\n' "$ep" "$c" "$rps" "$p99" "$cpu" "$errs"
   done
 done
