@@ -5,7 +5,9 @@
 #include "api/routes.h"
 #include "audit/events.h"
 #include "common/ids.h"
+#include "delegation/drift.h"
 #include "delegation/trace.h"
+#include "directory/model.h"
 #include "http/json_body.h"
 #include "http/problem.h"
 #include "oauth/access_token.h"
@@ -58,9 +60,70 @@ Result<TraceTarget> trace_target(ApiContext& api, const Request& req) {
   return *target;
 }
 
+// GET /api/v1/drift's query: identity, unused_seconds, recent_seconds, cursor, limit.
+Result<delegation::DriftOptions> drift_options(const ApiContext& api, const Request& req) {
+  CUSTODY_ASSIGN(auto query, http::parse_query(req.query));
+  delegation::DriftOptions o;
+  auto number = [](const std::string& name, const std::string& value, std::int64_t lo,
+                   std::int64_t hi) -> Result<std::int64_t> {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || end != value.data() + value.size() || v < lo || v > hi)
+      return Error::invalid(
+          name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+          name);
+    return v;
+  };
+  constexpr std::int64_t kTenYears = 10LL * 366 * 24 * 3600;
+  for (const auto& [name, value] : query) {
+    if (name == "identity") {
+      if (!directory::kind_of_id(value))
+        return Error::invalid("identity must be an identity id", "identity");
+      o.identity = value;
+    } else if (name == "unused_seconds") {
+      CUSTODY_ASSIGN(auto v, number(name, value, 1, kTenYears));
+      o.unused_for = v * kMicrosPerSecond;
+    } else if (name == "recent_seconds") {
+      CUSTODY_ASSIGN(auto v, number(name, value, 1, kTenYears));
+      o.recent_for = v * kMicrosPerSecond;
+    } else if (name == "cursor") {
+      o.after = value;
+    } else if (name == "limit") {
+      CUSTODY_ASSIGN(auto v, number(name, value, 1, api.config.limits.max_page_size));
+      o.limit = static_cast<int>(v);
+    } else {
+      return Error::invalid("unknown query parameter \"" + name + "\"", name);
+    }
+  }
+  if (o.recent_for > o.unused_for)
+    return Error::invalid("recent_seconds must not exceed unused_seconds", "recent_seconds");
+  return o;
+}
+
 }  // namespace
 
 void add_delegation_routes(http::Router& router, ApiContext& api) {
+  router.add("GET", "/api/v1/drift", [&api](Request& req, Responder respond) {
+    auto options = std::make_shared<delegation::DriftOptions>();
+    auto validate = [&api, &req, options]() -> Status {
+      CUSTODY_ASSIGN(*options, drift_options(api, req));
+      return ok_status();
+    };
+    read_operation(api, req, respond, "drift.read", "", validate,
+                   [options](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
+                     if (ctx.who.role == directory::Role::kOwner)
+                       return Error::denied("owner tokens may not read the drift report");
+                     CUSTODY_ASSIGN(auto report, delegation::drift_report(tx, *options, ctx.now));
+                     nlohmann::json body = {
+                         {"generated_at", format_rfc3339(ctx.now)},
+                         {"unused_seconds", options->unused_for / kMicrosPerSecond},
+                         {"recent_seconds", options->recent_for / kMicrosPerSecond},
+                         {"items", report.items}};
+                     if (report.next_cursor) body["next_cursor"] = *report.next_cursor;
+                     return http::json_response(200, body);
+                   });
+  });
+
   router.add("GET", "/api/v1/delegations/{id}", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
     read_operation(api, req, respond, "delegation.read", id, nullptr,

@@ -1,5 +1,7 @@
-// custody trace, custody delegation get|revoke, custody keys list|rotate
+// custody trace, custody drift, custody delegation get|revoke, custody keys list|rotate
 #include "cli/commands.h"
+#include "cli/duration.h"
+#include "cli/table.h"
 #include "cli/trace_render.h"
 #include "cli/url.h"
 
@@ -28,6 +30,50 @@ void add_delegation_commands(CLI::App& app, Action& action) {
       Query query = {{is_token ? "token" : is_event ? "event" : "jti", args.what}};
       return with_session(args.remote, [&](const Session& s) {
         return call_and_print(s, {Method::kGet, api_path({"trace"}), query, {}, {}}, render_trace);
+      });
+    });
+  }
+
+  {
+    struct Args {
+      RemoteFlags remote;
+      std::string identity, unused = "30d", recent = "7d";
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand(
+        "drift", "Granted versus used: unused entitlements, new scopes and audiences");
+    cmd->add_option("--identity", a->identity, "one identity (default: every one not retired)");
+    cmd->add_option("--unused", a->unused, "usage window: entitlements unused this long (30d)");
+    cmd->add_option("--recent", a->recent, "what is new within this window (7d)");
+    add_remote_flags(cmd, &a->remote);
+    on_run(cmd, action, a, [](Args& args) {
+      auto unused = parse_duration(args.unused);
+      if (!unused.ok()) return usage_error(unused.error());
+      auto recent = parse_duration(args.recent);
+      if (!recent.ok()) return usage_error(recent.error());
+      Query query = {{"unused_seconds", std::to_string(*unused)},
+                     {"recent_seconds", std::to_string(*recent)}};
+      if (!args.identity.empty()) query.emplace_back("identity", args.identity);
+      return with_session(args.remote, [&](const Session& s) {
+        return list_and_print(
+            s, {Method::kGet, api_path({"drift"}), query, {}, {}}, true,
+            [](std::ostream& out, const Json& items) {
+              Table t({"IDENTITY", "KIND", "FINDING", "DETAIL", "SINCE"});
+              for (const auto& item : items) {
+                for (const auto& f : item.value("findings", Json::array())) {
+                  std::string type = f.value("type", "");
+                  std::string detail = type == "unused_entitlement"
+                                           ? f.value("scope", "") + " @ " + f.value("resource", "")
+                                       : type == "scope_beyond_baseline" ? f.value("scope", "")
+                                                                         : f.value("audience", "");
+                  std::string since = f.contains("granted_at") ? f.value("granted_at", "")
+                                                               : f.value("first_seen_at", "");
+                  t.add_row(
+                      {item.value("identity_id", ""), item.value("kind", ""), type, detail, since});
+                }
+              }
+              t.render(out);
+            });
       });
     });
   }

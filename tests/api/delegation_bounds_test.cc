@@ -258,3 +258,64 @@ TEST_F(ContinuousRevocationTest, RevokingAnEntitlementRevokesTheTokensRelyingOnI
 
 }  // namespace
 }  // namespace custody::apitest
+
+namespace custody::apitest {
+namespace {
+
+class DriftTest : public OAuthFixture {};
+
+std::vector<json> findings_of(const Response& r, const std::string& type) {
+  std::vector<json> out;
+  const json body = r.json();  // (iterating r.json()["items"] would outlive the temporary)
+  for (const auto& item : body["items"])
+    for (const auto& f : item["findings"])
+      if (f["type"] == type) out.push_back(f);
+  return out;
+}
+
+TEST_F(DriftTest, ReportsUnusedEntitlementsAndWhatIsNewSinceTheBaseline) {
+  Agent a = agent("drift-a"), b = agent("drift-b"), c = agent("drift-c");
+  entitle(a, "read", b.id);
+  entitle(a, "write", b.id);
+  entitle(a, "read", c.id);
+  std::this_thread::sleep_for(Millis(2200));  // the entitlements are now older than 2 s
+  auto token = [&](const std::string& scope, const std::string& audience) {
+    Response r =
+        post_form("/oauth2/token", a,
+                  {{"grant_type", "client_credentials"}, {"audience", audience}, {"scope", scope}});
+    EXPECT_EQ(r.status, 200) << r.describe();
+  };
+  token("read", b.id);  // the baseline
+  std::this_thread::sleep_for(Millis(1200));
+  token("write", b.id);  // recent: a scope and an audience the baseline did not have
+  token("read", c.id);
+
+  // Usage window 3 s (everything used), recent window 1 s.
+  Response r = admin().get("/api/v1/drift?identity=" + a.id + "&unused_seconds=3&recent_seconds=1");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_TRUE(findings_of(r, "unused_entitlement").empty()) << r.body;
+  auto scopes = findings_of(r, "scope_beyond_baseline");
+  ASSERT_EQ(scopes.size(), 1u) << r.body;
+  EXPECT_EQ(scopes[0]["scope"], "write");
+  auto audiences = findings_of(r, "new_audience");
+  ASSERT_EQ(audiences.size(), 1u) << r.body;
+  EXPECT_EQ(audiences[0]["audience"], c.id);
+
+  // Usage window 1 s: read at B was last used before it.
+  r = admin().get("/api/v1/drift?identity=" + a.id + "&unused_seconds=1&recent_seconds=1");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  auto unused = findings_of(r, "unused_entitlement");
+  ASSERT_EQ(unused.size(), 1u) << r.body;
+  EXPECT_EQ(unused[0]["scope"], "read");
+  EXPECT_EQ(unused[0]["resource"], b.id);
+
+  EXPECT_TRUE(IsProblem(admin().get("/api/v1/drift?unused_seconds=1&recent_seconds=5"), 400,
+                        "invalid_argument", "recent_seconds"));
+  // The whole report pages through every identity.
+  Response all = admin().get("/api/v1/drift?unused_seconds=1&recent_seconds=1&limit=1");
+  ASSERT_EQ(all.status, 200) << all.describe();
+  EXPECT_TRUE(all.json().contains("next_cursor")) << all.body;
+}
+
+}  // namespace
+}  // namespace custody::apitest
