@@ -36,6 +36,12 @@ std::pair<std::string, std::string> hop_lines(const Json& r) {
                        joined(r.value("audience", Json::array())) + " · issued " +
                        r.value("issued_at", std::string("-")) + " · expires " +
                        r.value("expires_at", std::string("-"));
+  if (r.contains("max_hops") && r["max_hops"].is_number_integer())
+    second += " · max_hops " + std::to_string(r["max_hops"].get<int>());
+  // The policy decision that permitted the issuance (records since policies decide issuance).
+  if (r.contains("policy") && r["policy"].is_object() && r["policy"].contains("version"))
+    second += " · permitted by " + joined(r["policy"].value("policies", Json::array())) +
+              " (policy v" + r["policy"]["version"].dump() + ")";
   if (r.value("revoked", false))
     second += " · REVOKED " + r.value("revoked_at", std::string()) + " by " +
               r.value("revoked_by", std::string("-"));

@@ -53,6 +53,21 @@ TEST(CliTraceRender, PrintsTheChainAsATreeMarksTheTokenAndNestsDownstream) {
   EXPECT_NE(text.find("· REVOKED t2 by agt_A"), std::string::npos);
 }
 
+TEST(CliTraceRender, ShowsThePermittingPoliciesAndHopsLeft) {
+  Json hop = record("dlg_2", "dlg_1", "agt_A", "agt_B");
+  hop["policy"] = {{"version", 3}, {"policies", {"custody/delegate", "team-ok"}}};
+  hop["max_hops"] = 1;
+  Json trace = {{"delegation_id", "dlg_2"},
+                {"initiator", {{"subject", "agt_A"}, {"issuer", "https://iam"}}},
+                {"chain", {record("dlg_1", "", "agt_A", ""), hop}},
+                {"downstream", Json::array()}};
+  std::ostringstream out;
+  render_trace(out, trace);
+  EXPECT_NE(out.str().find("· max_hops 1 · permitted by custody/delegate team-ok (policy v3)"),
+            std::string::npos)
+      << out.str();
+}
+
 TEST(CliTraceRender, NeutralisesTerminalEscapesFromIds) {
   Json trace = {{"delegation_id", "dlg_1"},
                 {"initiator", {{"subject", "evil\x1b[2J"}, {"issuer", "x"}}},
