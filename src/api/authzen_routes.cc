@@ -23,6 +23,7 @@
 #include "http/problem.h"
 #include "oauth/access_token.h"
 #include "oauth/service.h"
+#include "policy/approvals.h"
 #include "policy/authzen.h"
 #include "policy/directory_entities.h"
 #include "policy/pdp.h"
@@ -127,6 +128,7 @@ void evaluate(ApiContext& api, Request& req, Responder respond, bool batch) {
   std::string actor;
   policy::EvaluationRequest request;
   std::shared_ptr<const policy::PdpSnapshot> snapshot;
+  std::vector<std::string> approval_ids;  // per question: the valid approval it carries, or ""
   Result<std::vector<policy::Decision>> decisions = Error::internal("not evaluated");
   Status s = api.store.read([&](store::Tx& tx) -> Status {
     auto who = authenticate_pep(api, tx, req, now);
@@ -151,6 +153,23 @@ void evaluate(ApiContext& api, Request& req, Responder respond, bool batch) {
                                      " evaluations per request (pdp.max_evaluations)",
                                  "evaluations");
       return ok_status();
+    }
+    // A question that carries the id of a valid approval of exactly itself has its @approval
+    // policies waived (the approval is consumed when the decision commits).
+    approval_ids.assign(request.questions.size(), std::string());
+    for (std::size_t i = 0; i < request.questions.size(); ++i) {
+      auto& q = request.questions[i];
+      auto id = q.context.find("approval_id");
+      if (id == q.context.end() || !id->is_string()) continue;
+      auto valid = policy::approval_valid(tx, id->get<std::string>(), q, now);
+      if (!valid.ok()) {
+        decisions = valid.error();
+        return ok_status();
+      }
+      q.approved = *valid;
+      if (*valid) approval_ids[i] = id->get<std::string>();
+      // approval_id is custody's, not a Cedar context attribute the schema would declare.
+      q.context.erase("approval_id");
     }
     snapshot = api.pdp->snapshot();
     policy::DirectoryEntities directory(tx, now);
@@ -178,37 +197,82 @@ void evaluate(ApiContext& api, Request& req, Responder respond, bool batch) {
   if (!s.ok()) decisions = s.error();
   if (!decisions.ok()) return refuse(api, req, respond, actor, action, "", decisions.error());
 
-  Response response = http::json_response(200, policy::response_body(request, *decisions));
   bool denied = std::any_of(decisions->begin(), decisions->end(),
                             [](const policy::Decision& d) { return !d.allow; });
-  if (!denied && !sample_permit(api.config.pdp.audit_permit_percent))
-    return respond(std::move(response));
-  audit::Event event = decision_event(request, *decisions, snapshot->policy_version, denied);
-  event.time = now;
-  event.actor = actor;
-  event.request_id = req.request_id;
-  auto shared = std::make_shared<Response>(std::move(response));
-  api.store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
-                  [respond, shared, rid = req.request_id](Status st) {
-                    if (!st.ok()) {
-                      // The decision cannot be attributed durably: fail closed.
-                      log::error("could not audit a policy decision",
-                                 {{"request_id", rid}, {"error", st.error().message}});
-                      Response r;
-                      r.status = 503;
-                      r.content_type = "application/problem+json";
-                      r.body = nlohmann::json{
-                          {"type", "https://custody.dev/problems/unavailable"},
-                          {"title", "Service Unavailable"},
-                          {"status", 503},
-                          {"detail", "the decision could not be audited"},
-                          {"request_id",
-                           rid}}.dump();
-                      r.header("Retry-After", "1");
-                      return respond(std::move(r));
-                    }
-                    respond(std::move(*shared));
-                  });
+  bool checkpoint = false;  // an approval to request or to consume
+  for (std::size_t i = 0; i < decisions->size(); ++i)
+    checkpoint |=
+        !(*decisions)[i].approval.empty() || (!approval_ids[i].empty() && (*decisions)[i].allow);
+  if (!denied && !checkpoint && !sample_permit(api.config.pdp.audit_permit_percent))
+    return respond(http::json_response(200, policy::response_body(request, *decisions)));
+
+  // The write: approvals requested (found or created) and consumed, and the audit event, in one
+  // commit before the answer.
+  struct State {
+    policy::EvaluationRequest request;
+    std::vector<policy::Decision> decisions;
+    std::vector<std::string> approval_ids;
+  };
+  auto state = std::make_shared<State>(
+      State{std::move(request), std::move(decisions).value(), std::move(approval_ids)});
+  Micros ttl = api.config.pdp.approval_ttl_seconds * kMicrosPerSecond;
+  std::int64_t policy_version = snapshot->policy_version;
+  api.store.write(
+      [state, now, ttl, actor, policy_version, rid = req.request_id](store::Tx& tx) -> Status {
+        nlohmann::json used = nlohmann::json::array(), requested = nlohmann::json::array();
+        for (std::size_t i = 0; i < state->decisions.size(); ++i) {
+          auto& d = state->decisions[i];
+          const auto& q = state->request.questions[i];
+          if (!state->approval_ids[i].empty() && d.allow) {
+            if (policy::consume_approval(tx, state->approval_ids[i], now).ok()) {
+              used.push_back(state->approval_ids[i]);
+            } else {
+              // Another decision used it first: single use means this one is denied.
+              d.allow = false;
+              d.reasons.clear();
+              d.errors.emplace_back("", "approval " + state->approval_ids[i] + " was used");
+            }
+          }
+          if (!d.approval.empty()) {
+            CUSTODY_ASSIGN(auto a, policy::request_approval(tx, q, d.approval, actor, now, ttl));
+            d.checkpoint = {{"id", a.id},
+                            {"approver", a.approver},
+                            {"expires_at", format_rfc3339(a.expires_at)},
+                            {"labels", d.approval}};
+            requested.push_back(a.id);
+          }
+        }
+        bool any_deny = std::any_of(state->decisions.begin(), state->decisions.end(),
+                                    [](const policy::Decision& d) { return !d.allow; });
+        audit::Event event =
+            decision_event(state->request, state->decisions, policy_version, any_deny);
+        event.time = now;
+        event.actor = actor;
+        event.request_id = rid;
+        if (!used.empty()) event.details["approvals_used"] = used;
+        if (!requested.empty()) event.details["approvals_requested"] = requested;
+        return audit::append(tx, event);
+      },
+      [respond, state, rid = req.request_id](Status st) {
+        if (!st.ok()) {
+          // The decision cannot be recorded durably: fail closed.
+          log::error("could not audit a policy decision",
+                     {{"request_id", rid}, {"error", st.error().message}});
+          Response r;
+          r.status = 503;
+          r.content_type = "application/problem+json";
+          r.body = nlohmann::json{
+              {"type", "https://custody.dev/problems/unavailable"},
+              {"title", "Service Unavailable"},
+              {"status", 503},
+              {"detail", "the decision could not be recorded"},
+              {"request_id",
+               rid}}.dump();
+          r.header("Retry-After", "1");
+          return respond(std::move(r));
+        }
+        respond(http::json_response(200, policy::response_body(state->request, state->decisions)));
+      });
 }
 
 }  // namespace

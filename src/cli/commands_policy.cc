@@ -1,5 +1,6 @@
 // custody policy validate|test (offline, with the same engine as the server),
-// custody policy push|list|activate, custody entities push|get (docs/cli.md, docs/policy.md)
+// custody policy push|list|activate, custody entities push|get, custody approval
+// list|approve|deny (docs/cli.md, docs/policy.md, docs/approvals.md)
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -293,6 +294,73 @@ void add_policy_commands(CLI::App& app, Action& action) {
                                Json::object(),
                                {}},
                               render_version);
+      });
+    });
+  }
+
+  auto* approvals = app.add_subcommand("approval", "Human checkpoints: approval requests");
+  approvals->require_subcommand(1);
+  {
+    struct Args {
+      RemoteFlags remote;
+      std::string status;
+      bool all = false;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = approvals->add_subcommand("list", "Approval requests, newest first");
+    cmd->add_option("--status", a->status, "pending, approved, denied or used");
+    cmd->add_flag("--all", a->all, "every page");
+    add_remote_flags(cmd, &a->remote);
+    on_run(cmd, action, a, [](Args& args) {
+      Query query;
+      if (!args.status.empty()) query.emplace_back("status", args.status);
+      return with_session(args.remote, [&](const Session& s) {
+        return list_and_print(
+            s, {Method::kGet, api_path({"approvals"}), query, {}, {}}, args.all,
+            [](std::ostream& out, const Json& items) {
+              Table t(
+                  {"ID", "STATUS", "SUBJECT", "ACTION", "RESOURCE", "APPROVER", "EXPIRES", "WHY"});
+              for (const auto& i : items) {
+                const Json& q = i.value("question", Json::object());
+                std::string labels;
+                for (const auto& l : i.value("labels", Json::array()))
+                  labels += (labels.empty() ? "" : ", ") + l.get<std::string>();
+                t.add_row({i.value("id", ""), i.value("status", ""), i.value("subject_id", ""),
+                           q.value("action", ""), describe_uid(q.value("resource", Json())),
+                           i.value("approver", ""), i.value("expires_at", ""), labels});
+              }
+              t.render(out);
+            });
+      });
+    });
+  }
+  for (bool approve : {true, false}) {
+    struct Args {
+      RemoteFlags remote;
+      std::string id, reason;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = approvals->add_subcommand(
+        approve ? "approve" : "deny",
+        approve ? "Approve a pending request (single use)" : "Deny a pending request");
+    cmd->add_option("id", a->id, "apr_…")->required();
+    cmd->add_option("--reason", a->reason, "why (recorded in the audit log)");
+    add_remote_flags(cmd, &a->remote);
+    on_run(cmd, action, a, [approve](Args& args) {
+      Json body = Json::object();
+      if (!args.reason.empty()) body["reason"] = args.reason;
+      return with_session(args.remote, [&](const Session& s) {
+        return call_and_print(s,
+                              {Method::kPost,
+                               api_path({"approvals", args.id, approve ? "approve" : "deny"}),
+                               {},
+                               body,
+                               {}},
+                              [](std::ostream& out, const Json& r) {
+                                out << sanitize(r.value("id", "")) << " "
+                                    << sanitize(r.value("status", "")) << " by "
+                                    << sanitize(r.value("decided_by", "")) << "\n";
+                              });
       });
     });
   }

@@ -222,6 +222,7 @@ const std::vector<Key>& keys() {
       pdp_int("pdp.refresh_ms", &PdpConfig::refresh_ms, 50, 3'600'000),
       pdp_int("pdp.max_evaluations", &PdpConfig::max_evaluations, 1, 1'000'000),
       pdp_int("pdp.max_policies", &PdpConfig::max_policies, 1, 10'000'000),
+      pdp_int("pdp.approval_ttl_seconds", &PdpConfig::approval_ttl_seconds, 10, 30LL * 24 * 3600),
   };
   return all;
 }

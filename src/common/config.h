@@ -67,6 +67,7 @@ struct PdpConfig {
   std::int64_t refresh_ms = 1000;         // how often a node re-reads the active versions
   std::int64_t max_evaluations = 1000;    // questions in one /access/v1/evaluations request
   std::int64_t max_policies = 100'000;    // policies in one pushed bundle
+  std::int64_t approval_ttl_seconds = 3600;  // how long an approval request stays answerable
 };
 
 struct Config {

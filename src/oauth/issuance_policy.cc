@@ -123,6 +123,15 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
                                 : q.subject.id + " obtaining a token for audience " + r.audience[i];
     std::string bound = "policy";
     std::string description;
+    if (!d.approval.empty()) {
+      // A human checkpoint on an issuance: answered through the AuthZEN API today; the token
+      // endpoint refuses until CIBA lets the client wait for the approval.
+      std::string labels;
+      for (const auto& l : d.approval) labels += (labels.empty() ? "" : ", ") + l;
+      return OAuthError::invalid_request(what + " needs a human approval (" + labels +
+                                             "), which the token endpoint cannot wait for yet",
+                                         "approval");
+    }
     if (d.reasons.empty()) {
       description = "no policy permits " + what + " (policy version " +
                     std::to_string(snapshot->policy_version) + ")";

@@ -117,6 +117,8 @@ nlohmann::json decision_json(const Decision& d, bool explain) {
       errors.push_back({{"policy", policy}, {"message", message}});
     j["context"] = {{"reasons", d.reasons}, {"errors", errors}};
   }
+  // A checkpoint is always explained: the PEP needs the approval's id to come back with it.
+  if (!d.checkpoint.is_null()) j["context"]["approval_required"] = d.checkpoint;
   return j;
 }
 

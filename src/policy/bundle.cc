@@ -104,8 +104,20 @@ BundleResult compile_bundle(const BundleSource& source, std::size_t max_policies
   }
   if (!result.errors.empty()) return result;
 
+  // The waived set is built only when some policy asks for approvals (it doubles the memory).
+  for (const auto& p : all) bundle->has_approvals |= p.annotations.count("approval") > 0;
   for (auto& p : all) {
     std::string id = p.id;
+    bool needs_approval = p.effect == cedar::Effect::kForbid && p.annotations.count("approval");
+    if (p.annotations.count("approval") && p.effect != cedar::Effect::kForbid) {
+      result.errors.push_back(
+          {bundle->file_of[id], 0, 0, id, "@approval belongs on forbid policies only"});
+      continue;
+    }
+    if (bundle->has_approvals && !needs_approval) {
+      if (Status s = bundle->waived.add(p); !s.ok())
+        result.errors.push_back({bundle->file_of[id], 0, 0, id, s.error().message});
+    }
     if (Status s = bundle->policies.add(std::move(p)); !s.ok())
       result.errors.push_back({bundle->file_of[id], 0, 0, id, s.error().message});
   }

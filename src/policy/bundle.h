@@ -47,8 +47,14 @@ struct BundleError {
   nlohmann::json to_json() const;
 };
 
+// Human checkpoints: a forbid policy annotated @approval("<label>") forbids unless a human
+// approves (docs/approvals.md). `waived` is the set without those policies: a request that it
+// allows but `policies` forbids only through @approval policies needs an approval, and an
+// approved request is decided by `waived`.
 struct CompiledBundle {
   cedar::PolicySet policies;
+  cedar::PolicySet waived;
+  bool has_approvals = false;                   // some policy carries @approval
   std::shared_ptr<const cedar::Schema> schema;  // null when the bundle has none
   std::map<std::string, std::string> file_of;   // policy id → file name
 };

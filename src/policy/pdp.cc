@@ -1,5 +1,7 @@
 #include "policy/pdp.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "policy/cedar/entities_json.h"
 #include "policy/directory_entities.h"
@@ -234,11 +236,22 @@ Result<std::vector<Decision>> Pdp::decide(const PdpSnapshot& snapshot, Directory
     }
 
     cedar::Request request{u.subject, u.action, u.resource, std::move(context).value()};
-    cedar::Response response = cedar::is_authorized(request, bundle.policies, *entities);
+    const cedar::PolicySet& set =
+        q.approved && bundle.has_approvals ? bundle.waived : bundle.policies;
+    cedar::Response response = cedar::is_authorized(request, set, *entities);
     Decision d;
     d.allow = response.decision == cedar::Decision::kAllow;
     for (const auto* p : response.reasons) d.reasons.push_back(p->id);
     for (const auto& e : response.errors) d.errors.emplace_back(e.policy->id, e.message);
+    // A deny by @approval policies alone, of a question the other policies allow, is a
+    // checkpoint rather than a refusal.
+    if (!d.allow && !q.approved && bundle.has_approvals && !response.reasons.empty() &&
+        std::all_of(response.reasons.begin(), response.reasons.end(),
+                    [](const cedar::Policy* p) { return p->annotations.count("approval") > 0; }) &&
+        cedar::is_authorized(request, bundle.waived, *entities).decision ==
+            cedar::Decision::kAllow) {
+      for (const auto* p : response.reasons) d.approval.push_back(p->annotations.at("approval"));
+    }
     decisions.push_back(std::move(d));
     if (stop && stop(decisions.back())) break;
   }

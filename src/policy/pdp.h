@@ -69,12 +69,21 @@ struct Question {
   std::string action;
   EntityRef resource;
   nlohmann::json context = nlohmann::json::object();
+  // A human approved exactly this question (approvals.h checked it): @approval policies are
+  // waived for it.
+  bool approved = false;
 };
 
 struct Decision {
   bool allow = false;
   std::vector<std::string> reasons;                         // determining policy ids
   std::vector<std::pair<std::string, std::string>> errors;  // (policy id, message)
+  // Non-empty when the deny comes only from @approval policies and the question would be
+  // allowed without them: it needs a human's approval. The policies' @approval labels.
+  std::vector<std::string> approval;
+  // Set by the caller once the approval request exists: {"id", "approver", "expires_at",
+  // "labels"}, answered in the decision's context.
+  nlohmann::json checkpoint;
 };
 
 class Pdp {

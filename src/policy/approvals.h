@@ -1,0 +1,81 @@
+// Human checkpoints (docs/approvals.md): approval requests for questions that @approval policies
+// hold for a human, bound to the exact question, decided once, used once, expiring.
+//
+// Binding. An approval is for the SHA-256 digest of the canonical question: subject, action,
+// resource (types and ids, properties included) and the context without its approval_id. A
+// repeated question (the same digest) while one is pending finds that one; an altered question
+// (another digest) needs its own approval.
+//
+// Routing. The approver is the subject's owner when the subject is a directory identity with one,
+// else any admin ("admins"). Separation of duties: nobody decides an approval whose subject,
+// initiator or requester they are (an owner-role token acts as its human).
+//
+// Lifecycle: pending → approved | denied; approved → used (by the one decision it permits).
+// Expiry is derived from expires_at, so an unanswered request simply stops being usable.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "directory/principal.h"
+#include "policy/pdp.h"
+#include "store/store.h"
+
+namespace custody::policy {
+
+struct Approval {
+  std::string id;      // apr_…
+  std::string status;  // pending | approved | denied | used
+  std::string digest;
+  nlohmann::json question;
+  std::vector<std::string> labels;
+  std::string subject_id;
+  std::string initiator;
+  std::string requested_by;
+  std::string approver;  // a human id, or "admins"
+  Micros created_at = 0;
+  Micros expires_at = 0;
+  std::optional<std::string> decided_by;
+  std::optional<Micros> decided_at;
+  std::optional<std::string> decision_reason;
+  std::optional<Micros> used_at;
+
+  bool expired(Micros now) const { return now >= expires_at; }
+};
+
+// The digest a question's approval is bound to (hex SHA-256 of its canonical JSON).
+std::string question_digest(const Question& question);
+nlohmann::json question_json(const Question& question);
+
+// The pending, unexpired approval for this digest, or a new one (with `approver` resolved from the
+// directory), stored in `tx`.
+Result<Approval> request_approval(store::Tx& tx, const Question& question,
+                                  const std::vector<std::string>& labels,
+                                  const std::string& requested_by, Micros now, Micros ttl);
+
+Result<Approval> get_approval(store::Tx& tx, std::string_view id);
+
+// Newest first; `status` "pending" lists only unexpired pending ones.
+Result<std::vector<Approval>> list_approvals(store::Tx& tx,
+                                             const std::optional<std::string>& status, int limit,
+                                             const std::optional<std::string>& before);
+
+// Approves or denies a pending, unexpired approval as `who` (see the file comment for who may).
+// kConflict when it is not pending or has expired; kPermissionDenied for the wrong person.
+Result<Approval> decide_approval(store::Tx& tx, std::string_view id, bool approve,
+                                 const directory::Principal& who, const std::string& reason,
+                                 Micros now);
+
+// Whether `id` approves `question` now: approved, unused, unexpired and the same digest.
+Result<bool> approval_valid(store::Tx& tx, std::string_view id, const Question& question,
+                            Micros now);
+// Marks it used; kConflict when another decision used it first (single use).
+Status consume_approval(store::Tx& tx, std::string_view id, Micros now);
+
+nlohmann::json to_json(const Approval& approval, Micros now);
+
+}  // namespace custody::policy
