@@ -1,0 +1,170 @@
+#include "discovery/scanner.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <ctime>
+#include <set>
+
+#include "common/random.h"
+#include "discovery/config_layouts.h"
+#include "discovery/config_reader.h"
+#include "discovery/normaliser.h"
+#include "discovery/path_resolver.h"
+#include "discovery/process_scan.h"
+#include "discovery/redact.h"
+#include "discovery/secret_classifier.h"
+
+namespace custody::discovery {
+
+namespace {
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(0, 1);
+  return s;
+}
+
+class Scan {
+ public:
+  Scan(const ScanOptions& options, Report& report, const RootView& root,
+       const std::vector<std::string>& homes, std::string device_id, std::string hash_key)
+      : options_(options),
+        report_(report),
+        root_(root),
+        device_id_(std::move(device_id)),
+        classifier_(std::move(hash_key)),
+        redactor_(classifier_, homes) {}
+
+  // Reads one candidate file and appends its findings; the same real file is read once.
+  void read_config(const std::string& file, const ConfigLocation& loc, Scope scope,
+                   const std::string& project_view) {
+    if (!seen_.insert(file).second) return;
+    std::size_t cap = loc.layout == Layout::kClaudeJson ? options_.max_claude_json_bytes
+                                                         : options_.max_file_bytes;
+    ReadResult r = read_text_file(file, cap);
+    std::string view = root_.view(file);
+    if (r.outcome == ReadOutcome::kMissing) return;
+    if (r.outcome == ReadOutcome::kSkipped) {
+      ++report_.stats.config_files_skipped;
+      report_.warnings.push_back({view, r.reason});
+      return;
+    }
+    auto doc = parse_document(r.text, loc.format);
+    if (!doc.ok()) {
+      ++report_.stats.config_files_skipped;
+      report_.warnings.push_back({view, doc.error().message});
+      return;
+    }
+    ++report_.stats.config_files_read;
+    EntrySource source{std::string(loc.client), scope, view, project_view};
+    if (loc.path.find("extensions/") != std::string_view::npos) source.scope = Scope::kExtension;
+    for (const auto& raw : entries_of(*doc, loc.layout)) {
+      report_.findings.push_back(
+          normalise_entry(raw, source, redactor_, classifier_, device_id_));
+    }
+  }
+
+  void scan_homes(const std::vector<std::string>& homes) {
+    for (const auto& home : homes) {
+      std::string home_real = root_.real(home);
+      for (const auto& loc : config_locations()) {
+        if (loc.anchor != Anchor::kHome) continue;
+        if (loc.platform == Platform::kMacos && !options_.macos_paths) continue;
+        for (const auto& file : expand_location(home_real, loc.path, loc.platform)) {
+          read_config(file, loc, Scope::kUser, "");
+        }
+      }
+      for (const auto& store : credential_store_locations()) {
+        std::string p = home_real + "/" + std::string(store.path);
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) == 0) {
+          report_.credential_stores.push_back(
+              {std::string(store.client), root_.view(p), std::string(store.what)});
+        }
+      }
+    }
+  }
+
+  void scan_system() {
+    for (const auto& loc : config_locations()) {
+      if (loc.anchor != Anchor::kSystem) continue;
+      if (loc.platform == Platform::kMacos && !options_.macos_paths) continue;
+      for (const auto& file : expand_location(root_.root(), loc.path, loc.platform)) {
+        read_config(file, loc, Scope::kManaged, "");
+      }
+    }
+  }
+
+  void scan_projects() {
+    ProjectWalker walker(root_, options_.walk, report_);
+    for (const auto& pr : options_.project_roots) {
+      std::string view = pr.empty() || pr[0] != '/' ? "/" + pr : pr;
+      walker.walk(root_.real(view), [&](const std::string& dir, const ConfigLocation& loc,
+                                        const std::string& file) {
+        read_config(file, loc, Scope::kProject, root_.view(dir));
+      });
+    }
+  }
+
+  void scan_processes_now() {
+    scan_processes(root_, redactor_, classifier_, device_id_, report_);
+  }
+
+ private:
+  const ScanOptions& options_;
+  Report& report_;
+  const RootView& root_;
+  std::string device_id_;
+  SecretClassifier classifier_;
+  Redactor redactor_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+Report scan(const ScanOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  Report report;
+  RootView root(options.root);
+  report.root = options.root;
+  report.scanned_at = now_rfc3339();
+
+  std::string device_id;
+  if (options.device_id) {
+    device_id = *options.device_id;
+    report.device_id_source = "option";
+  } else {
+    ReadResult r = read_text_file(root.real("/etc/machine-id"), 4096);
+    if (r.outcome == ReadOutcome::kOk && !trim(r.text).empty()) {
+      device_id = trim(r.text);
+      report.device_id_source = "machine-id";
+    } else {
+      report.device_id_source = "none";
+    }
+  }
+  std::string key = options.hash_key.empty() ? random_bytes(32) : options.hash_key;
+
+  std::vector<std::string> homes = find_homes(root, options.macos_paths);
+  Scan s(options, report, root, homes, device_id, key);
+  s.scan_homes(homes);
+  s.scan_system();
+  s.scan_projects();
+  if (options.processes) s.scan_processes_now();
+  report.stats.duration_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                            start)
+          .count());
+  return report;
+}
+
+}  // namespace custody::discovery
