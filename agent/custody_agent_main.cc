@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   scan_cmd->add_option("--max-depth", options.walk.max_depth, "Project walk: depth limit")
       ->capture_default_str();
-  scan_cmd->add_option("--max-entries", options.walk.max_entries,
-                       "Project walk: directory entries limit")
+  scan_cmd
+      ->add_option("--max-entries", options.walk.max_entries,
+                   "Project walk: directory entries limit")
       ->capture_default_str();
   scan_cmd->add_option("--max-time-ms", max_time_ms, "Project walk: time limit in milliseconds")
       ->capture_default_str();

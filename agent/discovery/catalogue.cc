@@ -37,8 +37,7 @@ const std::vector<ConfigLocation>& config_locations() {
       {"vscode", H, L, ".config/Code - Insiders/User/mcp.json", Format::kJsonc,
        Layout::kVscodeServers},
       {"vscode", H, L, ".config/VSCodium/User/mcp.json", Format::kJsonc, Layout::kVscodeServers},
-      {"vscode", H, L, ".vscode-server/data/User/mcp.json", Format::kJsonc,
-       Layout::kVscodeServers},
+      {"vscode", H, L, ".vscode-server/data/User/mcp.json", Format::kJsonc, Layout::kVscodeServers},
       {"vscode", H, M, "Library/Application Support/Code/User/mcp.json", Format::kJsonc,
        Layout::kVscodeServers},
       {"vscode", H, M, "Library/Application Support/Code/User/settings.json", Format::kJsonc,
@@ -60,12 +59,14 @@ const std::vector<ConfigLocation>& config_locations() {
       {"continue", P, L, ".continue/mcpServers/*.yaml", Format::kYaml, Layout::kContinue},
       {"continue", P, L, ".continue/mcpServers/*.json", Format::kJsonc, Layout::kContinue},
       // Cline: the host editor's user dir, and the CLI
-      {"cline", H, L, "{editor}/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+      {"cline", H, L,
+       "{editor}/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
        Format::kJson, Layout::kMcpServers},
       {"cline", H, L, ".cline/data/settings/cline_mcp_settings.json", Format::kJson,
        Layout::kMcpServers},
       // Roo Code
-      {"roo-code", H, L, "{editor}/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
+      {"roo-code", H, L,
+       "{editor}/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
        Format::kJson, Layout::kMcpServers},
       {"roo-code", P, L, ".roo/mcp.json", Format::kJson, Layout::kMcpServers},
       // Gemini CLI
@@ -124,10 +125,10 @@ const std::vector<ConfigLocation>& config_locations() {
 
 const std::vector<std::string_view>& editor_user_dirs(Platform platform) {
   static const std::vector<std::string_view> kLinux = {
-      ".config/Code/User", ".config/Code - Insiders/User", ".config/VSCodium/User",
-      ".config/Cursor/User", ".config/Windsurf/User", ".vscode-server/data/User"};
-  static const std::vector<std::string_view> kMacos = {
-      "Library/Application Support/Code/User", "Library/Application Support/Cursor/User"};
+      ".config/Code/User",   ".config/Code - Insiders/User", ".config/VSCodium/User",
+      ".config/Cursor/User", ".config/Windsurf/User",        ".vscode-server/data/User"};
+  static const std::vector<std::string_view> kMacos = {"Library/Application Support/Code/User",
+                                                       "Library/Application Support/Cursor/User"};
   return platform == Platform::kMacos ? kMacos : kLinux;
 }
 
@@ -142,30 +143,18 @@ const std::vector<CredentialStoreLocation>& credential_store_locations() {
 
 const std::vector<ProcessSignature>& process_signatures() {
   static const std::vector<ProcessSignature> kSignatures = {
-      {"claude-code", "claude"},
-      {"claude-code", "@anthropic-ai/claude-code", true},
-      {"codex", "codex"},
-      {"codex", "@openai/codex", true},
-      {"gemini-cli", "gemini"},
-      {"gemini-cli", "@google/gemini-cli", true},
-      {"cline", "cline"},
-      {"cline", "@cline/cli", true},
-      {"goose", "goose"},
-      {"goose", "goosed"},
-      {"copilot-cli", "copilot"},
-      {"copilot-cli", "@github/copilot", true},
-      {"amazon-q", "q"},
-      {"amazon-q", "qchat"},
-      {"kiro", "kiro-cli"},
-      {"opencode", "opencode"},
-      {"vscode", "code"},
-      {"cursor", "cursor"},
-      {"windsurf", "windsurf"},
-      {"zed", "zed"},
-      {"zed", "zed-editor"},
-      {"claude-desktop", "Claude"},
-      {"lm-studio", "LM Studio"},
-      {"lm-studio", "lms"},
+      {"claude-code", "claude"},  {"claude-code", "@anthropic-ai/claude-code", true},
+      {"codex", "codex"},         {"codex", "@openai/codex", true},
+      {"gemini-cli", "gemini"},   {"gemini-cli", "@google/gemini-cli", true},
+      {"cline", "cline"},         {"cline", "@cline/cli", true},
+      {"goose", "goose"},         {"goose", "goosed"},
+      {"copilot-cli", "copilot"}, {"copilot-cli", "@github/copilot", true},
+      {"amazon-q", "q"},          {"amazon-q", "qchat"},
+      {"kiro", "kiro-cli"},       {"opencode", "opencode"},
+      {"vscode", "code"},         {"cursor", "cursor"},
+      {"windsurf", "windsurf"},   {"zed", "zed"},
+      {"zed", "zed-editor"},      {"claude-desktop", "Claude"},
+      {"lm-studio", "LM Studio"}, {"lm-studio", "lms"},
   };
   return kSignatures;
 }

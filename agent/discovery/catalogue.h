@@ -58,7 +58,8 @@ const std::vector<CredentialStoreLocation>& credential_store_locations();
 // Process signatures: an executable or script name that identifies a running client.
 struct ProcessSignature {
   std::string_view client;
-  std::string_view name;  // basename of argv[0] / comm, or a package path fragment ("@openai/codex")
+  std::string_view
+      name;  // basename of argv[0] / comm, or a package path fragment ("@openai/codex")
   bool fragment = false;  // true: match as a substring of any of the first argv entries
 };
 const std::vector<ProcessSignature>& process_signatures();

@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
-#include <toml++/toml.h>
-#include <yaml-cpp/yaml.h>
 
 #include "discovery/jsonc.h"
 
@@ -183,9 +183,8 @@ Result<nlohmann::json> parse_document(std::string_view text, Format format) {
         toml::table t = toml::parse(text);
         return from_toml(t);
       } catch (const toml::parse_error& e) {
-        return Error::invalid("TOML syntax error at line " +
-                              std::to_string(e.source().begin.line) + " column " +
-                              std::to_string(e.source().begin.column));
+        return Error::invalid("TOML syntax error at line " + std::to_string(e.source().begin.line) +
+                              " column " + std::to_string(e.source().begin.column));
       }
     }
     case Format::kYaml:

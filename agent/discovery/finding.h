@@ -26,7 +26,7 @@ enum class SecretClass { kLiteral, kReference, kEmpty };
 std::string_view secret_class_name(SecretClass c);
 
 struct SecretFlag {
-  std::string field;       // e.g. "mcpServers.github.env.GITHUB_TOKEN" or "args[3]"
+  std::string field;  // e.g. "mcpServers.github.env.GITHUB_TOKEN" or "args[3]"
   SecretClass classification = SecretClass::kLiteral;
   std::string reference;   // the referenced name for kReference ("GITHUB_TOKEN", "input:pat")
   std::string pattern;     // what the literal looks like: "github-token", "high-entropy", ...
@@ -40,19 +40,19 @@ struct RiskSignal {
 };
 
 struct Finding {
-  std::string client;       // catalogue id: "claude-code", "cursor", ...
+  std::string client;  // catalogue id: "claude-code", "cursor", ...
   Scope scope = Scope::kUser;
   std::string config_file;  // path as seen from the scanned root ("/home/a/.cursor/mcp.json")
   std::string project;      // project directory for project/local scope, else empty
   std::string server_name;  // key or name of the entry in its config
   std::string kind = "mcp-server";  // or "a2a-agent"
   Transport transport = Transport::kUnknown;
-  std::string transport_raw;        // the spelling in the file ("streamableHttp"), may be empty
-  bool transport_inferred = false;  // true when no explicit type said it
-  std::string command;              // stdio: the program (home prefix shown as ~)
-  std::vector<std::string> args;    // stdio: redacted arguments
-  std::string url;                  // remote: URL without userinfo, query values redacted
-  std::vector<std::string> env_names;     // names only, sorted
+  std::string transport_raw;           // the spelling in the file ("streamableHttp"), may be empty
+  bool transport_inferred = false;     // true when no explicit type said it
+  std::string command;                 // stdio: the program (home prefix shown as ~)
+  std::vector<std::string> args;       // stdio: redacted arguments
+  std::string url;                     // remote: URL without userinfo, query values redacted
+  std::vector<std::string> env_names;  // names only, sorted
   std::vector<std::string> header_names;  // names only, sorted
   bool enabled = true;
   std::string fingerprint;  // hex SHA-256 of the normalised launch definition, per device
@@ -75,8 +75,8 @@ struct ProcessRecord {
   std::string role;    // "client" or "mcp-server"
   std::string client;  // catalogue id of the client (for servers: of the client above it)
   std::string name;    // comm from /proc/<pid>/status
-  std::vector<std::string> argv;  // redacted command line
-  std::string matched_fingerprint;  // servers: the config entry that launched it, if found
+  std::vector<std::string> argv;            // redacted command line
+  std::string matched_fingerprint;          // servers: the config entry that launched it, if found
   std::vector<SecretFlag> environ_secrets;  // secret-looking variables in its environment
 };
 

@@ -159,7 +159,8 @@ Finding normalise_entry(const RawEntry& raw, const EntrySource& source, const Re
     f.kind = "a2a-agent";
     f.transport = Transport::kA2a;
     f.transport_raw = "remote";
-    if (auto u = string_at(e, "agent_card_url")) f.url = redactor.url(*u, "agent_card_url", f.secrets);
+    if (auto u = string_at(e, "agent_card_url"))
+      f.url = redactor.url(*u, "agent_card_url", f.secrets);
     if (auto a = e.find("auth"); a != e.end()) {
       if (a->is_string()) {
         f.secrets.push_back(classifier.classify("auth", a->get<std::string>()));
@@ -246,7 +247,8 @@ Finding normalise_entry(const RawEntry& raw, const EntrySource& source, const Re
   // OAuth client secrets (Cursor auth.CLIENT_SECRET, Gemini oauth.clientSecret, Cline's opaque
   // oauth object): every credential-like leaf.
   for (const char* k : {"auth", "oauth"}) {
-    if (auto it = e.find(k); it != e.end()) scan_opaque(*it, prefix + "." + k, classifier, f.secrets);
+    if (auto it = e.find(k); it != e.end())
+      scan_opaque(*it, prefix + "." + k, classifier, f.secrets);
   }
   if (auto ef = string_at(e, "envFile")) {
     SecretFlag flag;

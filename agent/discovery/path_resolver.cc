@@ -90,9 +90,9 @@ std::vector<std::string> expand_location(const std::string& base, std::string_vi
   auto comp_end = rel.find('/', star);
   std::string dir = base;
   if (comp_start > 0) dir += "/" + std::string(rel.substr(0, comp_start - 1));
-  std::string_view pattern = rel.substr(comp_start, comp_end == std::string_view::npos
-                                                        ? std::string_view::npos
-                                                        : comp_end - comp_start);
+  std::string_view pattern =
+      rel.substr(comp_start, comp_end == std::string_view::npos ? std::string_view::npos
+                                                                : comp_end - comp_start);
   std::string_view tail =
       comp_end == std::string_view::npos ? std::string_view{} : rel.substr(comp_end);
   std::vector<std::string> out;

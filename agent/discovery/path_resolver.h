@@ -1,7 +1,7 @@
 // Where the catalogue's paths are on a scanned machine. The scanner reads a tree "as if it were
-// /" (`--root`), so every path exists twice: the view path reported ("/home/alice/.cursor/mcp.json")
-// and the real path opened (root + view). RootView converts; the rest resolves homes, globs and
-// the host-editor user dirs of Cline and Roo.
+// /" (`--root`), so every path exists twice: the view path reported
+// ("/home/alice/.cursor/mcp.json") and the real path opened (root + view). RootView converts; the
+// rest resolves homes, globs and the host-editor user dirs of Cline and Roo.
 #pragma once
 
 #include <string>

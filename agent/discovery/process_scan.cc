@@ -59,8 +59,7 @@ std::optional<std::string> client_of(const Proc& p) {
       for (std::size_t i = 0; i < p.argv.size() && i < 3; ++i) {
         if (p.argv[i].find(sig.name) != std::string::npos) return std::string(sig.client);
       }
-    } else if (p.comm == sig.name ||
-               (!p.argv.empty() && basename_of(p.argv[0]) == sig.name)) {
+    } else if (p.comm == sig.name || (!p.argv.empty() && basename_of(p.argv[0]) == sig.name)) {
       return std::string(sig.client);
     }
   }
@@ -76,17 +75,21 @@ bool looks_like_mcp_server(const std::vector<std::string>& argv) {
   return false;
 }
 
-// Exact: the redacted command line equals the entry's command + args (command by basename).
-// Loose: the entry runs a package (npx pkg) and the process's command line names it.
+// Exact (preferring the launching client's own entries): the redacted command line equals the
+// entry's command + args (command by basename). Loose: the entry runs a package (npx pkg) and the
+// process's command line names it.
 Finding* match_finding(std::vector<Finding>& findings, const std::vector<std::string>& argv,
                        const std::string& client) {
   Finding* loose = nullptr;
+  Finding* exact = nullptr;
   for (auto& f : findings) {
     if (f.transport != Transport::kStdio || f.scope == Scope::kProcess || f.command.empty())
       continue;
     if (argv.size() == f.args.size() + 1 && basename_of(argv[0]) == basename_of(f.command) &&
         std::equal(f.args.begin(), f.args.end(), argv.begin() + 1)) {
-      return &f;
+      if (f.client == client) return &f;  // the client that launched it has this entry
+      if (!exact) exact = &f;
+      continue;
     }
     if (!loose && f.client == client) {
       if (auto pkg = package_of(f.command, f.args)) {
@@ -99,7 +102,7 @@ Finding* match_finding(std::vector<Finding>& findings, const std::vector<std::st
       }
     }
   }
-  return loose;
+  return exact ? exact : loose;
 }
 
 }  // namespace
@@ -217,7 +220,18 @@ void scan_processes(const RootView& root, const Redactor& redactor,
       f.client = above->second;
       f.scope = Scope::kProcess;
       f.config_file = "/proc/" + std::to_string(pid);
-      f.server_name = basename_of(argv.size() > 1 ? argv.back() : argv[0]);
+      // Named after the package it runs, else the first non-option argument, else the program.
+      if (auto pkg = package_of(argv[0], {argv.begin() + 1, argv.end()})) {
+        f.server_name = pkg->package;
+      } else {
+        f.server_name = basename_of(argv[0]);
+        for (std::size_t i = 1; i < argv.size(); ++i) {
+          if (!argv[i].empty() && argv[i][0] != '-' && argv[i] != kRedacted) {
+            f.server_name = basename_of(argv[i]);
+            break;
+          }
+        }
+      }
       f.transport = Transport::kStdio;
       f.transport_inferred = true;
       f.command = argv[0];

@@ -18,7 +18,6 @@ namespace custody::discovery {
 // Reads <root>/proc, appends to report.processes, report.findings (process-only servers) and
 // report.warnings, and sets running_pids on the config findings already in report.findings.
 void scan_processes(const RootView& root, const Redactor& redactor,
-                    const SecretClassifier& classifier, std::string_view device_id,
-                    Report& report);
+                    const SecretClassifier& classifier, std::string_view device_id, Report& report);
 
 }  // namespace custody::discovery

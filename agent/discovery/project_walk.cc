@@ -29,7 +29,9 @@ const std::vector<const ConfigLocation*>& project_locations() {
   return kLocs;
 }
 
-std::string_view first_component(std::string_view p) { return p.substr(0, p.find('/')); }
+std::string_view first_component(std::string_view p) {
+  return p.substr(0, p.find('/'));
+}
 
 }  // namespace
 
@@ -76,8 +78,8 @@ void ProjectWalker::walk(const std::string& project_root, const ProjectFileVisit
     visited_.insert(pos, key);
     DIR* d = ::opendir(dir.path.c_str());
     if (!d) {
-      report_.warnings.push_back({root_.view(dir.path), std::string("cannot open directory: ") +
-                                                            std::strerror(errno)});
+      report_.warnings.push_back(
+          {root_.view(dir.path), std::string("cannot open directory: ") + std::strerror(errno)});
       continue;
     }
     ++report_.stats.project_dirs_walked;

@@ -19,16 +19,15 @@
 namespace custody::discovery {
 
 struct WalkLimits {
-  int max_depth = 8;                     // directories below the project root
-  std::uint64_t max_entries = 1000000;   // directory entries seen, over all roots
+  int max_depth = 8;                          // directories below the project root
+  std::uint64_t max_entries = 1000000;        // directory entries seen, over all roots
   std::chrono::milliseconds max_time{10000};  // over all roots
 };
 
 // Called for each candidate project config file (real path) in project directory `project_dir`
 // (real path); the file may not exist (the callback's read decides).
-using ProjectFileVisitor = std::function<void(const std::string& project_dir,
-                                              const ConfigLocation& location,
-                                              const std::string& file)>;
+using ProjectFileVisitor = std::function<void(
+    const std::string& project_dir, const ConfigLocation& location, const std::string& file)>;
 
 class ProjectWalker {
  public:

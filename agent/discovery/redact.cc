@@ -8,8 +8,8 @@ namespace custody::discovery {
 namespace {
 
 bool looks_like_url(std::string_view s) {
-  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 ||
-         s.rfind("ws://", 0) == 0 || s.rfind("wss://", 0) == 0;
+  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("ws://", 0) == 0 ||
+         s.rfind("wss://", 0) == 0;
 }
 
 std::string lower(std::string_view s) {
@@ -25,7 +25,7 @@ bool Redactor::credential_flag(std::string_view flag) {
   std::string f = lower(flag.substr(0, flag.find('=')));
   if (f == "-h" || f == "--header" || f == "-u" || f == "--user") return true;
   if (f.rfind("--", 0) != 0) return false;
-  static const std::array<const char*, 8> kWords = {"token",  "secret", "key",     "password",
+  static const std::array<const char*, 8> kWords = {"token",  "secret", "key",    "password",
                                                     "passwd", "auth",   "bearer", "credential"};
   for (const char* w : kWords) {
     if (f.find(w) != std::string::npos) return true;
@@ -122,7 +122,8 @@ std::string Redactor::url(std::string_view u, std::string_view field,
   if (at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
     auto colon = userinfo.find(':');
-    std::string_view secret = colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1);
+    std::string_view secret =
+        colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1);
     flags.push_back(classifier_.classify(std::string(field) + "#userinfo", secret));
     authority = authority.substr(at + 1);
   }
@@ -155,10 +156,8 @@ std::string Redactor::url(std::string_view u, std::string_view field,
     out += name;
     if (eq == std::string_view::npos) continue;
     std::string_view value = pair.substr(eq + 1);
-    if (SecretClassifier::secret_like_name(name) ||
-        !SecretClassifier::pattern_of(value).empty()) {
-      flags.push_back(
-          classifier_.classify(std::string(field) + "?" + std::string(name), value));
+    if (SecretClassifier::secret_like_name(name) || !SecretClassifier::pattern_of(value).empty()) {
+      flags.push_back(classifier_.classify(std::string(field) + "?" + std::string(name), value));
     }
     out += '=';
     out += kRedacted;

@@ -70,7 +70,7 @@ json report_to_json(const Report& r) {
   }
   j["processes"] = json::array();
   for (const auto& p : r.processes) {
-    json pj = {{"pid", p.pid}, {"ppid", p.ppid}, {"role", p.role},
+    json pj = {{"pid", p.pid},       {"ppid", p.ppid}, {"role", p.role},
                {"client", p.client}, {"name", p.name}, {"argv", p.argv}};
     if (!p.matched_fingerprint.empty()) pj["matched_fingerprint"] = p.matched_fingerprint;
     pj["environ_secrets"] = json::array();
@@ -78,7 +78,8 @@ json report_to_json(const Report& r) {
     j["processes"].push_back(std::move(pj));
   }
   j["warnings"] = json::array();
-  for (const auto& w : r.warnings) j["warnings"].push_back({{"path", w.path}, {"reason", w.reason}});
+  for (const auto& w : r.warnings)
+    j["warnings"].push_back({{"path", w.path}, {"reason", w.reason}});
   const auto& s = r.stats;
   j["stats"] = {{"findings", r.findings.size()},
                 {"config_files_read", s.config_files_read},
@@ -93,7 +94,7 @@ json report_to_json(const Report& r) {
 
 std::string report_to_text(const Report& r) {
   std::ostringstream out;
-  out << pad("CLIENT", 15) << pad("SCOPE", 9) << pad("SERVER", 22) << pad("TRANSPORT", 16)
+  out << pad("CLIENT", 15) << pad("SCOPE", 10) << pad("SERVER", 22) << pad("TRANSPORT", 16)
       << pad("TARGET", 46) << "RISKS\n";
   for (const auto& f : r.findings) {
     std::string target = f.url;
@@ -107,9 +108,9 @@ std::string report_to_text(const Report& r) {
       risks += (risks.empty() ? "" : ",") + k.signal;
     }
     if (!f.enabled) risks += risks.empty() ? "(disabled)" : " (disabled)";
-    out << pad(f.client, 15) << pad(std::string(scope_name(f.scope)), 9)
-        << pad(f.server_name, 22) << pad(std::string(transport_name(f.transport)), 16)
-        << pad(target, 46) << (risks.empty() ? "-" : risks) << "\n";
+    out << pad(f.client, 15) << pad(std::string(scope_name(f.scope)), 10) << pad(f.server_name, 22)
+        << pad(std::string(transport_name(f.transport)), 16) << pad(target, 46)
+        << (risks.empty() ? "-" : risks) << "\n";
   }
   for (const auto& p : r.processes) {
     out << "process " << p.pid << " (" << p.role << ", " << p.client << "): " << p.name

@@ -104,10 +104,10 @@ std::optional<PackageRef> package_of(std::string_view command,
     return std::nullopt;
   }
   std::string package_option;
-  auto pos = python ? first_positional(args, from, {"--from", "--with", "--python", "-p"},
-                                       &package_option)
-                    : first_positional(args, from, {"-p", "--package", "--registry", "--cache"},
-                                       &package_option);
+  auto pos =
+      python ? first_positional(args, from, {"--from", "--with", "--python", "-p"}, &package_option)
+             : first_positional(args, from, {"-p", "--package", "--registry", "--cache"},
+                                &package_option);
   if (python && !package_option.empty()) package_option.clear();  // uvx -p is the Python version
   std::string spec = !package_option.empty() ? package_option : pos.value_or("");
   if (spec.empty()) return std::nullopt;
@@ -150,20 +150,20 @@ void add_risk_signals(Finding& f, const json& entry) {
     f.risks.push_back({"auto-approve", "trust: true skips every tool confirmation"});
   }
   if (auto pkg = package_of(f.command, f.args); pkg && !pkg->pinned) {
-    f.risks.push_back({"unpinned-package", pkg->runner + " runs " + pkg->package +
-                                               " without a pinned version"});
+    f.risks.push_back(
+        {"unpinned-package", pkg->runner + " runs " + pkg->package + " without a pinned version"});
   }
   if (basename_of(f.command) == "docker" || basename_of(f.command) == "podman") {
     auto run = std::find(f.args.begin(), f.args.end(), "run");
     if (run != f.args.end()) {
-      auto image = first_positional(
-          f.args, static_cast<std::size_t>(run - f.args.begin()) + 1,
-          {"-e", "--env", "-v", "--volume", "--name", "-p", "--publish", "--network", "--mount",
-           "-w", "--workdir", "--entrypoint", "-u", "--user", "--env-file", "--platform", "-l",
-           "--label", "--pull"});
+      auto image =
+          first_positional(f.args, static_cast<std::size_t>(run - f.args.begin()) + 1,
+                           {"-e", "--env", "-v", "--volume", "--name", "-p", "--publish",
+                            "--network", "--mount", "-w", "--workdir", "--entrypoint", "-u",
+                            "--user", "--env-file", "--platform", "-l", "--label", "--pull"});
       if (image && !image_pinned(*image)) {
-        f.risks.push_back({"unpinned-image", "container image " + *image +
-                                                 " has no version tag or digest"});
+        f.risks.push_back(
+            {"unpinned-image", "container image " + *image + " has no version tag or digest"});
       }
     }
   }

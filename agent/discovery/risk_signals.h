@@ -26,7 +26,8 @@ struct PackageRef {
   std::string package;
   bool pinned = false;
 };
-std::optional<PackageRef> package_of(std::string_view command, const std::vector<std::string>& args);
+std::optional<PackageRef> package_of(std::string_view command,
+                                     const std::vector<std::string>& args);
 
 // True when `url` is http:// to a host other than localhost, 127.0.0.0/8 or [::1].
 bool insecure_remote_http(std::string_view url);

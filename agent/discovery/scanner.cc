@@ -50,7 +50,7 @@ class Scan {
                    const std::string& project_view) {
     if (!seen_.insert(file).second) return;
     std::size_t cap = loc.layout == Layout::kClaudeJson ? options_.max_claude_json_bytes
-                                                         : options_.max_file_bytes;
+                                                        : options_.max_file_bytes;
     ReadResult r = read_text_file(file, cap);
     std::string view = root_.view(file);
     if (r.outcome == ReadOutcome::kMissing) return;
@@ -69,8 +69,7 @@ class Scan {
     EntrySource source{std::string(loc.client), scope, view, project_view};
     if (loc.path.find("extensions/") != std::string_view::npos) source.scope = Scope::kExtension;
     for (const auto& raw : entries_of(*doc, loc.layout)) {
-      report_.findings.push_back(
-          normalise_entry(raw, source, redactor_, classifier_, device_id_));
+      report_.findings.push_back(normalise_entry(raw, source, redactor_, classifier_, device_id_));
     }
   }
 
@@ -109,16 +108,14 @@ class Scan {
     ProjectWalker walker(root_, options_.walk, report_);
     for (const auto& pr : options_.project_roots) {
       std::string view = pr.empty() || pr[0] != '/' ? "/" + pr : pr;
-      walker.walk(root_.real(view), [&](const std::string& dir, const ConfigLocation& loc,
-                                        const std::string& file) {
-        read_config(file, loc, Scope::kProject, root_.view(dir));
-      });
+      walker.walk(root_.real(view),
+                  [&](const std::string& dir, const ConfigLocation& loc, const std::string& file) {
+                    read_config(file, loc, Scope::kProject, root_.view(dir));
+                  });
     }
   }
 
-  void scan_processes_now() {
-    scan_processes(root_, redactor_, classifier_, device_id_, report_);
-  }
+  void scan_processes_now() { scan_processes(root_, redactor_, classifier_, device_id_, report_); }
 
  private:
   const ScanOptions& options_;
@@ -160,10 +157,10 @@ Report scan(const ScanOptions& options) {
   s.scan_system();
   s.scan_projects();
   if (options.processes) s.scan_processes_now();
-  report.stats.duration_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                            start)
-          .count());
+  report.stats.duration_ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count());
   return report;
 }
 

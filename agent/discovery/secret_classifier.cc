@@ -72,11 +72,11 @@ const std::regex& reference_re() {
   // One reference token in any of the syntaxes clients expand.
   static const std::regex kRe(
       "\\$\\{\\{\\s*secrets\\.([A-Za-z0-9_\\-]+)\\s*\\}\\}"  // Continue
-      "|\\$\\{(env|input|file):([^}]+)\\}"                    // ${env:X} ${input:x} ${file:/p}
-      "|\\{env:([A-Za-z_][A-Za-z0-9_]*)\\}"                   // opencode {env:X}
-      "|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\\}"          // ${X} ${X:-default}
-      "|\\$([A-Za-z_][A-Za-z0-9_]*)"                          // $X
-      "|%([A-Za-z_][A-Za-z0-9_]*)%",                          // %X%
+      "|\\$\\{(env|input|file):([^}]+)\\}"                   // ${env:X} ${input:x} ${file:/p}
+      "|\\{env:([A-Za-z_][A-Za-z0-9_]*)\\}"                  // opencode {env:X}
+      "|\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\\}"         // ${X} ${X:-default}
+      "|\\$([A-Za-z_][A-Za-z0-9_]*)"                         // $X
+      "|%([A-Za-z_][A-Za-z0-9_]*)%",                         // %X%
       std::regex::ECMAScript);
   return kRe;
 }
@@ -125,14 +125,35 @@ std::string SecretClassifier::pattern_of(std::string_view value) {
 }
 
 bool SecretClassifier::secret_like_name(std::string_view name) {
-  static const std::array<const char*, 13> kWords = {
-      "TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "PASS", "AUTH", "CREDENTIAL",
-      "COOKIE", "SESSION", "PAT", "PRIVATE", "BEARER"};
+  // Long words match anywhere ("GITHUB_PERSONAL_ACCESS_TOKEN", "clientSecret"); short ones only
+  // as a whole word, so that PATH, PATTERN, KEYBOARD or BYPASS are not credentials.
+  static const std::array<const char*, 11> kAnywhere = {
+      "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "APIKEY",
+      "AUTH",  "COOKIE", "PRIVATE",  "BEARER", "SESSION"};
+  static const std::array<const char*, 4> kWords = {"KEY", "PAT", "PASS", "PWD"};
   std::string up = upper(name);
-  for (const char* w : kWords) {
+  for (const char* w : kAnywhere) {
     if (up.find(w) != std::string::npos) return true;
   }
-  return false;
+  // Words: split at non-alphanumerics and at lower-to-upper case changes ("apiKey").
+  std::string word;
+  auto check = [&]() {
+    std::string w = upper(word);
+    word.clear();
+    for (const char* k : kWords) {
+      if (w == k) return true;
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool boundary = !std::isalnum(static_cast<unsigned char>(c)) ||
+                    (i > 0 && std::isupper(static_cast<unsigned char>(c)) &&
+                     std::islower(static_cast<unsigned char>(name[i - 1])));
+    if (boundary && !word.empty() && check()) return true;
+    if (std::isalnum(static_cast<unsigned char>(c))) word += c;
+  }
+  return !word.empty() && check();
 }
 
 SecretFlag SecretClassifier::classify(std::string field, std::string_view value) const {
