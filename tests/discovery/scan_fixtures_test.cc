@@ -3,6 +3,8 @@
 // bob's home the bad inputs, /proc a Claude Code process with two stdio MCP children.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -364,15 +366,40 @@ TEST_F(ScratchRoot, DirectoryWithAConfigsNameIsSkipped) {
 }
 
 TEST_F(ScratchRoot, UnreadableDirectoryIsSkipped) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads any directory";
   write("home/u/src/ok/.mcp.json", R"({"mcpServers": {"ok": {"command": "x"}}})");
   write("home/u/src/locked/.mcp.json", R"({"mcpServers": {"hidden": {"command": "x"}}})");
   fs::permissions(root_ / "home/u/src/locked", fs::perms::none);
   ScanOptions o = options();
   o.project_roots = {"/home/u/src"};
-  Report r = scan(o);
-  EXPECT_TRUE(warned(r, "/home/u/src/locked", "cannot open directory"));
-  EXPECT_EQ(one(r, "ok").scope, Scope::kProject);
+  auto check = [&]() {
+    Report r = scan(o);
+    return warned(r, "/home/u/src/locked", "cannot open directory") &&
+           by_name(r, "ok").size() == 1 && by_name(r, "hidden").empty();
+  };
+  if (::geteuid() != 0) {
+    EXPECT_TRUE(check());
+    return;
+  }
+  // Root reads any directory: scan from a child that has dropped to nobody (65534).
+  fs::permissions(root_, fs::perms::all, fs::perm_options::add);
+  for (auto& e :
+       fs::recursive_directory_iterator(root_, fs::directory_options::skip_permission_denied)) {
+    std::error_code ec;
+    if (e.path().filename() != "locked") {
+      fs::permissions(e.path(), fs::perms::others_read | fs::perms::others_exec,
+                      fs::perm_options::add, ec);
+    }
+  }
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    ::_exit(check() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: expected warning or findings missing; 2: setuid failed";
 }
 
 TEST_F(ScratchRoot, WalkLimitsStopTheWalkAndSayWhy) {
