@@ -107,9 +107,9 @@ int generate_home(const fs::path& home) {
     ++files;
   }
   for (int i = 0; files < 50; ++i, ++files) {
-    write(home / (i % 2 ? ".aws/amazonq/cli-agents/a" : ".kiro/agents/k") + std::to_string(i) +
-              ".json",
-          json_servers(files));
+    std::string name = std::string(i % 2 ? ".aws/amazonq/cli-agents/a" : ".kiro/agents/k") +
+                       std::to_string(i) + ".json";
+    write(home / name, json_servers(files));
   }
   return files;
 }

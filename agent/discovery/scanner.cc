@@ -66,6 +66,7 @@ class Scan {
       return;
     }
     ++report_.stats.config_files_read;
+    if (loc.layout == Layout::kClaudeJson) remember_claude_projects(*doc);
     EntrySource source{std::string(loc.client), scope, view, project_view};
     if (loc.path.find("extensions/") != std::string_view::npos) source.scope = Scope::kExtension;
     for (const auto& raw : entries_of(*doc, loc.layout)) {
@@ -115,6 +116,20 @@ class Scan {
     }
   }
 
+  // Claude Code lists every project it was used in; their project-level configs are read even
+  // when no --project-root covers them (the directory itself only, no walk).
+  void scan_known_projects() {
+    for (const auto& view : known_projects_) {
+      std::string dir = root_.real(view);
+      for (const auto& loc : config_locations()) {
+        if (loc.anchor != Anchor::kProject) continue;
+        for (const auto& file : expand_location(dir, loc.path, loc.platform)) {
+          read_config(file, loc, Scope::kProject, view);
+        }
+      }
+    }
+  }
+
   void scan_processes_now() { scan_processes(root_, redactor_, classifier_, device_id_, report_); }
 
  private:
@@ -124,7 +139,18 @@ class Scan {
   std::string device_id_;
   SecretClassifier classifier_;
   Redactor redactor_;
+  void remember_claude_projects(const nlohmann::json& doc) {
+    auto projects = doc.find("projects");
+    if (projects == doc.end() || !projects->is_object()) return;
+    for (const auto& [path, unused] : projects->items()) {
+      if (known_projects_.size() >= kMaxKnownProjects) break;
+      if (!path.empty() && path[0] == '/') known_projects_.insert(path);
+    }
+  }
+
+  static constexpr std::size_t kMaxKnownProjects = 2000;
   std::set<std::string> seen_;
+  std::set<std::string> known_projects_;  // view paths from ~/.claude.json "projects"
 };
 
 }  // namespace
@@ -156,6 +182,7 @@ Report scan(const ScanOptions& options) {
   s.scan_homes(homes);
   s.scan_system();
   s.scan_projects();
+  s.scan_known_projects();
   if (options.processes) s.scan_processes_now();
   report.stats.duration_ms =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

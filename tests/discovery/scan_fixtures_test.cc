@@ -265,6 +265,15 @@ TEST(ScanFixtures, BadInputIsSkippedWithWarnings) {
   EXPECT_TRUE(by_name(r, "must-not-appear").empty());
 }
 
+TEST(ScanFixtures, ProjectsKnownToClaudeCodeAreReadWithoutAProjectRoot) {
+  ScanOptions o = fixture_options();
+  o.project_roots.clear();
+  Report r = scan(o);
+  EXPECT_EQ(one(r, "project-github").project, "/home/alice/src/app1");
+  EXPECT_EQ(one(r, "proj-api").client, "vscode");
+  EXPECT_TRUE(by_name(r, "bob-proj").empty());  // not in any ~/.claude.json, not walked
+}
+
 TEST(ScanFixtures, CredentialStoresAreNotedNotRead) {
   const Report& r = fixture_report();
   std::set<std::string> paths;
