@@ -159,13 +159,29 @@ ReadResult read_text_file(const std::string& path, std::size_t max_bytes) {
   return r;
 }
 
-Result<nlohmann::json> parse_document(std::string_view text, Format format) {
+Result<nlohmann::json> parse_document(std::string_view text, Format format,
+                                      std::optional<Layout> layout) {
   switch (format) {
     case Format::kJson:
     case Format::kJsonc: {
       std::string plain = strip_jsonc(text);
+      json::parser_callback_t keep = nullptr;
+      if (layout == Layout::kClaudeJson) {
+        // Depth 1: top-level keys; depth 3 under "projects": a project's keys. The callback sees
+        // keys in document order, so the current top-level key is known at depth 3.
+        keep = [top = std::string()](int depth, json::parse_event_t event, json& parsed) mutable {
+          if (event != json::parse_event_t::key) return true;
+          const auto& key = parsed.get_ref<const std::string&>();
+          if (depth == 1) {
+            top = key;
+            return key == "mcpServers" || key == "projects";
+          }
+          if (depth == 3 && top == "projects") return key == "mcpServers";
+          return true;
+        };
+      }
       try {
-        return json::parse(plain, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+        return json::parse(plain, keep, /*allow_exceptions=*/true, /*ignore_comments=*/true);
       } catch (const json::exception& e) {
         // nlohmann's message quotes the last token read, which may be a secret: keep only where.
         std::size_t byte = 0;

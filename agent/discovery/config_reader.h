@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,11 @@ ReadResult read_text_file(const std::string& path, std::size_t max_bytes);
 // them (TOML) and become strings otherwise (YAML); readers use the tolerant accessors of
 // config_layouts.h. Markdown front-matter: the YAML block between the leading `---` lines.
 // Errors: kInvalidArgument with a message carrying line/column only.
-Result<nlohmann::json> parse_document(std::string_view text, Format format);
+//
+// With `layout` kClaudeJson only the members the layout reads are kept while parsing (top-level
+// mcpServers, projects.<path>.mcpServers): ~/.claude.json also holds the user's whole history,
+// which would otherwise be built in memory for nothing.
+Result<nlohmann::json> parse_document(std::string_view text, Format format,
+                                      std::optional<Layout> layout = std::nullopt);
 
 }  // namespace custody::discovery

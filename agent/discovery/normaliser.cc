@@ -58,8 +58,9 @@ void scan_value_map(const json& e, const char* key, const std::string& prefix,
     names.push_back(name);
     auto text = scalar_text(value);
     if (!text) continue;
-    if (SecretClassifier::secret_like_name(name) || SecretClassifier::is_reference(*text) ||
-        !SecretClassifier::pattern_of(*text).empty()) {
+    if ((SecretClassifier::secret_like_name(name) &&
+         SecretClassifier::plausible_credential(*text)) ||
+        SecretClassifier::is_reference(*text) || !SecretClassifier::pattern_of(*text).empty()) {
       flags.push_back(classifier.classify(prefix + "." + key + "." + name, *text));
     }
   }
@@ -89,8 +90,8 @@ void scan_opaque(const json& v, const std::string& path, const SecretClassifier&
     for (const auto& [k, child] : v.items()) {
       if (child.is_string()) {
         const auto& s = child.get_ref<const std::string&>();
-        if (SecretClassifier::secret_like_name(k) || !SecretClassifier::pattern_of(s).empty() ||
-            SecretClassifier::is_reference(s)) {
+        if ((SecretClassifier::secret_like_name(k) && SecretClassifier::plausible_credential(s)) ||
+            !SecretClassifier::pattern_of(s).empty() || SecretClassifier::is_reference(s)) {
           flags.push_back(classifier.classify(path + "." + k, s));
         }
       } else {

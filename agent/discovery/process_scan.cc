@@ -206,7 +206,8 @@ void scan_processes(const RootView& root, const Redactor& redactor,
         if (eq == std::string::npos || eq == 0) continue;
         std::string name = kv.substr(0, eq);
         std::string_view value = std::string_view(kv).substr(eq + 1);
-        if (SecretClassifier::secret_like_name(name) ||
+        if ((SecretClassifier::secret_like_name(name) &&
+             SecretClassifier::plausible_credential(value)) ||
             !SecretClassifier::pattern_of(value).empty()) {
           rec.environ_secrets.push_back(classifier.classify("environ." + name, value));
         }

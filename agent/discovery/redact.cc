@@ -23,7 +23,7 @@ std::string lower(std::string_view s) {
 bool Redactor::credential_flag(std::string_view flag) {
   if (flag.size() < 2 || flag[0] != '-') return false;
   std::string f = lower(flag.substr(0, flag.find('=')));
-  if (f == "-h" || f == "--header" || f == "-u" || f == "--user") return true;
+  if (f == "-h" || f == "--header") return true;
   if (f.rfind("--", 0) != 0) return false;
   static const std::array<const char*, 8> kWords = {"token",  "secret", "key",    "password",
                                                     "passwd", "auth",   "bearer", "credential"};
@@ -64,9 +64,16 @@ std::vector<std::string> Redactor::args(const std::vector<std::string>& in,
   bool value_is_credential = false;
   for (std::size_t i = 0; i < in.size(); ++i) {
     const std::string& a = in[i];
+    // A port after --oauth-port or a path after --key-file is no credential: kept (paths with
+    // the home shortened) and not flagged.
     if (value_is_credential) {
       value_is_credential = false;
-      flags.push_back(classifier_.classify(field(i), header_value(a)));
+      std::string_view v = header_value(a);
+      if (!SecretClassifier::plausible_credential(v)) {
+        out.push_back(path(a));
+        continue;
+      }
+      flags.push_back(classifier_.classify(field(i), v));
       out.emplace_back(kRedacted);
       continue;
     }
@@ -75,8 +82,11 @@ std::vector<std::string> Redactor::args(const std::vector<std::string>& in,
       if (eq == std::string::npos) {
         value_is_credential = true;
         out.push_back(a);
+      } else if (std::string_view v = header_value(std::string_view(a).substr(eq + 1));
+                 !SecretClassifier::plausible_credential(v)) {
+        out.push_back(a.substr(0, eq + 1) + path(a.substr(eq + 1)));
       } else {
-        flags.push_back(classifier_.classify(field(i), header_value(a.substr(eq + 1))));
+        flags.push_back(classifier_.classify(field(i), v));
         out.push_back(a.substr(0, eq + 1) + std::string(kRedacted));
       }
       continue;
@@ -88,7 +98,8 @@ std::vector<std::string> Redactor::args(const std::vector<std::string>& in,
     // NAME=value (docker -e, env wrappers) with a credential-like name.
     auto eq = a.find('=');
     if (eq != std::string::npos && eq > 0 && a[0] != '-' &&
-        SecretClassifier::secret_like_name(a.substr(0, eq))) {
+        SecretClassifier::secret_like_name(a.substr(0, eq)) &&
+        SecretClassifier::plausible_credential(std::string_view(a).substr(eq + 1))) {
       flags.push_back(classifier_.classify(field(i), a.substr(eq + 1)));
       out.push_back(a.substr(0, eq + 1) + std::string(kRedacted));
       continue;
@@ -156,7 +167,9 @@ std::string Redactor::url(std::string_view u, std::string_view field,
     out += name;
     if (eq == std::string_view::npos) continue;
     std::string_view value = pair.substr(eq + 1);
-    if (SecretClassifier::secret_like_name(name) || !SecretClassifier::pattern_of(value).empty()) {
+    if ((SecretClassifier::secret_like_name(name) &&
+         SecretClassifier::plausible_credential(value)) ||
+        !SecretClassifier::pattern_of(value).empty()) {
       flags.push_back(classifier_.classify(std::string(field) + "?" + std::string(name), value));
     }
     out += '=';

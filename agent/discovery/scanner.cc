@@ -59,7 +59,7 @@ class Scan {
       report_.warnings.push_back({view, r.reason});
       return;
     }
-    auto doc = parse_document(r.text, loc.format);
+    auto doc = parse_document(r.text, loc.format, loc.layout);
     if (!doc.ok()) {
       ++report_.stats.config_files_skipped;
       report_.warnings.push_back({view, doc.error().message});

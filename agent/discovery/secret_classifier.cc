@@ -1,5 +1,6 @@
 #include "discovery/secret_classifier.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -154,6 +155,22 @@ bool SecretClassifier::secret_like_name(std::string_view name) {
     if (std::isalnum(static_cast<unsigned char>(c))) word += c;
   }
   return !word.empty() && check();
+}
+
+bool SecretClassifier::plausible_credential(std::string_view value) {
+  if (value.empty() || is_reference(value)) return true;
+  std::string pat = pattern_of(value);
+  if (!pat.empty() && pat != "high-entropy") return true;
+  if (std::all_of(value.begin(), value.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
+    return false;
+  std::string up = upper(value);
+  if (up == "TRUE" || up == "FALSE" || up == "YES" || up == "NO" || up == "ON" || up == "OFF")
+    return false;
+  if (value[0] == '/' || value.substr(0, 2) == "~/" || value.substr(0, 2) == "./" ||
+      value.substr(0, 3) == "../")
+    return false;
+  return true;
 }
 
 SecretFlag SecretClassifier::classify(std::string field, std::string_view value) const {

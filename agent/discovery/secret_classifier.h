@@ -32,6 +32,12 @@ class SecretClassifier {
   // KEY, PASSWORD, AUTH, CREDENTIAL, COOKIE, PAT, ... (case-insensitive).
   static bool secret_like_name(std::string_view name);
 
+  // False for values that a credential-like name does not make a credential: numbers, booleans,
+  // absolute or home-relative paths (GOOGLE_APPLICATION_CREDENTIALS=/path, SSH_AUTH_SOCK,
+  // --key ./key.pem: the file may hold a secret, its name is not one). References and values
+  // that match a credential pattern are always plausible.
+  static bool plausible_credential(std::string_view value);
+
   // True when the whole value is one reference (optionally after a scheme word like "Bearer").
   static bool is_reference(std::string_view value, std::string* name = nullptr);
 

@@ -52,12 +52,23 @@ TEST_F(RedactTest, UrlUserinfoAndQuery) {
   EXPECT_EQ(redactor_.url("https://h/mcp", "u", flags_), "https://h/mcp");
 }
 
+TEST_F(RedactTest, NonCredentialValuesAfterCredentialFlagsAreKept) {
+  auto out =
+      redactor_.args({"--oauth-port", "3334", "--key-file", "/home/alice/key.pem", "--auth=true",
+                      "--token-file=./t.txt", "GOOGLE_CREDENTIALS=/etc/c.json"},
+                     "s", flags_);
+  EXPECT_EQ(out, (std::vector<std::string>{"--oauth-port", "3334", "--key-file", "~/key.pem",
+                                           "--auth=true", "--token-file=./t.txt",
+                                           "GOOGLE_CREDENTIALS=/etc/c.json"}));
+  EXPECT_TRUE(flags_.empty());
+}
+
 TEST(RedactFlags, CredentialFlagNames) {
   for (const char* f : {"--token", "--api-key", "--apiKey", "--header", "-H", "--password=x",
                         "--auth-token", "--client-secret"}) {
     EXPECT_TRUE(Redactor::credential_flag(f)) << f;
   }
-  for (const char* f : {"-y", "--db-path", "--port", "stdio", "-", "--verbose"}) {
+  for (const char* f : {"-y", "--db-path", "--port", "stdio", "-", "--verbose", "-u", "--user"}) {
     EXPECT_FALSE(Redactor::credential_flag(f)) << f;
   }
 }

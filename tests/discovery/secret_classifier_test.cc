@@ -60,6 +60,17 @@ TEST(SecretClassifier, SecretLikeNames) {
   }
 }
 
+TEST(SecretClassifier, PlausibleCredentials) {
+  for (const char* v : {"hunter2hunter2", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "${TOKEN}",
+                        "Bearer abc", "s3cr3t"}) {
+    EXPECT_TRUE(SecretClassifier::plausible_credential(v)) << v;
+  }
+  for (const char* v : {"3334", "true", "off", "/run/user/1000/ssh-agent.sock",
+                        "~/.config/key.json", "./key.pem"}) {
+    EXPECT_FALSE(SecretClassifier::plausible_credential(v)) << v;
+  }
+}
+
 TEST(SecretClassifier, ClassifyKeepsNoValue) {
   SecretClassifier c("key");
   std::string secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
