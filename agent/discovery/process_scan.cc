@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -46,6 +47,17 @@ std::vector<std::string> split_nul(const std::string& s) {
     start = end + 1;
   }
   return out;
+}
+
+// A decimal pid, surrounding blanks allowed; nullopt for anything else (including overflow).
+std::optional<int> parse_pid(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n'))
+    s.remove_suffix(1);
+  int v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
 }
 
 std::string basename_of(std::string_view p) {
@@ -118,7 +130,7 @@ void scan_processes(const RootView& root, const Redactor& redactor,
     std::string_view n(e->d_name);
     if (n.empty() || !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;
-    pids.push_back(std::stoi(std::string(n)));
+    if (auto pid = parse_pid(n)) pids.push_back(*pid);
   }
   ::closedir(d);
   std::sort(pids.begin(), pids.end());
@@ -143,11 +155,7 @@ void scan_processes(const RootView& root, const Redactor& redactor,
         p.comm = line.substr(5);
         p.comm.erase(0, p.comm.find_first_not_of(" \t"));
       } else if (line.rfind("PPid:", 0) == 0) {
-        try {
-          p.ppid = std::stoi(line.substr(5));
-        } catch (...) {
-          p.ppid = 0;
-        }
+        p.ppid = parse_pid(line.substr(5)).value_or(0);
       }
     }
     p.argv = split_nul(*cmdline);

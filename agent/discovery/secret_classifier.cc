@@ -82,9 +82,13 @@ const std::regex& reference_re() {
   return kRe;
 }
 
+// Longest value matched against the patterns; credentials are far shorter.
+constexpr std::size_t kMaxPatternInput = 2048;
+
 }  // namespace
 
 bool SecretClassifier::is_reference(std::string_view value, std::string* name) {
+  if (value.size() > kMaxPatternInput) return false;
   std::string v(value);
   std::smatch m;
   if (!std::regex_search(v, m, reference_re())) return false;
@@ -111,6 +115,9 @@ bool SecretClassifier::is_reference(std::string_view value, std::string* name) {
 }
 
 std::string SecretClassifier::pattern_of(std::string_view value) {
+  // libstdc++'s regex recurses per character: a multi-megabyte value would exhaust the stack.
+  // Nothing that long is a token; it is still a literal, of unknown shape.
+  if (value.size() > kMaxPatternInput) return "oversized";
   std::string v(value);
   std::string up = upper(v.substr(0, 7));
   if (up.rfind("BEARER ", 0) == 0) {

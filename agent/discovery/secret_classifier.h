@@ -25,7 +25,7 @@ class SecretClassifier {
 
   // The pattern a value matches, or "" when it looks like no known credential: github-token,
   // anthropic-key, openai-key, slack-token, aws-access-key, google-api-key, gitlab-token, jwt,
-  // bearer-literal, basic-literal, high-entropy.
+  // bearer-literal, basic-literal, high-entropy; "oversized" for values over 2 KiB (not matched).
   static std::string pattern_of(std::string_view value);
 
   // True when `name` (an env variable, header or flag name) suggests a credential: TOKEN, SECRET,

@@ -23,6 +23,18 @@ TEST(ConfigReader, ParseErrorsNameAPositionNotTheContent) {
   EXPECT_EQ(yaml.error().message.find("ghp_"), std::string::npos);
 }
 
+// Deeply nested input must end in a value or an error, never in a stack overflow.
+TEST(ConfigReader, DeepNestingDoesNotCrash) {
+  const std::size_t depth = 100000;
+  std::string json = std::string(depth, '[') + std::string(depth, ']');
+  (void)parse_document(json, Format::kJson);
+  std::string yaml = std::string(depth, '[') + std::string(depth, ']');
+  (void)parse_document(yaml, Format::kYaml);
+  std::string toml = "a = " + std::string(depth, '[') + std::string(depth, ']');
+  (void)parse_document(toml, Format::kToml);
+  SUCCEED();
+}
+
 TEST(ConfigReader, TomlKeepsTypesAndNesting) {
   auto doc = parse_document(
       "[mcp_servers.a]\ncommand = \"npx\"\nargs = [\"-y\", \"p\"]\nenabled = false\n"

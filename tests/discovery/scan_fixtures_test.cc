@@ -434,6 +434,14 @@ TEST_F(ScratchRoot, MissingProjectRootIsAWarning) {
   EXPECT_TRUE(warned(r, "/nowhere", "not a directory"));
 }
 
+// The live /proc of the test machine (through a symlink in the scratch root): real status and
+// cmdline formats, processes that exit during the scan, kernel threads with empty command lines.
+TEST_F(ScratchRoot, LiveProcIsReadWithoutError) {
+  fs::create_directory_symlink("/proc", root_ / "proc");
+  Report r = scan(options());
+  EXPECT_GT(r.stats.processes_seen, 0u);
+}
+
 TEST_F(ScratchRoot, MacosPathsWhenAsked) {
   write("Users/m/Library/Application Support/Claude/claude_desktop_config.json",
         R"({"mcpServers": {"mac": {"command": "x"}}})");

@@ -60,6 +60,15 @@ TEST(SecretClassifier, SecretLikeNames) {
   }
 }
 
+TEST(SecretClassifier, HugeValuesAreClassifiedWithoutRegexRecursion) {
+  std::string huge(4 * 1024 * 1024, 'a');
+  EXPECT_EQ(SecretClassifier::pattern_of(huge), "oversized");
+  EXPECT_FALSE(SecretClassifier::is_reference("${" + huge + "}"));
+  SecretFlag f = SecretClassifier("k").classify("env.X", huge);
+  EXPECT_EQ(f.classification, SecretClass::kLiteral);
+  EXPECT_EQ(f.length, huge.size());
+}
+
 TEST(SecretClassifier, PlausibleCredentials) {
   for (const char* v : {"hunter2hunter2", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "${TOKEN}",
                         "Bearer abc", "s3cr3t"}) {
