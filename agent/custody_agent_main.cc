@@ -34,8 +34,11 @@ int main(int argc, char** argv) {
                        "A directory (inside the root) to walk for project configs; repeatable");
   scan_cmd->add_option("--device-id", device_id,
                        "Salt for fingerprints (default: <root>/etc/machine-id)");
-  scan_cmd->add_option("--hash-key", options.hash_key,
-                       "Key of the HMAC over literal secrets (default: random per run)");
+  // Also from the environment: a key on the command line is visible in the process list.
+  scan_cmd
+      ->add_option("--hash-key", options.hash_key,
+                   "Key of the HMAC over literal secrets (default: random per run)")
+      ->envname("CUSTODY_AGENT_HASH_KEY");
   scan_cmd->add_option("--max-file-bytes", options.max_file_bytes, "Size cap per config file")
       ->capture_default_str();
   scan_cmd->add_option("--max-depth", options.walk.max_depth, "Project walk: depth limit")

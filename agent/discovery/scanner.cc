@@ -9,6 +9,7 @@
 #include "common/random.h"
 #include "discovery/config_layouts.h"
 #include "discovery/config_reader.h"
+#include "discovery/managed_policy.h"
 #include "discovery/normaliser.h"
 #include "discovery/path_resolver.h"
 #include "discovery/process_scan.h"
@@ -105,6 +106,36 @@ class Scan {
     }
   }
 
+  // Claude Code's managed MCP policy, applied to its findings as risk signals.
+  void apply_claude_policy() {
+    std::vector<std::string> files;
+    const std::string dir = "/etc/claude-code";
+    files.push_back(root_.real(dir + "/managed-settings.json"));
+    for (auto& f :
+         expand_location(root_.real(dir), "managed-settings.d/*.json", Platform::kLinux)) {
+      files.push_back(std::move(f));
+    }
+    if (options_.macos_paths) {
+      files.push_back(root_.real("/Library/Application Support/ClaudeCode/managed-settings.json"));
+    }
+    std::vector<ManagedMcpPolicy> policies;
+    for (const auto& file : files) {
+      ReadResult r = read_text_file(file, options_.max_file_bytes);
+      if (r.outcome == ReadOutcome::kMissing) continue;
+      std::string view = root_.view(file);
+      auto doc = r.outcome == ReadOutcome::kOk ? parse_document(r.text, Format::kJsonc)
+                                               : Result<nlohmann::json>(Error::invalid(r.reason));
+      if (!doc.ok()) {
+        ++report_.stats.config_files_skipped;
+        report_.warnings.push_back({view, doc.error().message});
+        continue;
+      }
+      ++report_.stats.config_files_read;
+      if (auto p = managed_policy_of(*doc, view)) policies.push_back(std::move(*p));
+    }
+    if (!policies.empty()) apply_managed_policies(policies, report_.findings);
+  }
+
   void scan_projects() {
     ProjectWalker walker(root_, options_.walk, report_);
     for (const auto& pr : options_.project_roots) {
@@ -183,6 +214,7 @@ Report scan(const ScanOptions& options) {
   s.scan_system();
   s.scan_projects();
   s.scan_known_projects();
+  s.apply_claude_policy();
   if (options.processes) s.scan_processes_now();
   report.stats.duration_ms =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

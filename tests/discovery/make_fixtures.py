@@ -297,6 +297,12 @@ wj("/root/.cache/lm-studio/mcp.json", {"mcpServers": {"root-lm": {"command": "lm
 wj("/etc/claude-code/managed-mcp.json", {"mcpServers": {"corp-wiki": {"type": "http", "url": "https://wiki.corp.example.com/mcp", "headers": {"X-Corp-Key": MANAGED}}}})
 wj("/etc/gemini-cli/system-defaults.json", {"mcpServers": {"corp-gemini": {"command": "corp-mcp", "env": {"CORP_TOKEN": SYS}}}})
 
+# Claude Code managed policy: sentry denied by URL pattern; an allowlist by name and command
+wj("/etc/claude-code/managed-settings.json", {"deniedMcpServers": [{"serverUrl": "https://*.sentry.dev/*"}]})
+wj("/etc/claude-code/managed-settings.d/10-allow.json", {"allowedMcpServers": [
+  {"serverName": "corp-wiki"}, {"serverName": "sentry"},
+  {"serverCommand": ["npx", "-y", "@modelcontextprotocol/server-github"]}]})
+
 # /proc
 def proc(pid, name, ppid, argv, environ=None, cmdline=True):
     w("/proc/%d/status" % pid, "Name:\t%s\nState:\tS (sleeping)\nPid:\t%d\nPPid:\t%d\nUid:\t1000\t1000\t1000\t1000\n" % (name, pid, ppid))

@@ -222,6 +222,15 @@ TEST(ScanFixtures, RiskSignals) {
   EXPECT_FALSE(one(r, "memory").enabled);
 }
 
+TEST(ScanFixtures, ClaudeCodeManagedPolicy) {
+  const Report& r = fixture_report();
+  EXPECT_TRUE(has_risk(one(r, "sentry"), "denied-by-managed-policy"));  // serverUrl pattern
+  EXPECT_TRUE(has_risk(one(r, "local-db"), "not-in-managed-allowlist"));
+  EXPECT_FALSE(has_risk(one(r, "corp-wiki"), "not-in-managed-allowlist"));       // by name
+  EXPECT_FALSE(has_risk(one(r, "project-github"), "not-in-managed-allowlist"));  // by command
+  EXPECT_FALSE(has_risk(one(r, "linear"), "not-in-managed-allowlist"));  // Cursor: not Claude's
+}
+
 TEST(ScanFixtures, ProcessesAreMatchedToConfigEntries) {
   const Report& r = fixture_report();
   std::map<int, const ProcessRecord*> procs;
@@ -322,7 +331,7 @@ TEST(ScanFixtures, ReportJsonShape) {
       EXPECT_TRUE(f.contains(k)) << k;
     }
   }
-  EXPECT_GT(j["stats"]["config_files_read"].get<int>(), 40);
+  EXPECT_GT(j["stats"]["config_files_read"].get<int>(), 40);  // includes 2 managed settings
   EXPECT_EQ(j["stats"]["config_files_skipped"].get<int>(), 5);
 }
 
