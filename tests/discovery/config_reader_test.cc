@@ -113,5 +113,13 @@ TEST(ConfigReader, ReadTextFileOutcomes) {
   fs::remove_all(dir);
 }
 
+// A file that yields more bytes than its size said (it grew while being read) is not trusted.
+// /proc files report size 0 and then produce content, which is exactly that.
+TEST(ConfigReader, FileThatGrowsWhileReadIsSkipped) {
+  ReadResult r = read_text_file("/proc/self/status", 1 << 20);
+  EXPECT_EQ(r.outcome, ReadOutcome::kSkipped);
+  EXPECT_EQ(r.reason, "changed while being read");
+}
+
 }  // namespace
 }  // namespace custody::discovery
