@@ -1,0 +1,78 @@
+// custody-agent: the endpoint agent. `scan` finds the AI clients, MCP servers and A2A agents
+// configured or running on this machine (docs/discovery.md). Exit codes: 0 success (warnings
+// included: they are part of the report), 2 usage errors.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <exception>
+#include <iostream>
+
+#include "discovery/report_json.h"
+#include "discovery/scanner.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace custody::discovery;
+  CLI::App app{"custody-agent: the custody endpoint agent"};
+  app.require_subcommand(1);
+
+  ScanOptions options;
+  bool json = false;
+  std::string device_id;
+  long long max_time_ms = options.walk.max_time.count();
+  CLI::App* scan_cmd = app.add_subcommand(
+      "scan", "Find AI clients, MCP servers and A2A agents in config files and processes");
+  scan_cmd->add_option("--root", options.root, "Read this directory as if it were /")
+      ->capture_default_str();
+  scan_cmd->add_option("--project-root", options.project_roots,
+                       "A directory (inside the root) to walk for project configs; repeatable");
+  scan_cmd->add_option("--device-id", device_id,
+                       "Salt for fingerprints (default: <root>/etc/machine-id)");
+  // Also from the environment: a key on the command line is visible in the process list.
+  scan_cmd
+      ->add_option("--hash-key", options.hash_key,
+                   "Key of the HMAC over literal secrets (default: random per run)")
+      ->envname("CUSTODY_AGENT_HASH_KEY");
+  scan_cmd->add_option("--max-file-bytes", options.max_file_bytes, "Size cap per config file")
+      ->capture_default_str();
+  scan_cmd->add_option("--max-depth", options.walk.max_depth, "Project walk: depth limit")
+      ->capture_default_str();
+  scan_cmd
+      ->add_option("--max-entries", options.walk.max_entries,
+                   "Project walk: directory entries limit")
+      ->capture_default_str();
+  scan_cmd->add_option("--max-time-ms", max_time_ms, "Project walk: time limit in milliseconds")
+      ->capture_default_str();
+  scan_cmd->add_flag("--macos-paths", options.macos_paths,
+                     "Also resolve macOS locations (~/Library/..., /Users/*)");
+  bool no_processes = false;
+  scan_cmd->add_flag("--no-processes", no_processes, "Do not read <root>/proc");
+  scan_cmd->add_flag("--json", json, "Print the report as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    if (!device_id.empty()) options.device_id = device_id;
+    options.walk.max_time = std::chrono::milliseconds(max_time_ms);
+    options.processes = !no_processes;
+    Report report = scan(options);
+    if (json) {
+      std::cout << report_to_json(report).dump(2) << "\n";
+    } else {
+      std::cout << report_to_text(report);
+    }
+    return kExitOk;
+  } catch (const std::exception& e) {
+    std::cerr << "custody-agent: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
