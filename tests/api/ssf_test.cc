@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 
@@ -335,7 +336,7 @@ TEST_F(SsfTest, StatusChangesHoldDropAndAnnounce) {
   for (const auto& [jti, set] : sets.items()) {
     json claims = verify_set(set);
     if (claims["events"].contains(kStreamUpdated))
-      statuses.push_back(claims["events"][kStreamUpdated]["status"]);
+      statuses.push_back(claims["events"][kStreamUpdated]["status"].get<std::string>());
     if (claims["events"].contains(kVerification))
       held = claims["events"][kVerification]["state"] == "held";
   }
@@ -481,7 +482,8 @@ TEST_F(SsfTest, ReceiverDownIsRetriedInOrder) {
   ASSERT_TRUE(receiver->wait_for(3));
   auto got = receiver->received();
   std::vector<std::string> states;
-  for (const auto& r : got) states.push_back(verify_set(r.body)["events"][kVerification]["state"]);
+  for (const auto& r : got)
+    states.push_back(verify_set(r.body)["events"][kVerification]["state"].get<std::string>());
   EXPECT_EQ(states, (std::vector<std::string>{"first", "second", "third"}));
 }
 

@@ -4,6 +4,7 @@
 // pausing holds and disabling drops; stream requests are validated.
 #include <gtest/gtest.h>
 
+#include "common/ids.h"
 #include "directory_fixture.h"
 #include "ssf/emitter.h"
 #include "ssf/set.h"

@@ -3,6 +3,8 @@
 // secevent+jwt header, CAEP event objects, and push endpoint URLs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
 #include "ssf/push_client.h"
