@@ -118,7 +118,9 @@ TEST_P(SsfOutboxTest, SetsComeOutInQueueOrderAndAcksSettle) {
   ASSERT_EQ(all.size(), 5u);
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(all[i].claims["sub_id"]["id"], "agt_" + std::to_string(i));
-    if (i > 0) EXPECT_LT(all[i - 1].seq, all[i].seq);
+    if (i > 0) {
+      EXPECT_LT(all[i - 1].seq, all[i].seq);
+    }
   }
   EXPECT_EQ(pending(s.id, 2).size(), 2u);
   auto skipped = read([&](store::Tx& tx) { return pending_sets(tx, s.id, 2, {all[0].jti}); });
