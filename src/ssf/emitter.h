@@ -36,6 +36,17 @@ struct CaepEvent {
 };
 
 // Queues `event` for every enabled stream subscribed to its type. A no-op (ok) when no stream is.
+//
+// Details (src/ssf/streams.h, set.h): "enabled" here includes paused streams, which hold the SET
+// until they are enabled again; disabled streams get nothing. `type` may also be a full event
+// type URI. The subject becomes the SET's top-level "sub_id" claim (SSF 1.0; a SET never has
+// "sub"), the event object is caep_event_object(event), and an empty `txn` is replaced by one
+// generated id shared by this event's SETs on every stream. The claims (jti, iat) are fixed now;
+// the SET is signed when it is delivered (set.h says why). Costs one read of the stream table
+// plus one insert per subscribed stream; never blocks on the network.
+// Errors: kInvalidArgument for an empty type or a subject that is not a JSON object with
+// "format"; store errors as they come (either fails the caller's work, as it should: the change
+// must not commit without its event).
 Status enqueue(store::Tx& tx, const CaepEvent& event);
 
 }  // namespace custody::ssf
