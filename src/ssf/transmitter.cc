@@ -185,7 +185,7 @@ std::size_t Transmitter::push_stream(const Stream& stream) {
       break;
     }
     if (outcome == "failed")
-      log::warn("ssf: SET refused by the receiver",
+      log::warn("ssf: SET failed, not retried",
                 {{"stream_id", stream.id}, {"jti", set.jti}, {"error", error}});
     ++settled;
   }
