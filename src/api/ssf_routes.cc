@@ -142,11 +142,27 @@ void receiver_read(ApiContext& api, Request& req, Responder respond, const std::
   respond(std::move(outcome).value());
 }
 
+// Audits a refusal like refuse() does, but answers in the endpoint's own error format.
+void refuse_as(ApiContext& api, const Request& req, const Responder& respond,
+               const std::string& actor, const std::string& action, const Error& error,
+               const std::function<Response(const Request&, const Error&)>& format) {
+  Response shown = format(req, error);
+  audit::Event event;
+  event.time = api.clock.now();
+  event.actor = actor.empty() ? "anonymous" : actor;
+  event.action = action;
+  event.outcome = std::string(code_name(error.code));
+  event.request_id = req.request_id;
+  event.details = {{"method", req.method}, {"path", req.path}, {"reason", error.message}};
+  auto shared = std::make_shared<Response>(std::move(shown));
+  api.store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
+                  [respond, shared](Status) { respond(std::move(*shared)); });
+}
+
 // Authenticates on a read connection, then runs `body` as one group-commit work and answers once
-// it is durable. `refusal` turns an error into the response (after the refusal is audited).
+// it is durable.
 void receiver_write(ApiContext& api, Request& req, Responder respond, const std::string& action,
-                    WriteBody body,
-                    std::function<Response(const Request&, const Error&)> refusal = nullptr) {
+                    WriteBody body) {
   if (!check_running(api, req, respond, action)) return;
   Micros now = api.clock.now();
   Result<Receiver> who = Error::unauthenticated("not authenticated");
@@ -167,28 +183,14 @@ void receiver_write(ApiContext& api, Request& req, Responder respond, const std:
         *result = std::move(response);
         return ok_status();
       },
-      [&api, respond, result, receiver, action, method, path, request_id, remote,
-       refusal](Status st) {
+      [&api, respond, result, receiver, action, method, path, request_id, remote](Status st) {
         if (st.ok()) {
           if (api.ssf) api.ssf->wake();
           return respond(std::move(**result));
         }
         static const http::BeastRequest kEmpty;
         Request echo{kEmpty, method, path, {}, request_id, remote, {}, 0};
-        if (!refusal) return refuse(api, echo, respond, receiver->owner, action, "", st.error());
-        // Audit like refuse() does, answering in the endpoint's own error format.
-        Error error = st.error();
-        Response shown = refusal(echo, error);
-        audit::Event event;
-        event.time = api.clock.now();
-        event.actor = receiver->owner;
-        event.action = action;
-        event.outcome = std::string(code_name(error.code));
-        event.request_id = request_id;
-        event.details = {{"method", method}, {"path", path}, {"reason", error.message}};
-        auto shared = std::make_shared<Response>(std::move(shown));
-        api.store.write([event](store::Tx& tx) mutable { return audit::append(tx, event); },
-                        [respond, shared](Status) { respond(std::move(*shared)); });
+        refuse(api, echo, respond, receiver->owner, action, "", st.error());
       });
 }
 
@@ -382,42 +384,75 @@ Response poll_error(const Request& req, const Error& error) {
 }
 
 void poll(ApiContext& api, Request& req, Responder respond) {
-  auto body = body_of(api, req);
+  const std::string action = "ssf.poll";
+  if (!check_running(api, req, respond, action)) return;
+  Micros now = api.clock.now();
   std::string id(req.param("stream_id"));
-  std::int64_t max = api.config.ssf.max_poll_events;
-  // Acks and errors are recorded, and the next SETs read, in one work so that a SET acknowledged
-  // by this request is never handed out by it. Signing happens in the work too, but at most
-  // ssf.max_poll_events SETs at a time.
-  ssf::Transmitter* transmitter = api.ssf;
-  receiver_write(
-      api, req, respond, "ssf.poll",
-      [body, id, max, transmitter](store::Tx& tx, const Receiver& who,
-                                   Micros now) -> Result<Response> {
-        if (!body.ok()) return body.error();
-        CUSTODY_ASSIGN(auto request, parse_poll(*body, max));
-        CUSTODY_ASSIGN(auto stream, owned_stream(tx, who, id));
-        if (stream.method != ssf::kPollMethod)
-          return Error::conflict("stream " + id + " uses push delivery");
+  std::string actor;
+  std::optional<Error> unauthenticated;
+  PollRequest request;
+  std::vector<ssf::QueuedSet> pending;
+  bool more = false;
+  // The next SETs are read (skipping the ones this request settles) and signed before the acks
+  // are written, so that neither the read nor the signing runs on the writer. A SET that a
+  // concurrent poll settles meanwhile may still be handed out once more, which RFC 8936 allows
+  // (receivers deduplicate by jti).
+  Status outcome = ok_status();
+  Status s = api.store.read([&](store::Tx& tx) -> Status {
+    auto who = authenticate_receiver(api, tx, req, now);
+    if (!who.ok()) {
+      unauthenticated = who.error();
+      return ok_status();
+    }
+    actor = who->owner;
+    outcome = [&]() -> Status {
+      CUSTODY_ASSIGN(auto body, body_of(api, req));
+      CUSTODY_ASSIGN(request, parse_poll(body, api.config.ssf.max_poll_events));
+      CUSTODY_ASSIGN(auto stream, owned_stream(tx, *who, id));
+      if (stream.method != ssf::kPollMethod)
+        return Error::conflict("stream " + id + " uses push delivery");
+      // A paused stream holds its SETs; a disabled one has none.
+      if (stream.status != "enabled" || request.max_events == 0) return ok_status();
+      std::vector<std::string> settled = request.acks;
+      for (const auto& [jti, text] : request.errors) settled.push_back(jti);
+      CUSTODY_ASSIGN(pending, ssf::pending_sets(tx, id, request.max_events + 1, settled));
+      more = static_cast<std::int64_t>(pending.size()) > request.max_events;
+      if (more) pending.pop_back();
+      return ok_status();
+    }();
+    return ok_status();
+  });
+  if (!s.ok()) unauthenticated = s.error();
+  if (unauthenticated) return refuse(api, req, respond, actor, action, "", *unauthenticated);
+  if (!outcome.ok())
+    return refuse_as(api, req, respond, actor, action, outcome.error(), poll_error);
+
+  json sets = json::object();
+  for (const auto& set : pending) {
+    auto jwt = api.ssf->sign(set.claims);
+    if (!jwt.ok()) return refuse(api, req, respond, actor, action, id, jwt.error());
+    sets[set.jti] = *jwt;
+  }
+  Response response = http::json_response(200, {{"sets", sets}, {"moreAvailable", more}});
+  response.header("Cache-Control", "no-store");
+  if (request.acks.empty() && request.errors.empty()) return respond(std::move(response));
+
+  auto shared = std::make_shared<Response>(std::move(response));
+  std::string method(req.method), path(req.path), request_id = req.request_id,
+                                                  remote = req.remote_address;
+  api.store.write(
+      [id, request, now](store::Tx& tx) -> Status {
         for (const auto& jti : request.acks) CUSTODY_TRY(ssf::mark_delivered(tx, id, jti, now));
         for (const auto& [jti, text] : request.errors)
           CUSTODY_TRY(ssf::mark_failed(tx, id, jti, text, now));
-        json sets = json::object();
-        bool more = false;
-        // A paused stream holds its SETs; a disabled one has none.
-        if (stream.status == "enabled" && request.max_events > 0) {
-          CUSTODY_ASSIGN(auto pending, ssf::pending_sets(tx, id, request.max_events + 1));
-          more = static_cast<std::int64_t>(pending.size()) > request.max_events;
-          if (more) pending.pop_back();
-          for (const auto& set : pending) {
-            CUSTODY_ASSIGN(auto jwt, transmitter->sign(set.claims));
-            sets[set.jti] = jwt;
-          }
-        }
-        Response r = http::json_response(200, {{"sets", sets}, {"moreAvailable", more}});
-        r.header("Cache-Control", "no-store");
-        return r;
+        return ok_status();
       },
-      poll_error);
+      [&api, respond, shared, actor, action, method, path, request_id, remote](Status st) {
+        if (st.ok()) return respond(std::move(*shared));
+        static const http::BeastRequest kEmpty;
+        Request echo{kEmpty, method, path, {}, request_id, remote, {}, 0};
+        refuse(api, echo, respond, actor, action, "", st.error());
+      });
 }
 
 json configuration(const std::string& issuer) {
