@@ -6,13 +6,25 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdio>
 #include <deque>
+#include <filesystem>
 
 #include "common/encoding.h"
 #include "crypto/jwk.h"
@@ -181,12 +193,121 @@ class Receiver {
   std::vector<Received> received_;
 };
 
+// Writes a self-signed certificate for IP 127.0.0.1 and its key as PEM files into `dir` (as in
+// tls_test.cc).
+bool write_self_signed(const std::filesystem::path& dir) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  bool ok = key && cert;
+  if (ok) {
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+    ok = san && X509_add_ext(cert, san, -1) == 1 && X509_sign(cert, key, EVP_sha256()) > 0;
+    X509_EXTENSION_free(san);
+  }
+  if (ok) {
+    FILE* c = std::fopen((dir / "tls.crt").c_str(), "w");
+    FILE* k = std::fopen((dir / "tls.key").c_str(), "w");
+    ok = c && k && PEM_write_X509(c, cert) == 1 &&
+         PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    if (c) std::fclose(c);
+    if (k) std::fclose(k);
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+// An https receiver on 127.0.0.1 with the certificate in `dir`: answers 202 to every request and
+// keeps the bodies.
+class TlsReceiver {
+ public:
+  explicit TlsReceiver(const std::filesystem::path& dir)
+      : ctx_(boost::asio::ssl::context::tls_server), acceptor_(ioc_) {
+    ctx_.use_certificate_chain_file((dir / "tls.crt").string());
+    ctx_.use_private_key_file((dir / "tls.key").string(), boost::asio::ssl::context::pem);
+    using tcp = boost::asio::ip::tcp;
+    acceptor_.open(tcp::v4());
+    acceptor_.bind(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TlsReceiver() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/tls"; }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+  bool wait_for(std::size_t n) {
+    for (int i = 0; i < 500 && bodies().size() < n; ++i) std::this_thread::sleep_for(Millis(20));
+    return bodies().size() >= n;
+  }
+
+ private:
+  void serve() {
+    namespace beast = boost::beast;
+    while (!stop_) {
+      pollfd p{acceptor_.native_handle(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      beast::error_code ec;
+      boost::asio::ip::tcp::socket socket(ioc_);
+      acceptor_.accept(socket, ec);
+      if (ec) continue;
+      timeval tv{5, 0};
+      ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(std::move(socket), ctx_);
+      stream.handshake(boost::asio::ssl::stream_base::server, ec);
+      if (ec) continue;
+      beast::flat_buffer buffer;
+      beast::http::request<beast::http::string_body> request;
+      beast::http::read(stream, buffer, request, ec);
+      if (ec) continue;
+      {
+        std::lock_guard lock(mu_);
+        bodies_.push_back(request.body());
+      }
+      beast::http::response<beast::http::string_body> response{beast::http::status::accepted, 11};
+      response.set(beast::http::field::connection, "close");
+      response.prepare_payload();
+      beast::http::write(stream, response, ec);
+      stream.shutdown(ec);
+    }
+  }
+
+  boost::asio::io_context ioc_;
+  boost::asio::ssl::context ctx_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
 class SsfTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<Custodyd>(Custodyd::Env{{"CUSTODY_SSF_PUSH_RETRY_BASE_MS", "100"},
-                                                       {"CUSTODY_SSF_PUSH_RETRY_MAX_MS", "200"},
-                                                       {"CUSTODY_SSF_PUSH_SCAN_MS", "50"}});
+  void SetUp() override { start({}); }
+
+  void start(Custodyd::Env extra) {
+    Custodyd::Env env = {{"CUSTODY_SSF_PUSH_RETRY_BASE_MS", "100"},
+                         {"CUSTODY_SSF_PUSH_RETRY_MAX_MS", "200"},
+                         {"CUSTODY_SSF_PUSH_SCAN_MS", "50"}};
+    env.insert(env.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<Custodyd>(env);
     CUSTODY_START_OR_SKIP(*server_);
     admin_ = server_->admin();
   }
@@ -485,6 +606,36 @@ TEST_F(SsfTest, ReceiverDownIsRetriedInOrder) {
   for (const auto& r : got)
     states.push_back(verify_set(r.body)["events"][kVerification]["state"].get<std::string>());
   EXPECT_EQ(states, (std::vector<std::string>{"first", "second", "third"}));
+}
+
+TEST_F(SsfTest, PushOverHttpsVerifiesTheReceiver) {
+  char tmpl[] = "/tmp/custody-ssf-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::filesystem::path dir = tmpl;
+  ASSERT_TRUE(write_self_signed(dir));
+  // custodyd trusts exactly the receiver's certificate (OpenSSL's SSL_CERT_FILE). The harness
+  // passes this process's environment first, and getenv takes the first entry, so the variable
+  // is replaced here for the launch rather than added.
+  const char* before = std::getenv("SSL_CERT_FILE");
+  std::optional<std::string> saved = before ? std::optional<std::string>(before) : std::nullopt;
+  ::setenv("SSL_CERT_FILE", (dir / "tls.crt").c_str(), 1);
+  start({});
+  if (saved) {
+    ::setenv("SSL_CERT_FILE", saved->c_str(), 1);
+  } else {
+    ::unsetenv("SSL_CERT_FILE");
+  }
+  if (IsSkipped() || HasFatalFailure()) return;
+  TlsReceiver receiver(dir);
+  json stream =
+      create_stream({{"delivery", {{"method", kPush}, {"endpoint_url", receiver.url()}}}});
+  std::string id = stream["stream_id"];
+  ASSERT_EQ(admin().post("/ssf/verify", {{"stream_id", id}, {"state", "tls"}}).status, 204);
+  ASSERT_TRUE(receiver.wait_for(1))
+      << server_->logs().substr(server_->logs().size() > 2000 ? server_->logs().size() - 2000 : 0);
+  EXPECT_EQ(verify_set(receiver.bodies()[0])["events"][kVerification]["state"], "tls");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
