@@ -40,6 +40,10 @@ using http::Responder;
 using http::Response;
 using nlohmann::json;
 
+// Each stream costs a scan of the outbox per push pass and a copy of every event it asks for:
+// a receiver gets a bounded number.
+constexpr std::size_t kMaxStreamsPerOwner = 50;
+
 struct Receiver {
   std::string owner;  // streams created are owned by this
   bool admin = false;
@@ -207,6 +211,10 @@ void create_stream(ApiContext& api, Request& req, Responder respond) {
                  [body, issuer, rid = req.request_id](store::Tx& tx, const Receiver& who,
                                                       Micros now) -> Result<Response> {
                    if (!body.ok()) return body.error();
+                   CUSTODY_ASSIGN(auto existing, ssf::list_streams(tx, who.owner));
+                   if (existing.size() >= kMaxStreamsPerOwner)
+                     return Error::conflict("at most " + std::to_string(kMaxStreamsPerOwner) +
+                                            " streams per receiver; delete one first");
                    ssf::Stream stream;
                    stream.id = new_id("ssf", now);
                    stream.owner = who.owner;

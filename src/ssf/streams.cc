@@ -327,6 +327,10 @@ Result<std::optional<SetState>> set_state(store::Tx& tx, const std::string& stre
   return std::optional<SetState>(SetState{rows[0].text(0), rows[0].integer(1), rows[0].text(2)});
 }
 
+Result<std::int64_t> purge_settled(store::Tx& tx, Micros before) {
+  return tx.exec("DELETE FROM ssf_outbox WHERE state <> 'pending' AND done_at < $1", {before});
+}
+
 void set_queue_listener(std::function<void()> fn) {
   std::lock_guard lock(listener_mu);
   listener() = std::move(fn);

@@ -103,6 +103,10 @@ Status mark_retry(store::Tx& tx, const std::string& stream_id, const std::string
 // listener per process; an empty function removes it.
 void set_queue_listener(std::function<void()> listener);
 
+// Deletes delivered and failed SETs settled before `before`; the number deleted. The outbox is a
+// queue, not a log: the audit log records what matters (failures, stream changes).
+Result<std::int64_t> purge_settled(store::Tx& tx, Micros before);
+
 struct SetState {
   std::string state;
   std::int64_t attempts = 0;

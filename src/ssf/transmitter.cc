@@ -16,6 +16,8 @@ namespace {
 constexpr auto kEagerScan = std::chrono::milliseconds(20);
 constexpr auto kEagerWindow = std::chrono::milliseconds(1000);
 constexpr std::int64_t kBatch = 50;
+constexpr Micros kKeepSettled = 7LL * 24 * 3600 * kMicrosPerSecond;
+constexpr auto kPurgeEvery = std::chrono::hours(1);
 
 // The receiver's RFC 8935 §2.3 error, or the start of whatever it sent.
 std::string describe_refusal(const PushResponse& response) {
@@ -81,6 +83,16 @@ void Transmitter::run() {
   while (!stop_) {
     lock.unlock();
     push_once();
+    if (std::chrono::steady_clock::now() >= next_purge_) {
+      next_purge_ = std::chrono::steady_clock::now() + kPurgeEvery;
+      Micros before = clock_.now() - kKeepSettled;
+      Status purged = store_.write_sync([before](store::Tx& tx) -> Status {
+        CUSTODY_TRY(purge_settled(tx, before));
+        return ok_status();
+      });
+      if (!purged.ok())
+        log::error("ssf: cannot purge settled SETs", {{"error", purged.error().message}});
+    }
     lock.lock();
     auto wait = std::chrono::steady_clock::now() < eager_until_
                     ? std::chrono::milliseconds(kEagerScan)

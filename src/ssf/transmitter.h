@@ -12,6 +12,9 @@
 //    failed like a 400 and the stream moves on.
 // Only enabled streams are pushed to; a paused stream's SETs wait in the outbox.
 //
+// The worker also deletes settled SETs (delivered or failed, pushed or polled) a week after they
+// were settled, once an hour.
+//
 // Thread safety: sign() from any thread; start()/stop() from the owning thread.
 #pragma once
 
@@ -73,6 +76,7 @@ class Transmitter {
   bool stop_ = false;
   bool woken_ = false;
   std::chrono::steady_clock::time_point eager_until_{};
+  std::chrono::steady_clock::time_point next_purge_{};
   std::thread worker_;
 };
 

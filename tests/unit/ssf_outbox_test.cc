@@ -146,6 +146,18 @@ TEST_P(SsfOutboxTest, SetsComeOutInQueueOrderAndAcksSettle) {
   ASSERT_TRUE(failed.ok() && failed->has_value());
   EXPECT_EQ((*failed)->state, "failed");
   EXPECT_EQ((*failed)->last_error, "invalid_key: no");
+
+  // Settled SETs are purged once old enough; pending ones never.
+  auto none = write([&](store::Tx& tx) { return purge_settled(tx, kT0); });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+  auto purged = write([&](store::Tx& tx) { return purge_settled(tx, kT0 + 1); });
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 2);
+  EXPECT_EQ(pending(s.id).size(), 3u);
+  auto gone = read([&](store::Tx& tx) { return set_state(tx, s.id, all[0].jti); });
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
 }
 
 TEST_P(SsfOutboxTest, PausedHoldsDisabledDrops) {
