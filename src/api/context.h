@@ -19,6 +19,10 @@ namespace custody::policy {
 class Pdp;
 }  // namespace custody::policy
 
+namespace custody::ssf {
+class Transmitter;
+}  // namespace custody::ssf
+
 namespace custody::api {
 
 struct ApiContext {
@@ -34,6 +38,8 @@ struct ApiContext {
   audit::AuditLog* audit_log = nullptr;
   // The policy decision point behind /access/v1/* and /api/v1/policies; null when not running.
   policy::Pdp* pdp = nullptr;
+  // The Shared Signals transmitter behind /ssf/* (docs/ssf.md); null when not running (503).
+  ssf::Transmitter* ssf = nullptr;
 };
 
 }  // namespace custody::api

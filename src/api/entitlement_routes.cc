@@ -8,6 +8,7 @@
 #include "directory/json.h"
 #include "http/json_body.h"
 #include "http/problem.h"
+#include "ssf/emitter.h"
 
 namespace custody::api {
 namespace {
@@ -93,6 +94,20 @@ void add_entitlement_routes(http::Router& router, ApiContext& api) {
           CUSTODY_ASSIGN(auto revoked,
                          delegation::revoke_for_entitlement(tx, e.identity_id, e.scope, e.resource,
                                                             ctx.now, ctx.who.actor(), reason));
+          // CAEP token-claims-change: the identity's tokens lost this authority (once: a repeated
+          // revocation changes nothing).
+          if (e.revoked_at && *e.revoked_at == ctx.now)
+            CUSTODY_TRY(ssf::enqueue(
+                tx,
+                {.type = "token-claims-change",
+                 .subject = {{"format", "opaque"}, {"id", e.identity_id}},
+                 .event_timestamp = ctx.now,
+                 .initiating_entity = ctx.who.role == directory::Role::kOwner ? "user" : "admin",
+                 .reason_admin = reason,
+                 .extra = {{"claims",
+                            {{"custody_entitlement_revoked",
+                              {{"scope", e.scope}, {"resource", e.resource}}}}}},
+                 .txn = ctx.request_id}));
           if (!revoked.empty()) {
             nlohmann::json listed = nlohmann::json::array();
             for (std::size_t i = 0; i < revoked.size() && i < 100; ++i)

@@ -8,6 +8,7 @@
 #include "directory/json.h"
 #include "http/json_body.h"
 #include "http/problem.h"
+#include "ssf/emitter.h"
 
 namespace custody::api {
 namespace {
@@ -102,6 +103,15 @@ Result<std::size_t> revoke_withdrawn(store::Tx& tx, const directory::OpContext& 
                              : action + " of " + result.identity.id + " (owner of " + id + ")";
     CUSTODY_ASSIGN(auto revoked,
                    delegation::revoke_for_identity(tx, id, ctx.now, ctx.who.actor(), reason));
+    // Shared Signals receivers hear it with the change: CAEP session-revoked for the identity.
+    CUSTODY_TRY(ssf::enqueue(
+        tx, {.type = "session-revoked",
+             .subject = {{"format", "opaque"}, {"id", id}},
+             .event_timestamp = ctx.now,
+             .initiating_entity = ctx.who.role == directory::Role::kOwner ? "user" : "admin",
+             .reason_admin = reason,
+             .extra = nlohmann::json::object(),
+             .txn = ctx.request_id}));
     if (revoked.empty()) continue;
     total += revoked.size();
     nlohmann::json listed = nlohmann::json::array();

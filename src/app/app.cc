@@ -27,6 +27,7 @@
 #include "oauth/service.h"
 #include "policy/defaults.h"
 #include "policy/pdp.h"
+#include "ssf/transmitter.h"
 #include "store/store.h"
 
 namespace custody::app {
@@ -292,6 +293,11 @@ int serve(const Config& config, const ServeOptions& options) {
   }
   api.pdp = &pdp;
 
+  // The Shared Signals transmitter (docs/ssf.md): SETs signed with the OAuth keys, pushed by its
+  // own thread once the server is up.
+  ssf::Transmitter transmitter(store, keys.keys(), clock, config.ssf);
+  api.ssf = &transmitter;
+
   http::Metrics metrics;
   metrics.add_collector([&store] { return store_metrics(store); });
   http::Router router;
@@ -347,6 +353,7 @@ int serve(const Config& config, const ServeOptions& options) {
     log::error(port.error().message);
     return 1;
   }
+  transmitter.start();
   std::optional<Periodic> maintenance, pdp_refresh;
   maintenance.emplace(std::chrono::seconds(60),
                       [&keys, &store, &clock] { maintain_oauth(keys, store, clock); });
@@ -367,6 +374,7 @@ int serve(const Config& config, const ServeOptions& options) {
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
+  transmitter.stop();
   (*audit_log)->stop();  // a final signed head over every committed event
   maintenance.reset();
   pdp_refresh.reset();

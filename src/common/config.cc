@@ -116,6 +116,12 @@ Key pdp_str(std::string name, std::string PdpConfig::*field, bool allow_empty) {
           }};
 }
 
+Key ssf_int(std::string name, std::int64_t SsfConfig::*field, std::int64_t lo, std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.ssf.*field));
+          }};
+}
+
 const std::vector<Key>& keys() {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   static const std::vector<Key> all = {
@@ -223,6 +229,19 @@ const std::vector<Key>& keys() {
       pdp_int("pdp.max_evaluations", &PdpConfig::max_evaluations, 1, 1'000'000),
       pdp_int("pdp.max_policies", &PdpConfig::max_policies, 1, 10'000'000),
       pdp_int("pdp.approval_ttl_seconds", &PdpConfig::approval_ttl_seconds, 10, 30LL * 24 * 3600),
+      {"ssf.scope",
+       [](Config& c, const std::string& t) -> Status {
+         if (t.empty())
+           return Error::invalid("config key ssf.scope: must not be empty", "ssf.scope");
+         c.ssf.scope = t;
+         return ok_status();
+       }},
+      ssf_int("ssf.push_timeout_ms", &SsfConfig::push_timeout_ms, 100, 600'000),
+      ssf_int("ssf.push_max_attempts", &SsfConfig::push_max_attempts, 1, 1'000'000),
+      ssf_int("ssf.push_retry_base_ms", &SsfConfig::push_retry_base_ms, 10, 3'600'000),
+      ssf_int("ssf.push_retry_max_ms", &SsfConfig::push_retry_max_ms, 10, 86'400'000),
+      ssf_int("ssf.push_scan_ms", &SsfConfig::push_scan_ms, 10, 3'600'000),
+      ssf_int("ssf.max_poll_events", &SsfConfig::max_poll_events, 1, 10'000),
   };
   return all;
 }

@@ -70,6 +70,17 @@ struct PdpConfig {
   std::int64_t approval_ttl_seconds = 3600;  // how long an approval request stays answerable
 };
 
+// The OpenID Shared Signals transmitter (docs/ssf.md).
+struct SsfConfig {
+  std::string scope = "custody:ssf";         // a receiver's access token must carry this scope
+  std::int64_t push_timeout_ms = 5000;       // connect, and then send + response, per push
+  std::int64_t push_max_attempts = 20;       // a SET still refused after this many is failed
+  std::int64_t push_retry_base_ms = 1000;    // first retry delay; doubles per attempt ...
+  std::int64_t push_retry_max_ms = 300'000;  // ... up to this
+  std::int64_t push_scan_ms = 1000;          // how often the push worker looks for new SETs
+  std::int64_t max_poll_events = 100;        // most SETs in one poll response
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
@@ -93,6 +104,7 @@ struct Config {
   AuditConfig audit;
   OAuthConfig oauth;
   PdpConfig pdp;
+  SsfConfig ssf;
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path
