@@ -12,6 +12,8 @@ set(body "// Generated from src/store/migrations; do not edit.\n#include \"store
 foreach(f IN LISTS sql_files)
   get_filename_component(name "${f}" NAME_WE)
   string(REGEX MATCH "^[0-9]+" version "${name}")
+  # "0008" would be an (invalid) octal literal in C++: drop the leading zeros.
+  string(REGEX REPLACE "^0+([0-9])" "\\1" version "${version}")
   file(READ "${f}" sql)
   string(APPEND body "    {${version}, \"${name}\", R\"custody_sql(${sql})custody_sql\"},\n")
 endforeach()
@@ -22,7 +24,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OU
   add_custom_command(
     OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -DDIR=${dir} -DOUT=${out} -P "${script}"
-    DEPENDS ${sql_files}
+    DEPENDS ${sql_files} "${CMAKE_CURRENT_FUNCTION_LIST_FILE}"
     COMMENT "Embedding SQL migrations")
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()

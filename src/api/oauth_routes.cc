@@ -99,6 +99,7 @@ void add_oauth_routes(http::Router& router, ApiContext& api) {
   add_form_endpoint(router, api, "/oauth2/token", &oauth::Service::token);
   add_form_endpoint(router, api, "/oauth2/introspect", &oauth::Service::introspect);
   add_form_endpoint(router, api, "/oauth2/revoke", &oauth::Service::revoke);
+  add_form_endpoint(router, api, "/oauth2/bc-authorize", &oauth::Service::backchannel_authorize);
 }
 
 }  // namespace custody::api

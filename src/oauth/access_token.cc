@@ -31,6 +31,9 @@ nlohmann::json access_token_claims(const delegation::Record& r, const std::strin
   if (r.cnf_jkt) c["cnf"] = {{"jkt", *r.cnf_jkt}};
   if (r.max_hops) c["max_hops"] = *r.max_hops;
   c["custody"] = {{"delegation_id", r.id}, {"root_delegation_id", r.root_id}, {"depth", r.depth}};
+  // A token a human approved (CIBA) names the approval it is bound to.
+  if (r.policy.is_object() && r.policy.contains("approval"))
+    c["custody"]["approval_id"] = r.policy["approval"];
   return c;
 }
 

@@ -53,6 +53,7 @@ inline constexpr std::string_view kGrantTokenExchange =
 inline constexpr std::string_view kTokenTypeAccessToken =
     "urn:ietf:params:oauth:token-type:access_token";
 inline constexpr std::string_view kTokenTypeJwt = "urn:ietf:params:oauth:token-type:jwt";
+inline constexpr std::string_view kGrantCiba = "urn:openid:params:grant-type:ciba";
 
 struct OneTimeValue {
   std::string kind;  // "client_assertion" | "dpop"
@@ -74,6 +75,8 @@ struct Issuance {
   std::string delegator;
   std::vector<std::string> parent_scopes;
   std::vector<std::string> parent_audience;
+  // CIBA: the approval this token is bound to, consumed (single use) by the issuing write.
+  std::string approval_id;
 };
 
 struct GrantInput {

@@ -47,9 +47,10 @@ std::string annotation(const policy::CompiledBundle& bundle, const std::string& 
 }  // namespace
 
 OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp& pdp,
-                                                const Issuance& issuance, Micros now) {
+                                                const Issuance& issuance, Micros now,
+                                                bool approved) {
   const auto& r = issuance.record;
-  bool exchange = r.grant_type != kGrantClientCredentials;
+  bool exchange = r.grant_type == kGrantTokenExchange;
   auto snapshot = pdp.snapshot();
 
   nlohmann::json base = {
@@ -99,6 +100,7 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
       q.resource = {"Audience", audience, nlohmann::json::object()};
     }
     q.context = std::move(context);
+    q.approved = approved;
     questions.push_back(std::move(q));
   }
 
@@ -124,12 +126,13 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
     std::string bound = "policy";
     std::string description;
     if (!d.approval.empty()) {
-      // A human checkpoint on an issuance: answered through the AuthZEN API today; the token
-      // endpoint refuses until CIBA lets the client wait for the approval.
+      // A human checkpoint on an issuance: the client asks for it through CIBA
+      // (ciba.h) and receives the token once a human approved.
       std::string labels;
       for (const auto& l : d.approval) labels += (labels.empty() ? "" : ", ") + l;
       return OAuthError::invalid_request(what + " needs a human approval (" + labels +
-                                             "), which the token endpoint cannot wait for yet",
+                                             "): ask for it at the backchannel "
+                                             "authentication endpoint (OpenID CIBA)",
                                          "approval");
     }
     if (d.reasons.empty()) {

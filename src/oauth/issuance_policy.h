@@ -32,7 +32,9 @@ struct IssuanceVerdict {
   std::vector<std::string> policies;  // the permitting policies, over all questions
 };
 
+// With `approved` (a human approved this issuance, CIBA), @approval policies are waived.
 OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp& pdp,
-                                                const Issuance& issuance, Micros now);
+                                                const Issuance& issuance, Micros now,
+                                                bool approved = false);
 
 }  // namespace custody::oauth

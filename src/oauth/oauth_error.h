@@ -45,6 +45,15 @@ struct OAuthError {
     e.dpop_nonce_needed = true;
     return e;
   }
+  // OpenID CIBA (§11, §13): the approval is pending, was refused, expired; the hint is unknown.
+  static OAuthError authorization_pending(std::string d) {
+    return {400, "authorization_pending", std::move(d)};
+  }
+  static OAuthError access_denied(std::string d) { return {400, "access_denied", std::move(d)}; }
+  static OAuthError expired_token(std::string d) { return {400, "expired_token", std::move(d)}; }
+  static OAuthError unknown_user_id(std::string d) {
+    return {400, "unknown_user_id", std::move(d)};
+  }
   static OAuthError server_error(std::string d) { return {500, "server_error", std::move(d)}; }
   static OAuthError temporarily_unavailable(std::string d) {
     return {503, "temporarily_unavailable", std::move(d)};

@@ -11,10 +11,12 @@
 #include "delegation/record.h"
 #include "directory/entitlements.h"
 #include "oauth/access_token.h"
+#include "oauth/ciba.h"
 #include "oauth/client_auth.h"
 #include "oauth/grants.h"
 #include "oauth/issuance_policy.h"
 #include "oauth/replay.h"
+#include "policy/approvals.h"
 
 namespace custody::oauth {
 namespace {
@@ -201,7 +203,8 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
       *decided = OAuthError::invalid_request("grant_type is required");
       return ok_status();
     }
-    if (grant_type != kGrantClientCredentials && grant_type != kGrantTokenExchange) {
+    if (grant_type != kGrantClientCredentials && grant_type != kGrantTokenExchange &&
+        grant_type != kGrantCiba) {
       *decided = OAuthError::unsupported_grant_type("grant_type " + grant_type.substr(0, 80) +
                                                     " is not supported");
       return ok_status();
@@ -213,18 +216,21 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
     }
     GrantInput in{req, *client, *dpop, settings_, now};
     *decided = grant_type == kGrantClientCredentials ? grant_client_credentials(tx, in)
+               : grant_type == kGrantCiba            ? grant_ciba(tx, in, pdp_)
                                                      : grant_token_exchange(tx, in, verify);
     if (!decided->ok()) return ok_status();
     Issuance& issuance = decided->value();
     issuance.audit["client_auth"] = client->method;
     // Within the built-in bounds; now the policies decide (issuance_policy.h).
-    auto verdict = authorize_issuance(tx, pdp_, issuance, now);
+    // A CIBA token was approved by a human: @approval policies are waived for it.
+    auto verdict = authorize_issuance(tx, pdp_, issuance, now, !issuance.approval_id.empty());
     if (!verdict.ok()) {
       *decided = verdict.error();
       return ok_status();
     }
     issuance.record.policy = {{"version", verdict->policy_version},
                               {"policies", verdict->policies}};
+    if (!issuance.approval_id.empty()) issuance.record.policy["approval"] = issuance.approval_id;
     issuance.audit["policy"] = issuance.record.policy;
     return ok_status();
   });
@@ -296,6 +302,10 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
                                                     : "client assertion jti was already used",
                                    v.kind);
         }
+        // One approval, one token: the approval is consumed with the issuance.
+        if (!work_state->approval_id.empty() &&
+            !policy::consume_approval(tx, work_state->approval_id, now).ok())
+          return Error::conflict("the approval was already used for a token", "approval");
         for (const auto& id : work_state->must_be_live) {
           CUSTODY_ASSIGN(bool live, delegation::is_live(tx, id));
           if (!live) return Error::conflict("delegation " + id + " was revoked", "revoked");
@@ -311,6 +321,8 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
         if (e.code == Code::kConflict && e.field == "client_assertion")
           return refuse(actor,
                         OAuthError::invalid_client("client assertion refused: " + e.message));
+        if (e.code == Code::kConflict && e.field == "approval")
+          return refuse(actor, OAuthError::invalid_grant(e.message));
         if (e.code == Code::kConflict && e.field == "revoked")
           return refuse(actor, OAuthError::invalid_request(e.message, "revoked"));
         if (e.code == Code::kUnavailable)
@@ -538,26 +550,102 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
       });
 }
 
+void Service::backchannel_authorize(const OAuthRequest& req, ReplyFn reply) {
+  Micros now = clock_.now();
+  std::string caller;
+  std::optional<OAuthError> failure;
+  std::optional<SpentAssertion> assertion;
+  BackchannelRequest request;
+  Status read = store_.read([&](store::Tx& tx) -> Status {
+    if (auto repeated = req.check_no_repeats(kRepeatable)) {
+      failure = *repeated;
+      return ok_status();
+    }
+    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    if (!client.ok()) {
+      failure = client.error();
+      return ok_status();
+    }
+    caller = client->identity.id;
+    assertion = assertion_of(*client);
+    std::optional<DpopProof> no_proof;
+    GrantInput in{req, *client, no_proof, settings_, now};
+    auto checked = check_backchannel_request(tx, in, pdp_, settings_.ciba_expiry);
+    if (!checked.ok()) {
+      failure = checked.error();
+      return ok_status();
+    }
+    request = std::move(checked).value();
+    return ok_status();
+  });
+  if (!read.ok()) failure = OAuthError::temporarily_unavailable("the store is unavailable");
+
+  audit::Event event = oauth_event("oauth.bc_authorize", caller, req.request_id, now);
+  if (failure) {
+    event.outcome = failure->error;
+    event.details = {{"reason", failure->description}};
+    if (!failure->bound.empty()) event.details["bound"] = failure->bound;
+    auto answer = std::make_shared<Reply>(error_reply(*failure, nonces_, now));
+    store_.write(
+        [event, assertion, now](store::Tx& tx) mutable -> Status {
+          CUSTODY_TRY(spend(tx, assertion, now));
+          return audit::append(tx, event);
+        },
+        [this, reply, answer, event, now](Status s) {
+          if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
+          reply(std::move(*answer));
+        });
+    return;
+  }
+  event.outcome = "success";
+  event.details = {{"scope", request.scope}, {"aud", request.audience}};
+  auto auth_req_id = std::make_shared<std::string>();
+  store_.write(
+      [event, request, caller, assertion, now, auth_req_id](store::Tx& tx) mutable -> Status {
+        CUSTODY_TRY(spend(tx, assertion, now));
+        CUSTODY_ASSIGN(*auth_req_id, store_backchannel_request(tx, caller, request, now));
+        event.target = *auth_req_id;
+        event.details["auth_req_id"] = *auth_req_id;
+        return audit::append(tx, event);
+      },
+      [this, reply, event, now, auth_req_id, request](Status s) {
+        if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
+        if (!s.ok())
+          return reply(
+              error_reply(OAuthError::temporarily_unavailable(s.error().message), nonces_, now));
+        Reply ok;
+        ok.body = {{"auth_req_id", *auth_req_id},
+                   {"expires_in", request.expires_in / kMicrosPerSecond},
+                   {"interval", 5}};
+        no_store(ok);
+        reply(std::move(ok));
+      });
+}
+
 nlohmann::json Service::metadata(bool openid) const {
   nlohmann::json algs = {"ES256", "EdDSA", "Ed25519", "RS256"};  // accepted (crypto/jwk.h)
   nlohmann::json auth_methods = {"client_secret_basic", "client_secret_post", "private_key_jwt"};
-  nlohmann::json m = {{"issuer", settings_.issuer},
-                      {"token_endpoint", settings_.token_endpoint()},
-                      {"jwks_uri", settings_.jwks_uri()},
-                      {"introspection_endpoint", settings_.introspection_endpoint()},
-                      {"revocation_endpoint", settings_.revocation_endpoint()},
-                      {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange}},
-                      {"token_endpoint_auth_methods_supported", auth_methods},
-                      {"token_endpoint_auth_signing_alg_values_supported", algs},
-                      {"introspection_endpoint_auth_methods_supported", auth_methods},
-                      {"introspection_endpoint_auth_signing_alg_values_supported", algs},
-                      {"revocation_endpoint_auth_methods_supported", auth_methods},
-                      {"revocation_endpoint_auth_signing_alg_values_supported", algs},
-                      {"dpop_signing_alg_values_supported", algs},
-                      {"response_types_supported", nlohmann::json::array()},
-                      {"token_types_supported", {kTokenTypeAccessToken, kTokenTypeJwt}},
-                      {"authorization_response_iss_parameter_supported", false},
-                      {"custody_max_delegation_depth", settings_.max_depth}};
+  nlohmann::json m = {
+      {"issuer", settings_.issuer},
+      {"token_endpoint", settings_.token_endpoint()},
+      {"jwks_uri", settings_.jwks_uri()},
+      {"introspection_endpoint", settings_.introspection_endpoint()},
+      {"revocation_endpoint", settings_.revocation_endpoint()},
+      {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange, kGrantCiba}},
+      {"backchannel_authentication_endpoint", settings_.backchannel_endpoint()},
+      {"backchannel_token_delivery_modes_supported", {"poll"}},
+      {"backchannel_user_code_parameter_supported", false},
+      {"token_endpoint_auth_methods_supported", auth_methods},
+      {"token_endpoint_auth_signing_alg_values_supported", algs},
+      {"introspection_endpoint_auth_methods_supported", auth_methods},
+      {"introspection_endpoint_auth_signing_alg_values_supported", algs},
+      {"revocation_endpoint_auth_methods_supported", auth_methods},
+      {"revocation_endpoint_auth_signing_alg_values_supported", algs},
+      {"dpop_signing_alg_values_supported", algs},
+      {"response_types_supported", nlohmann::json::array()},
+      {"token_types_supported", {kTokenTypeAccessToken, kTokenTypeJwt}},
+      {"authorization_response_iss_parameter_supported", false},
+      {"custody_max_delegation_depth", settings_.max_depth}};
   if (openid) {
     m["subject_types_supported"] = {"public"};
     m["id_token_signing_alg_values_supported"] = {"ES256", "EdDSA", "RS256"};  // what it signs

@@ -49,6 +49,8 @@ class Service {
   void token(const OAuthRequest& request, ReplyFn reply);
   void introspect(const OAuthRequest& request, ReplyFn reply);
   void revoke(const OAuthRequest& request, ReplyFn reply);
+  // OpenID CIBA backchannel authentication request (ciba.h).
+  void backchannel_authorize(const OAuthRequest& request, ReplyFn reply);
   nlohmann::json metadata(bool openid) const;
   std::string jwks_text() const;  // the JWK Set document (changes on rotation)
 

@@ -71,6 +71,7 @@ Result<Settings> resolve_settings(const Config& config, std::string issuer) {
   s.dpop_required = config.oauth.dpop_required;
   s.dpop_nonce = config.oauth.dpop_nonce;
   s.dpop_max_age = config.oauth.dpop_proof_max_age_seconds * kMicrosPerSecond;
+  s.ciba_expiry = config.pdp.approval_ttl_seconds * kMicrosPerSecond;
   if (!config.oauth.trusted_issuers_file.empty()) {
     CUSTODY_ASSIGN(auto doc, read_json_file(config.oauth.trusted_issuers_file));
     if (!doc.is_array())

@@ -30,12 +30,14 @@ struct Settings {
   bool dpop_required = false;
   bool dpop_nonce = false;
   Micros dpop_max_age = 300 * kMicrosPerSecond;
+  Micros ciba_expiry = 3600 * kMicrosPerSecond;  // a CIBA request's default life (pdp.approval_ttl)
   std::vector<TrustedIssuer> trusted_issuers;
 
   std::string token_endpoint() const { return issuer + "/oauth2/token"; }
   std::string introspection_endpoint() const { return issuer + "/oauth2/introspect"; }
   std::string revocation_endpoint() const { return issuer + "/oauth2/revoke"; }
   std::string jwks_uri() const { return issuer + "/.well-known/jwks.json"; }
+  std::string backchannel_endpoint() const { return issuer + "/oauth2/bc-authorize"; }
   const TrustedIssuer* trusted(std::string_view iss) const;
 };
 

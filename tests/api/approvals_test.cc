@@ -145,3 +145,117 @@ TEST_F(ApprovalsTest, AnAlteredQuestionNeedsItsOwnApprovalAndADenialNeverPermits
 
 }  // namespace
 }  // namespace custody::apitest
+
+namespace custody::apitest {
+namespace {
+
+constexpr std::string_view kCiba = "urn:openid:params:grant-type:ciba";
+
+// OpenID CIBA (poll mode): an agent asks for a token that a human must approve, polls, and gets
+// a token bound to the approval, once.
+class CibaTest : public OAuthFixture {
+ protected:
+  void SetUp() override {
+    OAuthFixture::SetUp();
+    if (IsSkipped()) return;
+    Response tok = admin().post("/api/v1/tokens", json{{"role", "owner"}, {"identity_id", owner_}});
+    ASSERT_EQ(tok.status, 201) << tok.describe();
+    owner_client_ = std::make_unique<Client>(server().port(), tok.json().value("token", ""));
+  }
+  Response bc_authorize(const Agent& a, std::vector<std::pair<std::string, std::string>> p) {
+    return post_form("/oauth2/bc-authorize", a, p);
+  }
+  Response poll(const Agent& a, const std::string& auth_req_id) {
+    return post_form("/oauth2/token", a,
+                     {{"grant_type", std::string(kCiba)}, {"auth_req_id", auth_req_id}});
+  }
+  std::unique_ptr<Client> owner_client_;
+};
+
+TEST_F(CibaTest, AnApprovedRequestYieldsOneTokenBoundToTheApproval) {
+  Agent a = agent("ciba-a"), b = agent("ciba-b");
+  entitle(a, "export", b.id);
+  Response meta = Client(server().port()).get("/.well-known/openid-configuration");
+  EXPECT_EQ(meta.json()["backchannel_authentication_endpoint"],
+            server().url() + "/oauth2/bc-authorize");
+  EXPECT_EQ(meta.json()["backchannel_token_delivery_modes_supported"], json::array({"poll"}));
+
+  Response r = bc_authorize(a, {{"scope", "export"},
+                                {"audience", b.id},
+                                {"login_hint", owner_},
+                                {"binding_message", "export #42"}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json().value("auth_req_id", "");
+  EXPECT_EQ(id.rfind("apr_", 0), 0u) << r.body;
+  EXPECT_GT(r.json().value("expires_in", 0), 0);
+  EXPECT_EQ(r.json().value("interval", 0), 5);
+
+  Response pending = poll(a, id);
+  EXPECT_EQ(pending.status, 400);
+  EXPECT_EQ(pending.json()["error"], "authorization_pending") << pending.body;
+  // Another client cannot redeem it.
+  EXPECT_EQ(poll(b, id).json()["error"], "invalid_grant");
+
+  Response approve =
+      owner_client_->post("/api/v1/approvals/" + id + "/approve", json{{"reason", "ok"}});
+  ASSERT_EQ(approve.status, 200) << approve.describe();
+  EXPECT_EQ(approve.json()["question"]["context"]["binding_message"], "export #42");
+
+  Response token = poll(a, id);
+  ASSERT_EQ(token.status, 200) << token.describe();
+  json claims = claims_of(token_of(token));
+  EXPECT_EQ(claims["custody"]["approval_id"], id);
+  EXPECT_EQ(claims["scope"], "export");
+  EXPECT_EQ(claims["aud"], b.id);
+  Response record = admin().get("/api/v1/delegations/" + claims["jti"].get<std::string>());
+  EXPECT_EQ(record.json()["policy"]["approval"], id);
+  EXPECT_EQ(record.json()["grant_type"], kCiba);
+
+  // One approval, one token.
+  EXPECT_EQ(poll(a, id).json()["error"], "invalid_grant");
+}
+
+TEST_F(CibaTest, DeniedRequestsAndWrongHintsAreRefused) {
+  Agent a = agent("ciba-deny"), b = agent("ciba-deny-b");
+  entitle(a, "export", b.id);
+  Response wrong = bc_authorize(a, {{"scope", "export"}, {"audience", b.id}, {"login_hint", b.id}});
+  EXPECT_EQ(wrong.json()["error"], "unknown_user_id") << wrong.body;
+  // Nobody is asked to approve what could not be issued anyway.
+  Response impossible =
+      bc_authorize(a, {{"scope", "admin"}, {"audience", b.id}, {"login_hint", owner_}});
+  EXPECT_EQ(impossible.json()["error"], "invalid_scope") << impossible.body;
+
+  Response r = bc_authorize(a, {{"scope", "export"}, {"audience", b.id}, {"login_hint", owner_}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json()["auth_req_id"];
+  ASSERT_EQ(owner_client_->post("/api/v1/approvals/" + id + "/deny", json{{"reason", "no"}}).status,
+            200);
+  Response denied = poll(a, id);
+  EXPECT_EQ(denied.json()["error"], "access_denied") << denied.body;
+}
+
+TEST_F(CibaTest, AnApprovalPolicyOnObtainIsSatisfiedThroughCiba) {
+  const json defaults = admin().get("/api/v1/policies/1").json();
+  json body = {{"files", defaults["files"]}, {"schema", defaults["schema"]}};
+  body["files"].push_back({{"name", "exports.cedar"},
+                           {"text",
+                            "@id(\"export-tokens\") @approval(\"export token\")\n"
+                            "forbid (principal, action == Action::\"obtain\", resource)\n"
+                            "when { context.scopes.contains(\"export\") };"}});
+  ASSERT_EQ(admin().post("/api/v1/policies", body).status, 201);
+  Agent a = agent("ciba-policy"), b = agent("ciba-policy-b");
+  entitle(a, "export", b.id);
+  Response direct = client_credentials(a, b.id, "export");
+  EXPECT_TRUE(Refused(direct, 400, "invalid_request", "approval", "backchannel"));
+
+  Response r = bc_authorize(a, {{"scope", "export"}, {"audience", b.id}, {"login_hint", owner_}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json()["auth_req_id"];
+  ASSERT_EQ(owner_client_->post("/api/v1/approvals/" + id + "/approve", json::object()).status,
+            200);
+  EXPECT_EQ(poll(a, id).status, 200);
+  ASSERT_EQ(admin().post("/api/v1/policies/1/activate", json::object()).status, 200);
+}
+
+}  // namespace
+}  // namespace custody::apitest

@@ -24,7 +24,9 @@ TEST_F(OAuthTest, DiscoveryNamesEveryEndpointGrantAndMethod) {
     EXPECT_EQ(m["introspection_endpoint"], server().url() + "/oauth2/introspect");
     EXPECT_EQ(m["revocation_endpoint"], server().url() + "/oauth2/revoke");
     EXPECT_EQ(m["grant_types_supported"],
-              json({"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}));
+              json({"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "urn:openid:params:grant-type:ciba"}));
+    EXPECT_EQ(m["backchannel_authentication_endpoint"], server().url() + "/oauth2/bc-authorize");
     EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
               json({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
     EXPECT_EQ(m["dpop_signing_alg_values_supported"], json({"ES256", "EdDSA", "Ed25519", "RS256"}));

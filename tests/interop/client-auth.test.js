@@ -30,6 +30,7 @@ describe('discovery and client authentication', () => {
     assert.deepEqual(md.grant_types_supported.sort(), [
       'client_credentials',
       'urn:ietf:params:oauth:grant-type:token-exchange',
+      'urn:openid:params:grant-type:ciba',
     ]);
     for (const m of ['client_secret_basic', 'client_secret_post', 'private_key_jwt'])
       assert.ok(md.token_endpoint_auth_methods_supported.includes(m), m);

@@ -1,0 +1,131 @@
+#include "oauth/ciba.h"
+
+#include <charconv>
+
+#include "oauth/issuance_policy.h"
+#include "policy/approvals.h"
+#include "policy/directory_entities.h"
+
+namespace custody::oauth {
+namespace {
+
+constexpr std::size_t kMaxBindingMessage = 256;
+
+policy::Question approval_question(const std::string& client_id, const BackchannelRequest& r) {
+  policy::Question q;
+  auto kind = directory::kind_of_id(client_id);
+  q.subject = {kind ? std::string(policy::cedar_type_of(*kind)) : std::string("External"),
+               client_id, nlohmann::json::object()};
+  q.action = "obtain";
+  q.resource = {"Audience", r.audience.empty() ? std::string() : r.audience.front(),
+                nlohmann::json::object()};
+  q.context = {{"scope", r.scope}, {"audience", r.audience}};
+  if (r.max_hops) q.context["max_hops"] = *r.max_hops;
+  if (!r.binding_message.empty()) q.context["binding_message"] = r.binding_message;
+  return q;
+}
+
+}  // namespace
+
+OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const GrantInput& in,
+                                                          const policy::Pdp& pdp,
+                                                          Micros default_expiry) {
+  const auto& req = in.request;
+  if (!req.param("scope"))
+    return OAuthError::invalid_request("scope is required (OpenID CIBA §7.1)");
+  auto hint = req.param("login_hint");
+  if (!hint)
+    return OAuthError::invalid_request("login_hint is required: the approver, the client's owner");
+  if (req.param("id_token_hint") || req.param("login_hint_token") || req.param("user_code"))
+    return OAuthError::invalid_request("only login_hint is supported");
+  const auto& owner = in.client.identity.owner_id;
+  if (!owner) return OAuthError::unauthorized_client("the client has no owner to approve for it");
+  if (*hint != *owner)
+    return OAuthError::unknown_user_id("login_hint must name the client's owner (" + *owner + ")");
+
+  BackchannelRequest out;
+  out.expires_in = default_expiry;
+  if (auto expiry = req.param("requested_expiry")) {
+    long long seconds = 0;
+    auto [end, ec] = std::from_chars(expiry->data(), expiry->data() + expiry->size(), seconds);
+    if (ec != std::errc() || end != expiry->data() + expiry->size() || seconds < 10 ||
+        seconds > 7 * 24 * 3600)
+      return OAuthError::invalid_request("requested_expiry must be 10..604800 seconds");
+    out.expires_in = seconds * kMicrosPerSecond;
+  }
+  if (auto message = req.param("binding_message")) {
+    if (message->size() > kMaxBindingMessage)
+      return OAuthError::invalid_request("binding_message is at most 256 bytes");
+    out.binding_message = *message;
+  }
+
+  // What would be issued, checked now so that nobody is asked to approve the impossible.
+  OAUTH_ASSIGN(auto issuance, grant_client_credentials(tx, in));
+  OAUTH_ASSIGN(auto verdict, authorize_issuance(tx, pdp, issuance, in.now, true));
+  (void)verdict;
+  out.scope = join_scopes(issuance.record.scopes);
+  out.audience = issuance.record.audience;
+  out.max_hops = issuance.record.max_hops;
+  return out;
+}
+
+Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& client_id,
+                                              const BackchannelRequest& request, Micros now) {
+  CUSTODY_ASSIGN(auto approval,
+                 policy::request_approval(tx, approval_question(client_id, request), {"ciba"},
+                                          client_id, now, request.expires_in));
+  nlohmann::json params = {{"scope", request.scope}, {"audience", request.audience}};
+  if (request.max_hops) params["max_hops"] = *request.max_hops;
+  if (!request.binding_message.empty()) params["binding_message"] = request.binding_message;
+  // The same request while it is pending gets the same approval, and so the same auth_req_id.
+  CUSTODY_TRY(tx.exec(
+      "INSERT INTO ciba_requests (auth_req_id, client_id, params, created_at) VALUES ($1, $2, $3, "
+      "$4) ON CONFLICT (auth_req_id) DO NOTHING",
+      {approval.id, client_id, params.dump(), now}));
+  return approval.id;
+}
+
+OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const policy::Pdp& pdp) {
+  (void)pdp;  // the policies decide in Service::token, with @approval waived (issuance_policy.h)
+  auto id = in.request.param("auth_req_id");
+  if (!id) return OAuthError::invalid_request("auth_req_id is required");
+  auto rows = tx.query("SELECT client_id, params FROM ciba_requests WHERE auth_req_id = $1", {*id});
+  if (!rows.ok()) return OAuthError::server_error("cannot read backchannel requests");
+  if (rows->empty() || (*rows)[0].text(0) != in.client.identity.id)
+    return OAuthError::invalid_grant("auth_req_id is not one of this client's requests");
+  auto params = nlohmann::json::parse((*rows)[0].text(1), nullptr, false);
+  if (!params.is_object()) return OAuthError::server_error("a backchannel request is corrupt");
+
+  auto approval = policy::get_approval(tx, *id);
+  if (!approval.ok()) return OAuthError::server_error("cannot read the approval");
+  const auto& a = *approval;
+  if (a.status == "denied")
+    return OAuthError::access_denied("the approver denied the request" +
+                                     (a.decision_reason && !a.decision_reason->empty()
+                                          ? ": " + *a.decision_reason
+                                          : std::string()));
+  if (a.status == "used")
+    return OAuthError::invalid_grant("the approval was already used for a token");
+  if (a.expired(in.now)) return OAuthError::expired_token("the request expired unanswered");
+  if (a.status == "pending")
+    return OAuthError::authorization_pending("waiting for " + a.approver + " to decide");
+
+  // Approved: the token the client asked for, with every bound checked again now.
+  OAuthRequest approved = in.request;
+  approved.params = {{"grant_type", std::string(kGrantClientCredentials)},
+                     {"scope", params.value("scope", std::string())}};
+  for (const auto& aud : params.value("audience", nlohmann::json::array()))
+    if (aud.is_string()) approved.params.emplace_back("audience", aud.get<std::string>());
+  if (params.contains("max_hops"))
+    approved.params.emplace_back("max_hops", std::to_string(params["max_hops"].get<int>()));
+  GrantInput granted{approved, in.client, in.dpop, in.settings, in.now};
+  OAUTH_ASSIGN(auto issuance, grant_client_credentials(tx, granted));
+  issuance.record.grant_type = std::string(kGrantCiba);
+  issuance.approval_id = a.id;
+  issuance.audit["grant_type"] = std::string(kGrantCiba);
+  issuance.audit["approval_id"] = a.id;
+  issuance.audit["approved_by"] = a.decided_by.value_or("");
+  return issuance;
+}
+
+}  // namespace custody::oauth

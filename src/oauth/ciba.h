@@ -1,0 +1,50 @@
+// OpenID Client-Initiated Backchannel Authentication (CIBA Core 1.0), poll mode, as custody's way
+// for an agent to wait for a human's approval of a token (docs/approvals.md, "Tokens that wait
+// for a human").
+//
+// POST /oauth2/bc-authorize (client authenticated as at the token endpoint) with `scope`,
+// `audience`/`resource`, `login_hint` (the approver: the client's owner), optional
+// `binding_message` (shown to the approver), `requested_expiry` and `max_hops`. custody checks
+// now that the token could be issued (entitlements, policies: everything but @approval), then
+// creates an approval request routed to the owner (policy/approvals.h) and answers
+// {auth_req_id, expires_in, interval}. auth_req_id is the approval's id.
+//
+// The client then polls POST /oauth2/token with grant_type=urn:openid:params:grant-type:ciba and
+// auth_req_id: authorization_pending until the owner decides; access_denied when denied;
+// expired_token past its expiry; invalid_grant for another client's id or one already used. Once
+// approved, the token is issued like a client_credentials token with the approved scope and
+// audiences, every bound and policy re-checked with @approval policies waived, bound to the
+// approval (claim custody.approval_id, delegation record policy.approval), and the approval is
+// consumed by the issuing write: one approval, one token.
+#pragma once
+
+#include "oauth/grants.h"
+#include "oauth/outcome.h"
+#include "policy/pdp.h"
+#include "store/store.h"
+
+namespace custody::oauth {
+
+struct BackchannelRequest {
+  std::string scope;
+  std::vector<std::string> audience;
+  std::optional<int> max_hops;
+  std::string binding_message;
+  Micros expires_in = 0;
+};
+
+// Validates a bc-authorize request (`in.request`) for `in.client` and checks the issuance could
+// happen (returns the would-be issuance's scope and audiences). Read-only.
+OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const GrantInput& in,
+                                                          const policy::Pdp& pdp,
+                                                          Micros default_expiry);
+
+// Stores the approval request and the CIBA request (in a write); returns auth_req_id.
+Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& client_id,
+                                              const BackchannelRequest& request, Micros now);
+
+// The ciba grant at the token endpoint (see the file comment). Read-only; the issuance carries
+// approval_id for the issuing write to consume.
+OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const policy::Pdp& pdp);
+
+}  // namespace custody::oauth
