@@ -163,6 +163,23 @@ TEST_F(DelegationBoundsTest, NoHopReachesAnAudienceOutsideTheInitiatorsEntitleme
   EXPECT_EQ(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}).status, 200);
 }
 
+TEST_F(DelegationBoundsTest, CrossingIntoAnotherSystemNeedsAnApproval) {
+  push_defaults_with(
+      "@id(\"cross-system\") @approval(\"delegation into another system\")\n"
+      "forbid (principal, action == Action::\"delegate\", resource)\n"
+      "when { context.new_audience };");
+  Chain ch = chain("cross");
+  // Staying within the subject token's audience needs nothing ...
+  entitle(ch.a, "read", ch.c.id);
+  std::string both = token_of(post_form(
+      "/oauth2/token", ch.a,
+      {{"grant_type", "client_credentials"}, {"audience", ch.b.id}, {"audience", ch.c.id}}));
+  EXPECT_EQ(exchange(ch.b, both, {{"audience", ch.c.id}}).status, 200);
+  // ... reaching a new audience is held for a human (bound "approval").
+  ASSERT_TRUE(Refused(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}), 400,
+                      "invalid_request", "approval", "needs a human approval"));
+}
+
 TEST_F(DelegationBoundsTest, ObtainingATokenIsDecidedToo) {
   push_defaults_with(
       "@id(\"agents-need-dpop\") @bound(\"dpop\")\n"
