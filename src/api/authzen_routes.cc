@@ -14,14 +14,12 @@
 
 #include "api/operation.h"
 #include "api/routes.h"
+#include "api/scoped_caller.h"
 #include "audit/events.h"
 #include "common/log.h"
 #include "common/random.h"
-#include "delegation/record.h"
-#include "directory/admin_tokens.h"
 #include "http/json_body.h"
 #include "http/problem.h"
-#include "oauth/access_token.h"
 #include "oauth/service.h"
 #include "policy/approvals.h"
 #include "policy/authzen.h"
@@ -37,36 +35,6 @@ using http::Response;
 
 // Most questions listed in one audit event; the counts always cover all of them.
 constexpr std::size_t kMaxAuditedQuestions = 100;
-
-// The caller's identity for audit events, or why it may not ask.
-Result<std::string> authenticate_pep(ApiContext& api, store::Tx& tx, const Request& req,
-                                     Micros now) {
-  std::string_view token = bearer_token(req);
-  if (token.empty()) return Error::unauthenticated("missing bearer token");
-  if (token.find('.') == std::string_view::npos) {
-    CUSTODY_ASSIGN(auto who, directory::authenticate_admin_token(tx, token, api.hasher, now));
-    if (who.role != directory::Role::kAdmin)
-      return Error::denied("only admin API tokens (or access tokens with the " +
-                           api.config.pdp.scope + " scope) may ask the policy decision point");
-    return who.actor();
-  }
-  oauth::Service* service = api.oauth.load();
-  if (service == nullptr) return Error::unavailable("the authorization server is starting");
-  auto presented = service->verify_own(token, false);
-  if (!presented.ok())
-    return Error::unauthenticated("invalid access token: " + presented.error().message);
-  const std::string& audience =
-      api.config.pdp.audience.empty() ? service->settings().issuer : api.config.pdp.audience;
-  if (std::find(presented->audience.begin(), presented->audience.end(), audience) ==
-      presented->audience.end())
-    return Error::unauthenticated("the access token's audience does not include " + audience);
-  if (std::find(presented->scopes.begin(), presented->scopes.end(), api.config.pdp.scope) ==
-      presented->scopes.end())
-    return Error::denied("the access token lacks the " + api.config.pdp.scope + " scope");
-  CUSTODY_ASSIGN(bool live, delegation::is_live(tx, presented->jti));
-  if (!live) return Error::unauthenticated("the access token has been revoked");
-  return presented->client_id;
-}
 
 bool sample_permit(std::int64_t percent) {
   if (percent <= 0) return false;
@@ -131,12 +99,13 @@ void evaluate(ApiContext& api, Request& req, Responder respond, bool batch) {
   std::vector<std::string> approval_ids;  // per question: the valid approval it carries, or ""
   Result<std::vector<policy::Decision>> decisions = Error::internal("not evaluated");
   Status s = api.store.read([&](store::Tx& tx) -> Status {
-    auto who = authenticate_pep(api, tx, req, now);
+    auto who = authenticate_scoped(api, tx, req, now, api.config.pdp.scope, api.config.pdp.audience,
+                                   "may ask the policy decision point");
     if (!who.ok()) {
       decisions = who.error();
       return ok_status();
     }
-    actor = *who;
+    actor = who->actor;
     auto body = json_body(api, req);
     if (!body.ok()) {
       decisions = body.error();

@@ -19,14 +19,12 @@
 
 #include "api/operation.h"
 #include "api/routes.h"
+#include "api/scoped_caller.h"
 #include "audit/events.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "delegation/record.h"
-#include "directory/admin_tokens.h"
 #include "http/json_body.h"
 #include "http/problem.h"
-#include "oauth/access_token.h"
 #include "oauth/service.h"
 #include "ssf/set.h"
 #include "ssf/streams.h"
@@ -56,30 +54,9 @@ std::string issuer_of(ApiContext& api) {
 
 Result<Receiver> authenticate_receiver(ApiContext& api, store::Tx& tx, const Request& req,
                                        Micros now) {
-  std::string_view token = bearer_token(req);
-  if (token.empty()) return Error::unauthenticated("missing bearer token");
-  if (token.find('.') == std::string_view::npos) {
-    CUSTODY_ASSIGN(auto who, directory::authenticate_admin_token(tx, token, api.hasher, now));
-    if (who.role != directory::Role::kAdmin)
-      return Error::denied("only admin API tokens (or access tokens with the " +
-                           api.config.ssf.scope + " scope) may manage event streams");
-    return Receiver{who.actor(), true};
-  }
-  oauth::Service* service = api.oauth.load();
-  if (service == nullptr) return Error::unavailable("the authorization server is starting");
-  auto presented = service->verify_own(token, false);
-  if (!presented.ok())
-    return Error::unauthenticated("invalid access token: " + presented.error().message);
-  const std::string& audience = service->settings().issuer;
-  if (std::find(presented->audience.begin(), presented->audience.end(), audience) ==
-      presented->audience.end())
-    return Error::unauthenticated("the access token's audience does not include " + audience);
-  if (std::find(presented->scopes.begin(), presented->scopes.end(), api.config.ssf.scope) ==
-      presented->scopes.end())
-    return Error::denied("the access token lacks the " + api.config.ssf.scope + " scope");
-  CUSTODY_ASSIGN(bool live, delegation::is_live(tx, presented->jti));
-  if (!live) return Error::unauthenticated("the access token has been revoked");
-  return Receiver{presented->client_id, false};
+  CUSTODY_ASSIGN(auto who, authenticate_scoped(api, tx, req, now, api.config.ssf.scope, "",
+                                               "may manage event streams"));
+  return Receiver{who.actor, who.admin};
 }
 
 // The stream `id` when `who` may see it; 404 otherwise (a stream of someone else is not

@@ -453,6 +453,24 @@ void Service::refuse_replayed(audit::Event event, const Status& s, Micros now,
                [reply, answer](Status) { reply(std::move(*answer)); });
 }
 
+void Service::refuse_spending(audit::Event event, const OAuthError& failure,
+                              store::Store::Work spend_assertion, Micros now,
+                              const ReplyFn& reply) {
+  event.outcome = failure.error;
+  event.details = {{"reason", failure.description}};
+  if (!failure.bound.empty()) event.details["bound"] = failure.bound;
+  auto answer = std::make_shared<Reply>(error_reply(failure, nonces_, now));
+  store_.write(
+      [event, spend_assertion](store::Tx& tx) mutable -> Status {
+        CUSTODY_TRY(spend_assertion(tx));
+        return audit::append(tx, event);
+      },
+      [this, reply, answer, event, now](Status s) {
+        if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
+        reply(std::move(*answer));
+      });
+}
+
 void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
   Micros now = clock_.now();
   std::string caller;
@@ -507,21 +525,10 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
   if (!read.ok()) failure = OAuthError::temporarily_unavailable("the store is unavailable");
 
   audit::Event event = oauth_event("oauth.revoke", caller, req.request_id, now, target, chain_root);
-  if (failure) {
-    event.outcome = failure->error;
-    event.details = {{"reason", failure->description}};
-    auto answer = std::make_shared<Reply>(error_reply(*failure, nonces_, now));
-    store_.write(
-        [event, assertion, now](store::Tx& tx) mutable -> Status {
-          CUSTODY_TRY(spend(tx, assertion, now));
-          return audit::append(tx, event);
-        },
-        [this, reply, answer, event, now](Status s) {
-          if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
-          reply(std::move(*answer));
-        });
-    return;
-  }
+  if (failure)
+    return refuse_spending(
+        event, *failure, [assertion, now](store::Tx& tx) { return spend(tx, assertion, now); }, now,
+        reply);
   event.outcome = "success";
   if (!note.empty()) event.details = {{"note", note}};
   store_.write(
@@ -581,22 +588,10 @@ void Service::backchannel_authorize(const OAuthRequest& req, ReplyFn reply) {
   if (!read.ok()) failure = OAuthError::temporarily_unavailable("the store is unavailable");
 
   audit::Event event = oauth_event("oauth.bc_authorize", caller, req.request_id, now);
-  if (failure) {
-    event.outcome = failure->error;
-    event.details = {{"reason", failure->description}};
-    if (!failure->bound.empty()) event.details["bound"] = failure->bound;
-    auto answer = std::make_shared<Reply>(error_reply(*failure, nonces_, now));
-    store_.write(
-        [event, assertion, now](store::Tx& tx) mutable -> Status {
-          CUSTODY_TRY(spend(tx, assertion, now));
-          return audit::append(tx, event);
-        },
-        [this, reply, answer, event, now](Status s) {
-          if (replayed_assertion(s)) return refuse_replayed(event, s, now, reply);
-          reply(std::move(*answer));
-        });
-    return;
-  }
+  if (failure)
+    return refuse_spending(
+        event, *failure, [assertion, now](store::Tx& tx) { return spend(tx, assertion, now); }, now,
+        reply);
   event.outcome = "success";
   event.details = {{"scope", request.scope}, {"aud", request.audience}};
   auto auth_req_id = std::make_shared<std::string>();

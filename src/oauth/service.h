@@ -69,6 +69,11 @@ class Service {
   // Answers invalid_client for a client assertion whose jti was already used, auditing the
   // refusal in place of `event` (whose write lost).
   void refuse_replayed(audit::Event event, const Status& s, Micros now, const ReplyFn& reply);
+  // Audits a refusal (outcome, reason, bound) together with spending the request's client
+  // assertion, durably, then answers the OAuth error (or invalid_client when the assertion was
+  // already spent).
+  void refuse_spending(audit::Event event, const OAuthError& failure,
+                       store::Store::Work spend_assertion, Micros now, const ReplyFn& reply);
 
   Settings settings_;
   DpopNonces nonces_;
