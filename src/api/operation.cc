@@ -144,6 +144,26 @@ void write_operation(ApiContext& api, http::Request& request, http::Responder re
       });
 }
 
+void signed_write(ApiContext& api, http::Request& request, http::Responder respond,
+                  std::string actor, std::string action, std::string target, SignedBody body) {
+  Micros now = api.clock.now();
+  auto result = std::make_shared<std::optional<http::Response>>();
+  auto echo = std::make_shared<RequestEcho>(request);
+  std::string request_id = request.request_id;
+  api.store.write(
+      [result, request_id, now, body](store::Tx& tx) -> Status {
+        auto r = body(tx, request_id, now);
+        if (!r.ok()) return r.error();
+        *result = std::move(r).value();
+        return ok_status();
+      },
+      [&api, echo, respond, result, actor, action, target](Status st) {
+        if (!st.ok())
+          return refuse(api, echo->request(), respond, actor, action, target, st.error());
+        respond(std::move(**result));
+      });
+}
+
 Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& request) {
   return http::parse_json_object(request, static_cast<int>(api.config.limits.max_json_depth));
 }

@@ -35,6 +35,15 @@ void read_operation(ApiContext& api, http::Request& request, http::Responder res
 void write_operation(ApiContext& api, http::Request& request, http::Responder respond,
                      std::string action, std::string target, Validate validate, OperationBody body);
 
+// The third shape, for requests that carry their own proof instead of an admin token (a device's
+// signed JWT, docs/devices.md): `body` checks the proof and acts, inside one write, so that a
+// one-time value it spends and the change it makes commit together. A refusal is audited under
+// `actor` (the claimed device).
+using SignedBody =
+    std::function<Result<http::Response>(store::Tx&, const std::string& request_id, Micros now)>;
+void signed_write(ApiContext& api, http::Request& request, http::Responder respond,
+                  std::string actor, std::string action, std::string target, SignedBody body);
+
 // Audits a refusal durably, then sends the problem response.
 void refuse(ApiContext& api, const http::Request& request, http::Responder respond,
             const std::string& actor, const std::string& action, const std::string& target,

@@ -20,6 +20,7 @@
 #include "audit/events.h"
 #include "audit/log.h"
 #include "common/log.h"
+#include "device/compliance.h"
 #include "directory/admin_tokens.h"
 #include "http/server.h"
 #include "oauth/key_manager.h"
@@ -354,7 +355,7 @@ int serve(const Config& config, const ServeOptions& options) {
     return 1;
   }
   transmitter.start();
-  std::optional<Periodic> maintenance, pdp_refresh;
+  std::optional<Periodic> maintenance, pdp_refresh, stale_devices;
   maintenance.emplace(std::chrono::seconds(60),
                       [&keys, &store, &clock] { maintain_oauth(keys, store, clock); });
   // Other nodes' pushes and activations (and this node's, should an install have raced).
@@ -362,6 +363,18 @@ int serve(const Config& config, const ServeOptions& options) {
     if (Status s = pdp.refresh(store); !s.ok())
       log::error("policy decision point refresh failed", {{"error", s.error().message}});
   });
+  // A device that stops reporting loses its trust, and its tokens, within one period of the
+  // maximum posture age (docs/devices.md).
+  stale_devices.emplace(
+      std::chrono::milliseconds(config.device.stale_check_ms),
+      [&store, &clock, max_age = config.device.posture_max_age_seconds * kMicrosPerSecond] {
+        Status s = store.write_sync([&](store::Tx& tx) -> Status {
+          CUSTODY_ASSIGN(int n, device::demote_stale(tx, max_age, clock.now()));
+          if (n > 0) log::info("devices demoted for stale posture", {{"count", n}});
+          return ok_status();
+        });
+        if (!s.ok()) log::error("stale device check failed", {{"error", s.error().message}});
+      });
   double startup_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log::info("listening on " + scheme + "://" + host + ":" + std::to_string(*port),
@@ -378,6 +391,7 @@ int serve(const Config& config, const ServeOptions& options) {
   (*audit_log)->stop();  // a final signed head over every committed event
   maintenance.reset();
   pdp_refresh.reset();
+  stale_devices.reset();
   store.close();
   log::info("stopped");
   return 0;

@@ -122,6 +122,13 @@ Key ssf_int(std::string name, std::int64_t SsfConfig::*field, std::int64_t lo, s
           }};
 }
 
+Key device_int(std::string name, std::int64_t DeviceConfig::*field, std::int64_t lo,
+               std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.device.*field));
+          }};
+}
+
 const std::vector<Key>& keys() {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   static const std::vector<Key> all = {
@@ -242,6 +249,14 @@ const std::vector<Key>& keys() {
       ssf_int("ssf.push_retry_max_ms", &SsfConfig::push_retry_max_ms, 10, 86'400'000),
       ssf_int("ssf.push_scan_ms", &SsfConfig::push_scan_ms, 10, 3'600'000),
       ssf_int("ssf.max_poll_events", &SsfConfig::max_poll_events, 1, 10'000),
+      device_int("device.posture_max_age_seconds", &DeviceConfig::posture_max_age_seconds, 10,
+                 30LL * 24 * 3600),
+      device_int("device.stale_check_ms", &DeviceConfig::stale_check_ms, 100, 3'600'000),
+      device_int("device.enrolment_token_ttl_seconds", &DeviceConfig::enrolment_token_ttl_seconds,
+                 10, 30LL * 24 * 3600),
+      device_int("device.request_max_lifetime_seconds", &DeviceConfig::request_max_lifetime_seconds,
+                 10, 3600),
+      device_int("device.assertion_ttl_seconds", &DeviceConfig::assertion_ttl_seconds, 10, 3600),
   };
   return all;
 }

@@ -81,6 +81,15 @@ struct SsfConfig {
   std::int64_t max_poll_events = 100;        // most SETs in one poll response
 };
 
+// Device trust (docs/devices.md).
+struct DeviceConfig {
+  std::int64_t posture_max_age_seconds = 900;       // an older report makes the device untrusted
+  std::int64_t stale_check_ms = 10'000;             // how often stale devices are demoted
+  std::int64_t enrolment_token_ttl_seconds = 900;   // default lifetime of an enrolment token
+  std::int64_t request_max_lifetime_seconds = 300;  // exp - iat of what a device signs
+  std::int64_t assertion_ttl_seconds = 300;         // device-attested client assertions
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   std::string data_dir = "./var";
@@ -105,6 +114,7 @@ struct Config {
   OAuthConfig oauth;
   PdpConfig pdp;
   SsfConfig ssf;
+  DeviceConfig device;
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path

@@ -73,4 +73,18 @@ Result<std::vector<std::string>> revoke_for_entitlement(store::Tx& tx, const std
   return revoke_all(tx, ids, now, by, reason);
 }
 
+Result<std::vector<std::string>> revoke_for_device(store::Tx& tx, const std::string& device_id,
+                                                   const std::optional<std::string>& client,
+                                                   Micros now, const std::string& by,
+                                                   const std::string& reason) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT id, client_id FROM delegation_records WHERE "
+                                     "device_id = $1 AND revoked_at IS NULL AND expires_at > $2 "
+                                     "ORDER BY id",
+                                     {device_id, now}));
+  std::vector<std::string> ids;
+  for (const auto& row : rows)
+    if (!client || row.text(1) == *client) ids.push_back(row.text(0));
+  return revoke_all(tx, ids, now, by, reason);
+}
+
 }  // namespace custody::delegation

@@ -4,6 +4,7 @@
 // read the records, so they reflect it the moment that transaction commits.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,13 @@ Result<std::vector<std::string>> revoke_for_entitlement(store::Tx& tx, const std
                                                         const std::string& resource, Micros now,
                                                         const std::string& by,
                                                         const std::string& reason);
+
+// Every live record issued for `device_id` (record.device_id), limited to those whose client is
+// `client` when given, and their subtrees: what dies when a device stops being trusted, is
+// revoked, or no longer allows the identity.
+Result<std::vector<std::string>> revoke_for_device(store::Tx& tx, const std::string& device_id,
+                                                   const std::optional<std::string>& client,
+                                                   Micros now, const std::string& by,
+                                                   const std::string& reason);
 
 }  // namespace custody::delegation

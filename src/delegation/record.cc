@@ -12,7 +12,7 @@ namespace {
 constexpr std::string_view kColumns =
     "id, parent_id, root_id, subject, subject_issuer, actor, client_id, audience, scopes, depth, "
     "grant_type, cnf_jkt, origin, issued_at, expires_at, revoked_at, revoked_by, "
-    "revocation_reason, actor_delegation_id, max_hops, policy";
+    "revocation_reason, actor_delegation_id, max_hops, policy, device_id";
 
 Result<Record> from_row(const store::Row& row) {
   Record r;
@@ -44,6 +44,7 @@ Result<Record> from_row(const store::Row& row) {
     r.policy = nlohmann::json::parse(row.text(20), nullptr, false);
     if (r.policy.is_discarded()) r.policy = nlohmann::json::object();
   }
+  r.device_id = row.opt_text(21);
   return r;
 }
 
@@ -54,13 +55,13 @@ Status insert_record(store::Tx& tx, const Record& r) {
   CUSTODY_TRY(
       tx.exec("INSERT INTO delegation_records (" + std::string(kColumns) +
                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                  "NULL, NULL, NULL, $16, $17, $18)",
+                  "NULL, NULL, NULL, $16, $17, $18, $19)",
               {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor,
                r.client_id, audience.dump(), join_words(r.scopes), std::int64_t(r.depth),
                r.grant_type, store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at,
                store::opt(r.actor_delegation_id),
                r.max_hops ? store::Value(std::int64_t{*r.max_hops}) : store::Value(store::Null{}),
-               r.policy.empty() ? std::string() : r.policy.dump()}));
+               r.policy.empty() ? std::string() : r.policy.dump(), store::opt(r.device_id)}));
   return ok_status();
 }
 
@@ -172,6 +173,7 @@ nlohmann::json to_json(const Record& r) {
   if (r.cnf_jkt) j["cnf_jkt"] = *r.cnf_jkt;
   if (!r.origin.empty()) j["origin"] = r.origin;
   if (r.max_hops) j["max_hops"] = *r.max_hops;
+  if (r.device_id) j["device_id"] = *r.device_id;
   if (!r.policy.empty()) j["policy"] = r.policy;
   if (r.revoked_at) {
     j["revoked_at"] = format_rfc3339(*r.revoked_at);

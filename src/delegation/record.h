@@ -40,6 +40,9 @@ struct Record {
   // Further token exchanges this token's authority may go through (the "max_hops" claim);
   // nullopt: no limit beyond the depth cap. 0: it must not be re-delegated.
   std::optional<int> max_hops;
+  // The enrolled device the token was issued for (docs/devices.md): the client proved it with a
+  // device-attested assertion. When the device stops being trusted, the token is revoked.
+  std::optional<std::string> device_id;
   // The policy decision that permitted the issuance: {"version": N, "policies": [ids]}.
   nlohmann::json policy = nlohmann::json::object();
   Micros issued_at = 0;

@@ -30,6 +30,9 @@ nlohmann::json access_token_claims(const delegation::Record& r, const std::strin
   if (!may_act.is_null()) c["may_act"] = may_act;
   if (r.cnf_jkt) c["cnf"] = {{"jkt", *r.cnf_jkt}};
   if (r.max_hops) c["max_hops"] = *r.max_hops;
+  // Issued for a process on an enrolled device (docs/devices.md); revoked when the device stops
+  // being trusted.
+  if (r.device_id) c["device_id"] = *r.device_id;
   c["custody"] = {{"delegation_id", r.id}, {"root_delegation_id", r.root_id}, {"depth", r.depth}};
   // A token a human approved (CIBA) names the approval it is bound to.
   if (r.policy.is_object() && r.policy.contains("approval"))

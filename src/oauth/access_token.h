@@ -3,7 +3,8 @@
 // Claims: iss, sub (the identity that initiated the chain), aud (one string, or an array when
 // several), exp, iat, nbf, jti (= the delegation record id), client_id, scope (space-delimited),
 // act (RFC 8693 §4.1: the current actor, with every earlier actor nested inside), may_act (when
-// the requester named who may exchange it next), cnf.jkt (DPoP-bound tokens, RFC 9449 §6), and
+// the requester named who may exchange it next), device_id (issued on an enrolled device,
+// docs/devices.md), cnf.jkt (DPoP-bound tokens, RFC 9449 §6), and
 // "custody": {"delegation_id", "root_delegation_id", "depth"} for tracing.
 #pragma once
 

@@ -4,6 +4,8 @@
 #include "crypto/jose_encoding.h"
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
+#include "device/assertion.h"
+#include "device/workloads.h"
 #include "directory/credentials.h"
 #include "directory/identity_rows.h"
 
@@ -34,6 +36,12 @@ OAuthResult<std::optional<BasicCredentials>> parse_basic(std::string_view header
   return std::optional<BasicCredentials>(BasicCredentials{*id, *secret});
 }
 
+OAuthError device_bound_refusal(const std::string& client_id) {
+  return OAuthError::invalid_client(client_id +
+                                    " is bound to devices: authenticate with a device-attested "
+                                    "assertion from custody-agent on one of them");
+}
+
 OAuthResult<AuthenticatedClient> by_secret(store::Tx& tx, const std::string& id,
                                            const std::string& secret, bool basic,
                                            const crypto::SecretHasher& hasher, Micros now) {
@@ -51,14 +59,48 @@ OAuthResult<AuthenticatedClient> by_secret(store::Tx& tx, const std::string& id,
     e.basic_challenge = basic;
     return e;
   }
+  auto bound = device::is_device_bound(tx, id);
+  if (!bound.ok()) return OAuthError::server_error("cannot read device bindings");
+  if (*bound) return device_bound_refusal(id);
   return AuthenticatedClient{std::move(identity).value(),
-                             basic ? "client_secret_basic" : "client_secret_post", cred->id,
-                             std::nullopt, 0};
+                             basic ? "client_secret_basic" : "client_secret_post",
+                             cred->id,
+                             std::nullopt,
+                             0,
+                             std::nullopt,
+                             std::nullopt};
+}
+
+// A device-attested assertion: the device must still be usable and still allow the client.
+OAuthResult<bool> check_device(store::Tx& tx, const nlohmann::json& c, const std::string& client_id,
+                               const Settings& settings, Micros now, AuthenticatedClient& out) {
+  auto refuse = [](std::string why) {
+    return OAuthError::invalid_client("device-attested assertion refused: " + why);
+  };
+  if (!c.contains("device_id") || !c["device_id"].is_string()) return refuse("it names no device");
+  std::string device_id = c["device_id"].get<std::string>();
+  auto found = device::find_device(tx, device_id);
+  if (!found.ok()) return OAuthError::server_error("cannot read the device");
+  if (!*found) return refuse("device " + device_id + " is not enrolled");
+  if (auto why = device::unusable_reason(**found, settings.device_posture_max_age, now);
+      !why.empty())
+    return refuse(why);
+  auto binding = device::find_binding(tx, device_id, client_id);
+  if (!binding.ok()) return OAuthError::server_error("cannot read device bindings");
+  if (!*binding) return refuse(client_id + " is no longer allowed on device " + device_id);
+  out.device_id = device_id;
+  if (c.contains("cnf")) {
+    if (!c["cnf"].is_object() || !c["cnf"].contains("jkt") || !c["cnf"]["jkt"].is_string())
+      return refuse("cnf must carry a jkt");
+    out.device_jkt = c["cnf"]["jkt"].get<std::string>();
+  }
+  return true;
 }
 
 OAuthResult<AuthenticatedClient> by_assertion(store::Tx& tx, const OAuthRequest& request,
                                               const std::string& assertion,
-                                              const Settings& settings, Micros now) {
+                                              const Settings& settings,
+                                              const crypto::JwkSet& own_keys, Micros now) {
   auto refuse = [](std::string why) {
     return OAuthError::invalid_client("client assertion refused: " + why);
   };
@@ -85,32 +127,42 @@ OAuthResult<AuthenticatedClient> by_assertion(store::Tx& tx, const OAuthRequest&
       (c["aud"] != settings.issuer && c["aud"] != settings.token_endpoint()))
     return refuse("aud must be the issuer " + settings.issuer + " or the token endpoint");
 
-  auto creds = directory::active_jwk_credentials(tx, client_id, now);
-  if (!creds.ok()) return OAuthError::server_error("cannot read client keys");
-  std::vector<crypto::Jwk> keys;
-  std::vector<std::string> ids;
-  for (const auto& cred : *creds) {
-    if (!cred.public_jwk) continue;
-    auto jwk_json = nlohmann::json::parse(*cred.public_jwk, nullptr, false);
-    auto jwk = crypto::Jwk::parse_public(jwk_json, "public_jwk");
-    if (!jwk.ok()) continue;
-    keys.push_back(*jwk);
-    ids.push_back(cred.id);
-  }
-  if (keys.empty()) return refuse("the client has no registered key");
-  // Kids of different credentials may collide (client-chosen); verify against each key alone.
+  bool device_attested =
+      parsed->header.contains("typ") && parsed->header["typ"] == device::kAssertionType;
   std::optional<std::size_t> matched;
-  for (std::size_t i = 0; i < keys.size() && !matched; ++i) {
-    if (!parsed->kid.empty() && !keys[i].kid().empty() && keys[i].kid() != parsed->kid) continue;
-    if (!keys[i].allows(parsed->alg)) continue;
-    if (crypto::jws_verify_signature(*parsed, keys[i]).ok()) matched = i;
+  std::vector<std::string> ids;
+  if (device_attested) {
+    // Signed by custody itself (device/assertion.h): verify with custody's own keys.
+    if (!crypto::jws_verify_parsed(*parsed, own_keys).ok())
+      return refuse("the device-attested assertion was not signed by this custody");
+    ids.push_back("device");
+    matched = 0;
+  } else {
+    auto creds = directory::active_jwk_credentials(tx, client_id, now);
+    if (!creds.ok()) return OAuthError::server_error("cannot read client keys");
+    std::vector<crypto::Jwk> keys;
+    for (const auto& cred : *creds) {
+      if (!cred.public_jwk) continue;
+      auto jwk_json = nlohmann::json::parse(*cred.public_jwk, nullptr, false);
+      auto jwk = crypto::Jwk::parse_public(jwk_json, "public_jwk");
+      if (!jwk.ok()) continue;
+      keys.push_back(*jwk);
+      ids.push_back(cred.id);
+    }
+    if (keys.empty()) return refuse("the client has no registered key");
+    // Kids of different credentials may collide (client-chosen); verify against each key alone.
+    for (std::size_t i = 0; i < keys.size() && !matched; ++i) {
+      if (!parsed->kid.empty() && !keys[i].kid().empty() && keys[i].kid() != parsed->kid) continue;
+      if (!keys[i].allows(parsed->alg)) continue;
+      if (crypto::jws_verify_signature(*parsed, keys[i]).ok()) matched = i;
+    }
+    if (!matched) return refuse("signature does not verify with any registered key of the client");
   }
-  if (!matched) return refuse("signature does not verify with any registered key of the client");
 
   crypto::JwtPolicy claims_policy;
   claims_policy.check_issuer = false;    // checked above (must equal sub)
   claims_policy.check_audience = false;  // checked above (issuer or token endpoint)
-  claims_policy.types = {"JWT", "client-authentication+jwt"};
+  claims_policy.types = {"JWT", "client-authentication+jwt", std::string(device::kAssertionType)};
   claims_policy.allow_missing_type = true;
   claims_policy.skew = settings.skew;
   if (Status s = crypto::jwt_check_claims(parsed->header, c, claims_policy, now); !s.ok())
@@ -127,8 +179,22 @@ OAuthResult<AuthenticatedClient> by_assertion(store::Tx& tx, const OAuthRequest&
     e.error = "invalid_client";
     return e;
   }
-  return AuthenticatedClient{std::move(identity).value(), "private_key_jwt", ids[*matched],
-                             client_id + ":" + c["jti"].get<std::string>(), exp + settings.skew};
+  AuthenticatedClient out{std::move(identity).value(),
+                          device_attested ? "device_attested_jwt" : "private_key_jwt",
+                          ids[*matched],
+                          client_id + ":" + c["jti"].get<std::string>(),
+                          exp + settings.skew,
+                          std::nullopt,
+                          std::nullopt};
+  if (device_attested) {
+    OAUTH_ASSIGN(bool usable, check_device(tx, c, client_id, settings, now, out));
+    (void)usable;
+  } else {
+    auto bound = device::is_device_bound(tx, client_id);
+    if (!bound.ok()) return OAuthError::server_error("cannot read device bindings");
+    if (*bound) return device_bound_refusal(client_id);
+  }
+  return out;
 }
 
 }  // namespace
@@ -152,7 +218,7 @@ std::string claimed_client_id(const OAuthRequest& request) {
 OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthRequest& request,
                                                      const Settings& settings,
                                                      const crypto::SecretHasher& hasher,
-                                                     Micros now) {
+                                                     const crypto::JwkSet& own_keys, Micros now) {
   OAUTH_ASSIGN(auto basic, parse_basic(request.authorization));
   auto post_secret = request.param("client_secret");
   auto assertion = request.param("client_assertion");
@@ -175,7 +241,7 @@ OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthR
       return OAuthError::invalid_client("client_assertion_type must be " +
                                         std::string(kJwtBearerAssertionType));
     if (!assertion) return OAuthError::invalid_request("client_assertion is missing");
-    return by_assertion(tx, request, *assertion, settings, now);
+    return by_assertion(tx, request, *assertion, settings, own_keys, now);
   }
   return OAuthError::invalid_client("client authentication is required", true);
 }

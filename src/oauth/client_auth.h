@@ -7,6 +7,11 @@
 //                        registered JWK credentials (RFC 7523 §3): iss = sub = client_id, aud
 //                        = custody's issuer or token endpoint (one string), exp required and at
 //                        most oauth.client_assertion_max_lifetime_seconds away, jti required.
+//   device-attested    a private_key_jwt client_assertion with typ custody-device-assertion+jwt,
+//                      signed by custody itself for a process custody-agent attested on a
+//                      trusted device (src/device/assertion.h): accepted while the device is
+//                      active, trusted and freshly reported, and the identity still allowed on
+//                      it. An identity bound to any device must authenticate this way.
 // Exactly one method per request (RFC 6749 §2.3). The credential is checked before the
 // identity's state, so an unauthenticated caller learns nothing about an identity; then the
 // identity must be active and its owner an active human (refusals name which).
@@ -37,15 +42,20 @@ struct AuthenticatedClient {
   std::string credential_id;                 // crd_… that matched
   std::optional<std::string> assertion_jti;  // private_key_jwt: the replay-cache value
   Micros assertion_expires_at = 0;
+  // Device-attested: the device the token will be bound to, and the DPoP key the process
+  // certified (the token request must then prove it).
+  std::optional<std::string> device_id;
+  std::optional<std::string> device_jkt;
 };
 
 // The client_id the request claims (for audit events of refusals), without checking anything.
 std::string claimed_client_id(const OAuthRequest& request);
 
+// `own_keys` are custody's verification keys (for device-attested assertions).
 OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthRequest& request,
                                                      const Settings& settings,
                                                      const crypto::SecretHasher& hasher,
-                                                     Micros now);
+                                                     const crypto::JwkSet& own_keys, Micros now);
 
 // The identity must be an active non-human whose owner is an active human. `role` names it in
 // the refusal ("client", "actor", "subject"); `bound` is the failed bound for token exchange.

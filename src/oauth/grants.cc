@@ -85,6 +85,14 @@ OAuthResult<Issuance> start_issuance(const GrantInput& in, std::string grant_typ
   r.issued_at = in.now;
   r.expires_at = in.now + in.settings.access_token_ttl;
   r.subject_issuer = in.settings.issuer;
+  if (in.client.device_id) {
+    // A device-attested client: the token lives and dies with the device's trust. A DPoP key
+    // the process certified with the assertion must be the one proving possession here.
+    if (in.client.device_jkt && (!in.dpop || in.dpop->jkt != *in.client.device_jkt))
+      return OAuthError::invalid_dpop_proof(
+          "the device-attested assertion certifies a DPoP key: prove possession of it");
+    r.device_id = in.client.device_id;
+  }
   if (in.client.assertion_jti)
     out.one_time.push_back(
         {"client_assertion", *in.client.assertion_jti, in.client.assertion_expires_at});
@@ -95,6 +103,7 @@ OAuthResult<Issuance> start_issuance(const GrantInput& in, std::string grant_typ
                             in.dpop->iat + in.settings.dpop_max_age + 2 * in.settings.skew});
   }
   out.audit = {{"grant_type", r.grant_type}, {"client_auth", in.client.method}};
+  if (r.device_id) out.audit["device_id"] = *r.device_id;
   return out;
 }
 

@@ -193,7 +193,8 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
       *decided = *repeated;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    auto client = authenticate_client(tx, req, settings_, hasher_,
+                                      keys_.keys().snapshot()->verification_keys, now);
     if (!client.ok()) {
       *decided = client.error();
       return ok_status();
@@ -346,7 +347,8 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
       failed = true;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    auto client = authenticate_client(tx, req, settings_, hasher_,
+                                      keys_.keys().snapshot()->verification_keys, now);
     if (!client.ok()) {
       failure = client.error();
       failed = true;
@@ -482,7 +484,8 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
       failure = *repeated;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    auto client = authenticate_client(tx, req, settings_, hasher_,
+                                      keys_.keys().snapshot()->verification_keys, now);
     if (!client.ok()) {
       failure = client.error();
       return ok_status();
@@ -568,7 +571,8 @@ void Service::backchannel_authorize(const OAuthRequest& req, ReplyFn reply) {
       failure = *repeated;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_, now);
+    auto client = authenticate_client(tx, req, settings_, hasher_,
+                                      keys_.keys().snapshot()->verification_keys, now);
     if (!client.ok()) {
       failure = client.error();
       return ok_status();

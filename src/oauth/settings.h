@@ -27,6 +27,9 @@ struct Settings {
   int max_depth = 5;
   Micros skew = 60 * kMicrosPerSecond;
   Micros assertion_max_lifetime = 300 * kMicrosPerSecond;
+  // A device-attested assertion is accepted only while its device's last posture report is
+  // younger than this (device.posture_max_age_seconds).
+  Micros device_posture_max_age = 900 * kMicrosPerSecond;
   bool dpop_required = false;
   bool dpop_nonce = false;
   Micros dpop_max_age = 300 * kMicrosPerSecond;
