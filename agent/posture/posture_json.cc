@@ -42,6 +42,16 @@ std::string utf8(std::string_view s) {
   return out;
 }
 
+// utf8() and no control characters: what a terminal shows is what the device said, nothing it
+// would interpret.
+std::string printable(std::string_view s) {
+  std::string out = utf8(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 std::string type_of(const json& v) {
   if (v.is_number_integer()) return "integer";
   if (v.is_number_float()) return "number";
@@ -251,7 +261,9 @@ Result<Posture> posture_from_json(const json& j) {
 }
 
 std::string posture_to_text(const Posture& p) {
-  auto known = [](bool k, const std::string& text) { return k ? text : std::string("unknown"); };
+  auto known = [](bool k, const std::string& text) {
+    return k ? printable(text) : std::string("unknown");
+  };
   auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
   std::ostringstream out;
   out << "os:              " << known(p.os.known, p.os.pretty_name) << "\n";
@@ -276,11 +288,11 @@ std::string posture_to_text(const Posture& p) {
   out << "mdm:             "
       << known(p.mdm.known, p.mdm.enrolled ? "enrolled (" + p.mdm.vendor + ")" : "not enrolled")
       << "\n";
-  out << "agent:           " << p.agent.version << "\n";
+  out << "agent:           " << printable(p.agent.version) << "\n";
   out << "ai components:   "
       << known(p.ai_components.known, std::to_string(p.ai_components.count) + " found") << "\n";
   out << "collected in " << p.collection_ms << " ms\n";
-  for (const auto& w : p.warnings) out << "warning: " << w << "\n";
+  for (const auto& w : p.warnings) out << "warning: " << printable(w) << "\n";
   return out.str();
 }
 
