@@ -96,6 +96,30 @@ std::string kernel_name(const RootFiles& root, const std::string& device) {
   return {};
 }
 
+// The kernel name of the device behind "/" from mountinfo's major:minor and
+// <root>/sys/dev/block/MAJ:MIN, for a mounts table that names it /dev/root (no initramfs) or by a
+// path sysfs does not know. Empty when that does not resolve either; btrfs and other filesystems
+// with anonymous device numbers (major 0) never do.
+std::string kernel_name_from_mountinfo(const RootFiles& root) {
+  auto info = root.read("/proc/self/mountinfo", 4 * 1024 * 1024);
+  if (!info.ok()) return {};
+  std::string dev;
+  std::istringstream in(*info);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, majmin, fs_root, mount_point;
+    if (!(f >> id >> parent >> majmin >> fs_root >> mount_point)) continue;
+    if (decode_octal(mount_point) == "/") dev = majmin;
+  }
+  if (dev.empty() || dev.starts_with("0:") || dev.find('/') != std::string::npos) return {};
+  auto target = root.read_link("/sys/dev/block/" + dev);
+  if (!target.ok()) return {};
+  auto slash = target->rfind('/');
+  std::string name = slash == std::string::npos ? *target : target->substr(slash + 1);
+  return name == "." || name == ".." ? std::string() : name;
+}
+
 bool pseudo_fs(std::string_view type) {
   static const std::set<std::string_view> kPseudo = {
       "overlay", "tmpfs",    "rootfs", "ramfs", "aufs", "fuse-overlayfs",
@@ -139,7 +163,12 @@ DiskEncryptionInfo collect_disk_encryption(const RootFiles& root,
                         "), not a local block device (a container?)");
     return info;
   }
-  const std::string name = kernel_name(root, mount->device);
+  std::string name = kernel_name(root, mount->device);
+  if (name.empty() || sys_dir(root, name).empty()) {
+    if (std::string from_info = kernel_name_from_mountinfo(root); !from_info.empty()) {
+      name = from_info;
+    }
+  }
   if (name.empty()) {
     warnings->push_back("disk_encryption: cannot resolve root device " + mount->device +
                         " to a block device");

@@ -7,7 +7,9 @@
 // The root counts as encrypted when every path down from its device meets a dm-crypt device; the
 // method is that of the first one met ("luks2", "luks1", or "dm-crypt" for plain, TrueCrypt and
 // BitLocker mappings). A root on overlay, tmpfs or another pseudo filesystem (a container) or on a
-// device sysfs does not describe is known=false with a warning.
+// device sysfs does not describe is known=false with a warning. A device that does not resolve by
+// its name (/dev/root when booted without an initramfs) is looked up by the major:minor of "/" in
+// <root>/proc/self/mountinfo through <root>/sys/dev/block/MAJ:MIN.
 #pragma once
 
 #include <optional>

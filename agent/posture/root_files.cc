@@ -103,6 +103,19 @@ Result<std::vector<std::string>> RootFiles::list(std::string_view path) const {
   return names;
 }
 
+Result<std::string> RootFiles::read_link(std::string_view path) const {
+  char buf[4096];
+  ssize_t n = ::readlink(host_path(path).c_str(), buf, sizeof buf);
+  if (n < 0) {
+    if (errno == EINVAL) return Error::invalid(std::string(path) + ": not a symlink");
+    return io_error(path, errno);
+  }
+  if (static_cast<std::size_t>(n) == sizeof buf) {
+    return Error::invalid(std::string(path) + ": symlink target too long");
+  }
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
 bool RootFiles::exists(std::string_view path) const {
   struct stat st {};
   return ::stat(host_path(path).c_str(), &st) == 0;

@@ -38,6 +38,9 @@ class RootFiles {
   Result<std::string> read_line(std::string_view path) const;
   // The entry names of a directory, sorted, without "." and "..". kNotFound when it does not exist.
   Result<std::vector<std::string>> list(std::string_view path) const;
+  // The target of a symlink, as stored (not resolved). kNotFound when absent, kInvalidArgument
+  // when not a symlink.
+  Result<std::string> read_link(std::string_view path) const;
   bool exists(std::string_view path) const;
   bool is_directory(std::string_view path) const;
 

@@ -136,7 +136,10 @@ UpdatesInfo UpdateCheck::check_apt(const RootFiles& root, std::vector<std::strin
   }
   CommandLimits limits;
   limits.timeout = command_timeout_;
-  auto out = runner_->run({"apt-get", "-s", "-o", "Debug::NoLocking=1", "upgrade"}, {}, limits);
+  // dist-upgrade, not upgrade: an update that needs a new package (a new kernel ABI, a security
+  // fix pulling a new library) is "kept back" by upgrade but counted by update-notifier too.
+  auto out =
+      runner_->run({"apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade"}, {}, limits);
   if (!out.ok()) {
     warnings->push_back("updates: " + out.error().message);
     return info;

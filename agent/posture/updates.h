@@ -1,8 +1,8 @@
 // Pending package updates, where the package manager says so:
 //   - Debian/Ubuntu: Ubuntu's <root>/var/lib/update-notifier/updates-available when present (kept
 //     fresh by apt's hooks, costs nothing to read); otherwise a simulated upgrade,
-//     `apt-get -s -o Debug::NoLocking=1 upgrade`, counting its `Inst` lines and those that come
-//     from a "-security" suite.
+//     `apt-get -s -o Debug::NoLocking=1 dist-upgrade` (no lock, no root needed), counting its
+//     `Inst` lines and those that come from a "-security" suite.
 //   - Fedora/RHEL: `dnf -q -C check-update` (exit 100 when updates are pending) and
 //     `dnf -q -C updateinfo list --security`, from dnf's cache only (-C: no network).
 // The simulation takes about a second, so UpdateCheck caches its answer for max_age.
@@ -30,7 +30,7 @@ struct PendingCounts {
 // standard security updates."; older releases "12 packages can be updated.\n5 updates are
 // security updates."). An empty file means none. nullopt when the text says neither.
 std::optional<PendingCounts> parse_update_notifier(std::string_view text);
-// `apt-get -s upgrade` output: one `Inst pkg [old] (new suite... [arch])` line per upgrade.
+// `apt-get -s dist-upgrade` output: one `Inst pkg [old] (new suite... [arch])` line per upgrade.
 PendingCounts parse_apt_simulation(std::string_view text);
 // `dnf check-update` output: package lines "name.arch  version  repo" after an optional blank
 // line; "Obsoleting Packages" and what follows are not counted.

@@ -36,7 +36,7 @@ bool has_warning(const Posture& p, std::string_view part) {
 
 TEST(Collector, DebianLaptop) {
   FixtureRunner runner;
-  runner.set(testing::kAptUpgrade, read_fixture("apt-get-upgrade-debian.txt"));
+  runner.set(testing::kAptUpgrade, read_fixture("apt-get-dist-upgrade-debian.txt"));
   runner.set(testing::kNft, read_fixture("nft-list-ruleset.json"));
   runner.set(testing::kGsettingsLock, "true\n");
   runner.set(testing::kGsettingsIdle, "uint32 300\n");
@@ -107,7 +107,7 @@ TEST(Collector, ContainerIsMostlyUnknownWithReasons) {
 
 TEST(Collector, UpdateCheckIsCachedAcrossCollections) {
   FixtureRunner runner;
-  runner.set(testing::kAptUpgrade, read_fixture("apt-get-upgrade-debian.txt"));
+  runner.set(testing::kAptUpgrade, read_fixture("apt-get-dist-upgrade-debian.txt"));
   FixedClock clock(1'700'000'000 * kMicrosPerSecond);
   PostureCollector c(options_for(fixture("debian-luks-nft")), &runner, &clock);
   for (int i = 0; i < 5; ++i) {

@@ -140,6 +140,28 @@ TEST(DiskEncryption, UnresolvableDevicesAreUnknown) {
   EXPECT_EQ(w.size(), 4u);
 }
 
+TEST(DiskEncryption, DevRootResolvedThroughMountinfo) {
+  TempTree t;
+  t.write("/proc/self/mounts", "/dev/root / ext4 rw 0 0\n");
+  t.write("/proc/self/mountinfo",
+          "22 1 0:21 / /proc rw - proc proc rw\n"
+          "1 0 254:3 / / rw,relatime shared:1 - ext4 /dev/root rw\n");
+  dm(t, 3, "cryptroot", "CRYPT-LUKS2-abcd-cryptroot", {"vda2"});
+  partition(t, "vda2");
+  t.symlink("../../devices/virtual/block/dm-3", "/sys/dev/block/254:3");
+  std::vector<std::string> w;
+  auto d = collect(t.root(), &w);
+  EXPECT_TRUE(d.known);
+  EXPECT_TRUE(d.root_encrypted);
+  EXPECT_EQ(d.method, "luks2");
+  EXPECT_EQ(d.device, "/dev/root");
+
+  TempTree btrfs;  // anonymous device number: not resolvable that way
+  btrfs.write("/proc/self/mounts", "/dev/root / btrfs rw 0 0\n");
+  btrfs.write("/proc/self/mountinfo", "1 0 0:31 /@ / rw - btrfs /dev/root rw\n");
+  EXPECT_FALSE(collect(btrfs.root(), &w).known);
+}
+
 TEST(DiskEncryption, ALoopingStackStops) {
   std::vector<std::string> w;
   auto d = collect(fixture("broken"), &w);  // dm-0's slave is dm-0

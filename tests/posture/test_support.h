@@ -59,7 +59,7 @@ class FixtureRunner final : public CommandRunner {
   std::map<std::string, Error> errors_;
 };
 
-inline constexpr const char* kAptUpgrade = "apt-get -s -o Debug::NoLocking=1 upgrade";
+inline constexpr const char* kAptUpgrade = "apt-get -s -o Debug::NoLocking=1 dist-upgrade";
 inline constexpr const char* kNft = "nft -j list ruleset";
 inline constexpr const char* kIptables = "iptables-save";
 inline constexpr const char* kGsettingsLock =

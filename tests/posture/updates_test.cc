@@ -42,7 +42,7 @@ TEST(UpdateNotifier, CurrentAndOlderWordings) {
 }
 
 TEST(AptSimulation, CountsInstLinesAndSecuritySuites) {
-  auto c = parse_apt_simulation(read_fixture("apt-get-upgrade-debian.txt"));
+  auto c = parse_apt_simulation(read_fixture("apt-get-dist-upgrade-debian.txt"));
   EXPECT_EQ(c.pending, 4);
   EXPECT_EQ(c.security, 1);
   auto ubuntu = parse_apt_simulation(
@@ -80,7 +80,7 @@ TEST(UpdateCheck, PrefersUpdateNotifierWithoutRunningApt) {
 
 TEST(UpdateCheck, SimulatesAnUpgradeAndCachesItForMaxAge) {
   FixtureRunner runner;
-  runner.set(kAptUpgrade, read_fixture("apt-get-upgrade-debian.txt"));
+  runner.set(kAptUpgrade, read_fixture("apt-get-dist-upgrade-debian.txt"));
   FixedClock clock(1'700'000'000 * kMicrosPerSecond);
   UpdateCheck check(&runner, &clock, std::chrono::hours(6), std::chrono::seconds(5));
   RootFiles root(fixture("debian-luks-nft"));
@@ -109,7 +109,7 @@ TEST(UpdateCheck, SimulatesAnUpgradeAndCachesItForMaxAge) {
 
 TEST(UpdateCheck, ZeroMaxAgeAsksEveryTimeAndAClockGoingBackRefreshes) {
   FixtureRunner runner;
-  runner.set(kAptUpgrade, read_fixture("apt-get-upgrade-debian.txt"));
+  runner.set(kAptUpgrade, read_fixture("apt-get-dist-upgrade-debian.txt"));
   FixedClock clock(1'700'000'000 * kMicrosPerSecond);
   RootFiles root(fixture("debian-luks-nft"));
   std::vector<std::string> w;
