@@ -25,7 +25,7 @@ class CannedRunner final : public CommandRunner {
  public:
   Result<CommandOutput> run(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>&,
-                            const CommandLimits&) override {
+                            const CommandOptions&) override {
     const std::string& program = argv.at(0);
     if (program == "nft") {
       return CommandOutput{0,

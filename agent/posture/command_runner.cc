@@ -1,6 +1,7 @@
 #include "posture/command_runner.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -42,7 +43,9 @@ void kill_and_reap(pid_t pid) {
 
 Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& argv,
                                                 const std::map<std::string, std::string>& env,
-                                                const CommandLimits& limits) {
+                                                const CommandOptions& options) {
+  const bool switch_user = options.run_as_uid >= 0 && options.run_as_gid >= 0 && ::geteuid() == 0 &&
+                           static_cast<uid_t>(options.run_as_uid) != 0;
   if (argv.empty()) return Error::invalid("empty command");
   const std::string program = resolve_program(argv[0]);
   if (program.empty() || ::access(program.c_str(), X_OK) != 0) {
@@ -63,7 +66,7 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return Error::unavailable(std::string("pipe: ") + strerror(errno));
-  const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -79,6 +82,11 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
       ::dup2(devnull, 2);
     }
     ::dup2(fds[1], 1);
+    if (switch_user &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(options.run_as_gid)) != 0 ||
+         ::setuid(static_cast<uid_t>(options.run_as_uid)) != 0)) {
+      ::_exit(126);
+    }
     ::execve(program.c_str(), cargv.data(), cenv.data());
     ::_exit(127);
   }
@@ -94,7 +102,7 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
       ::close(fds[0]);
       kill_and_reap(pid);
       return Error::unavailable(argv[0] + ": timed out after " +
-                                std::to_string(limits.timeout.count()) + " ms");
+                                std::to_string(options.timeout.count()) + " ms");
     }
     pollfd p{fds[0], POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -103,13 +111,14 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
     ssize_t n = ::read(fds[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF (or an error): the child closed its stdout
-    if (result.out.size() + static_cast<std::size_t>(n) > limits.max_output) {
+    if (result.out.size() + static_cast<std::size_t>(n) > options.max_output) {
       ::close(fds[0]);
       kill_and_reap(pid);
-      return Error{Code::kTooLarge,
-                   argv[0] + ": output larger than " + std::to_string(limits.max_output) + " bytes",
-                   {},
-                   {}};
+      return Error{
+          Code::kTooLarge,
+          argv[0] + ": output larger than " + std::to_string(options.max_output) + " bytes",
+          {},
+          {}};
     }
     result.out.append(buf, static_cast<std::size_t>(n));
   }
@@ -125,7 +134,7 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
     if (std::chrono::steady_clock::now() >= deadline) {
       kill_and_reap(pid);
       return Error::unavailable(argv[0] + ": timed out after " +
-                                std::to_string(limits.timeout.count()) + " ms");
+                                std::to_string(options.timeout.count()) + " ms");
     }
     ::usleep(2000);
   }
@@ -133,8 +142,10 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
     return Error::unavailable(argv[0] + ": killed by signal " + std::to_string(WTERMSIG(status)));
   }
   result.exit_status = WEXITSTATUS(status);
-  if (result.exit_status == 127 && result.out.empty()) {
-    return Error::unavailable(argv[0] + ": could not be executed");
+  if ((result.exit_status == 127 || (switch_user && result.exit_status == 126)) &&
+      result.out.empty()) {
+    return Error::unavailable(argv[0] + ": could not be executed" +
+                              (switch_user ? " as uid " + std::to_string(options.run_as_uid) : ""));
   }
   return result;
 }

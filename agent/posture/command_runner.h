@@ -18,9 +18,13 @@
 
 namespace custody::posture {
 
-struct CommandLimits {
+struct CommandOptions {
   std::chrono::milliseconds timeout{5000};
   std::size_t max_output = 4 * 1024 * 1024;  // stdout beyond this is an error (kTooLarge)
+  // Run as this user and group (supplementary groups dropped) when the caller is root; -1 keeps
+  // the caller's identity. Ignored when the caller is not root (it could not switch anyway).
+  int run_as_uid = -1;
+  int run_as_gid = -1;
 };
 
 struct CommandOutput {
@@ -35,11 +39,11 @@ class CommandRunner {
   // /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with argv, no shell, stdin from
   // /dev/null, stderr discarded, LC_ALL=C, plus the variables of `env` (which override).
   // kNotFound when the program does not exist; kUnavailable when it timed out (it is killed, with
-  // its process group), died on a signal or could not be started; kTooLarge when its output
-  // passed limits.max_output (it is killed too).
+  // its process group), died on a signal or could not be started (or switch to run_as_uid);
+  // kTooLarge when its output passed options.max_output (it is killed too).
   virtual Result<CommandOutput> run(const std::vector<std::string>& argv,
                                     const std::map<std::string, std::string>& env,
-                                    const CommandLimits& limits) = 0;
+                                    const CommandOptions& options) = 0;
 };
 
 // The real runner: fork/exec. Safe to call from several threads at once.
@@ -47,7 +51,7 @@ class ProcessCommandRunner final : public CommandRunner {
  public:
   Result<CommandOutput> run(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>& env,
-                            const CommandLimits& limits) override;
+                            const CommandOptions& options) override;
 };
 
 }  // namespace custody::posture

@@ -50,7 +50,7 @@ FirewallInfo collect_firewall(CommandRunner* runner, std::chrono::milliseconds t
     warnings->push_back("firewall: not inspected (scanned root is not / and no command runner)");
     return info;
   }
-  CommandLimits limits;
+  CommandOptions limits;
   limits.timeout = timeout;
   std::string failures;
 

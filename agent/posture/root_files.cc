@@ -45,7 +45,11 @@ std::string RootFiles::host_path(std::string_view path) const {
 
 Result<std::string> RootFiles::read(std::string_view path, std::size_t max_bytes) const {
   const std::string p = host_path(path);
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+  // Opening a device can act (a watchdog starts counting): look before opening. O_NONBLOCK keeps
+  // a FIFO swapped in after the look from blocking the open; fstat then refuses it.
+  struct stat before {};
+  if (::stat(p.c_str(), &before) != 0) return io_error(path, errno);
+  if (!S_ISREG(before.st_mode)) return Error::invalid(std::string(path) + ": not a regular file");
   Fd f{::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
   if (f.fd < 0) return io_error(path, errno);
   struct stat st {};

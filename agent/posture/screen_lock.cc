@@ -1,5 +1,6 @@
 #include "posture/screen_lock.h"
 
+#include <charconv>
 #include <optional>
 #include <sstream>
 
@@ -15,9 +16,17 @@ std::string trim(std::string s) {
   return b == std::string::npos ? std::string() : s.substr(b);
 }
 
-std::string home_of(const RootFiles& root, const GraphicalSession& s) {
+int decimal_id(std::string_view s) {
+  int v = -1;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() && v >= 0 ? v : -1;
+}
+
+// Fills home and gid_number from the passwd entry of the session's uid (or user name).
+void fill_from_passwd(const RootFiles& root, GraphicalSession& s) {
+  s.uid_number = decimal_id(s.uid);
   auto passwd = root.read("/etc/passwd", 4 * 1024 * 1024);
-  if (!passwd.ok()) return {};
+  if (!passwd.ok()) return;
   std::istringstream in(*passwd);
   std::string line;
   while (std::getline(in, line)) {
@@ -25,9 +34,13 @@ std::string home_of(const RootFiles& root, const GraphicalSession& s) {
     std::istringstream fields(line);
     std::string field;
     while (std::getline(fields, field, ':')) f.push_back(field);
-    if (f.size() >= 6 && (f[0] == s.user || (!s.uid.empty() && f[2] == s.uid))) return f[5];
+    if (f.size() >= 6 && (f[0] == s.user || (!s.uid.empty() && f[2] == s.uid))) {
+      s.home = f[5];
+      s.gid_number = decimal_id(f[3]);
+      if (s.uid_number < 0) s.uid_number = decimal_id(f[2]);
+      return;
+    }
   }
-  return {};
 }
 
 // KDE: kscreenlockerrc [Daemon] Autolock, true unless set false.
@@ -66,10 +79,12 @@ ScreenLockInfo gnome_lock(const GraphicalSession& s, CommandRunner* runner,
     env["HOME"] = s.home;
     env["XDG_CONFIG_HOME"] = s.home + "/.config";
   }
-  if (!s.uid.empty()) env["XDG_RUNTIME_DIR"] = "/run/user/" + s.uid;
-  CommandLimits limits;
+  if (s.uid_number >= 0) env["XDG_RUNTIME_DIR"] = "/run/user/" + std::to_string(s.uid_number);
+  CommandOptions limits;
   limits.timeout = timeout;
   limits.max_output = 4096;
+  limits.run_as_uid = s.uid_number;
+  limits.run_as_gid = s.gid_number;
   auto lock = runner->run({"gsettings", "get", "org.gnome.desktop.screensaver", "lock-enabled"},
                           env, limits);
   if (!lock.ok() || lock->exit_status != 0) {
@@ -127,7 +142,7 @@ std::optional<GraphicalSession> find_graphical_session(const RootFiles& root) {
     best = GraphicalSession{kv["USER"], kv["UID"], kv["DESKTOP"], {}};
     best_active = active;
   }
-  if (best) best->home = home_of(root, *best);
+  if (best) fill_from_passwd(root, *best);
   return best;
 }
 

@@ -3,9 +3,11 @@
 // the active one preferred. No graphical session: headless, known=false.
 //   - KDE Plasma: <home>/.config/kscreenlockerrc, [Daemon] Autolock (default true).
 //   - GNOME and the desktops sharing its settings: `gsettings get org.gnome.desktop.screensaver
-//     lock-enabled` and `... org.gnome.desktop.session idle-delay` run with the session user's
-//     HOME/XDG_CONFIG_HOME and GSETTINGS_BACKEND=dconf, through the CommandRunner. Enabled means
-//     lock-enabled is true and idle-delay is not 0 (0 never blanks, so never locks).
+//     lock-enabled` and `... org.gnome.desktop.session idle-delay` run through the CommandRunner
+//     as the session user (when the agent is root) with their HOME, XDG_CONFIG_HOME,
+//     XDG_RUNTIME_DIR and GSETTINGS_BACKEND=dconf, so that dconf reads their database and creates
+//     nothing owned by root in their directories. Enabled means lock-enabled is true and
+//     idle-delay is not 0 (0 never blanks, so never locks).
 #pragma once
 
 #include <chrono>
@@ -26,6 +28,8 @@ struct GraphicalSession {
   std::string uid;
   std::string desktop;  // DESKTOP=, e.g. "GNOME", "ubuntu:GNOME", "KDE"
   std::string home;     // from <root>/etc/passwd; empty when the user is not there
+  int uid_number = -1;  // UID= and the passwd entry's group, -1 when not decimal or not found
+  int gid_number = -1;
 };
 
 // KEY=VALUE lines (systemd session files, ini sections ignored).

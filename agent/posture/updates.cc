@@ -134,7 +134,7 @@ UpdatesInfo UpdateCheck::check_apt(const RootFiles& root, std::vector<std::strin
     warnings->push_back("updates: apt-get not run (scanned root is not / and no command runner)");
     return info;
   }
-  CommandLimits limits;
+  CommandOptions limits;
   limits.timeout = command_timeout_;
   // dist-upgrade, not upgrade: an update that needs a new package (a new kernel ABI, a security
   // fix pulling a new library) is "kept back" by upgrade but counted by update-notifier too.
@@ -162,7 +162,7 @@ UpdatesInfo UpdateCheck::check_dnf(std::vector<std::string>* warnings) {
     warnings->push_back("updates: dnf not run (scanned root is not / and no command runner)");
     return info;
   }
-  CommandLimits limits;
+  CommandOptions limits;
   limits.timeout = command_timeout_;
   auto out = runner_->run({"dnf", "-q", "-C", "check-update"}, {}, limits);
   if (!out.ok()) {

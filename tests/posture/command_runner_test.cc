@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -11,8 +12,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-CommandLimits limits(milliseconds timeout, std::size_t max_output = 1 << 20) {
-  CommandLimits l;
+CommandOptions limits(milliseconds timeout, std::size_t max_output = 1 << 20) {
+  CommandOptions l;
   l.timeout = timeout;
   l.max_output = max_output;
   return l;
@@ -74,6 +75,20 @@ TEST(ProcessCommandRunner, OutputCapKillsTheProgram) {
   auto out = r.run({"yes"}, {}, limits(milliseconds(5000), 64 * 1024));
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, Code::kTooLarge);
+}
+
+TEST(ProcessCommandRunner, RunsAsAnotherUserWhenRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  ProcessCommandRunner r;
+  CommandOptions o = limits(milliseconds(5000));
+  o.run_as_uid = 65534;
+  o.run_as_gid = 65534;
+  auto out = r.run({"id", "-u"}, {}, o);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->out, "65534\n");
+  auto groups = r.run({"id", "-G"}, {}, o);
+  ASSERT_TRUE(groups.ok());
+  EXPECT_EQ(groups->out, "65534\n");  // supplementary groups dropped
 }
 
 TEST(ProcessCommandRunner, DeathBySignalIsAnError) {

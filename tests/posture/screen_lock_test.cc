@@ -23,6 +23,22 @@ TEST(ScreenLock, PicksTheActiveUserSessionNotTheGreeter) {
   EXPECT_EQ(s->uid, "1000");
   EXPECT_EQ(s->desktop, "GNOME");
   EXPECT_EQ(s->home, "/home/alice");
+  EXPECT_EQ(s->uid_number, 1000);
+  EXPECT_EQ(s->gid_number, 1000);
+}
+
+TEST(ScreenLock, ANonNumericUidIsNotSwitchedTo) {
+  auto s = find_graphical_session(RootFiles(fixture("broken")));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->uid_number, -1);
+  EXPECT_EQ(s->gid_number, -1);
+  FixtureRunner runner;
+  runner.set(kGsettingsLock, "true\n");
+  std::vector<std::string> w;
+  auto l = collect_screen_lock(RootFiles(fixture("broken")), &runner, kTimeout, &w);
+  EXPECT_TRUE(l.known);
+  EXPECT_EQ(runner.last_options[kGsettingsLock].run_as_uid, -1);
+  EXPECT_EQ(runner.last_env[kGsettingsLock].count("XDG_RUNTIME_DIR"), 0u);
 }
 
 TEST(ScreenLock, GnomeThroughGsettingsAsTheSessionUser) {
@@ -37,6 +53,9 @@ TEST(ScreenLock, GnomeThroughGsettingsAsTheSessionUser) {
   EXPECT_EQ(env["HOME"], "/home/alice");
   EXPECT_EQ(env["XDG_CONFIG_HOME"], "/home/alice/.config");
   EXPECT_EQ(env["GSETTINGS_BACKEND"], "dconf");
+  EXPECT_EQ(env["XDG_RUNTIME_DIR"], "/run/user/1000");
+  EXPECT_EQ(runner.last_options[kGsettingsLock].run_as_uid, 1000);
+  EXPECT_EQ(runner.last_options[kGsettingsLock].run_as_gid, 1000);
   EXPECT_TRUE(w.empty());
 }
 

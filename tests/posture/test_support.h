@@ -41,11 +41,12 @@ class FixtureRunner final : public CommandRunner {
 
   Result<CommandOutput> run(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>& env,
-                            const CommandLimits&) override {
+                            const CommandOptions& options) override {
     std::string command;
     for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
     ++calls[command];
     last_env[command] = env;
+    last_options[command] = options;
     if (auto e = errors_.find(command); e != errors_.end()) return e->second;
     if (auto a = answers_.find(command); a != answers_.end()) return a->second;
     return Error::not_found(argv.empty() ? std::string("?") : argv[0] + ": not installed");
@@ -53,6 +54,7 @@ class FixtureRunner final : public CommandRunner {
 
   std::map<std::string, int> calls;
   std::map<std::string, std::map<std::string, std::string>> last_env;
+  std::map<std::string, CommandOptions> last_options;
 
  private:
   std::map<std::string, CommandOutput> answers_;
