@@ -60,7 +60,8 @@ class PostureCollector {
   UpdateCheck updates_;
 };
 
-// A collection with default options on `root`, for one-shot callers (the CLI).
+// One collection with `options` by a collector made for it (so no cached updates answer), for
+// one-shot callers such as the CLI.
 Posture collect_posture(const PostureOptions& options);
 
 }  // namespace custody::posture
