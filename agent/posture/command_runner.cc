@@ -76,7 +76,7 @@ Result<CommandOutput> ProcessCommandRunner::run(const std::vector<std::string>& 
   }
   if (pid == 0) {
     ::setpgid(0, 0);
-    int devnull = ::open("/dev/null", O_RDWR);
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
       ::dup2(devnull, 0);
       ::dup2(devnull, 2);
