@@ -8,6 +8,7 @@
 
 #include "discovery/report_json.h"
 #include "discovery/scanner.h"
+#include "device/enrol_command.h"
 #include "posture/posture_command.h"
 
 namespace {
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--no-processes", no_processes, "Do not read <root>/proc");
   scan_cmd->add_flag("--json", json, "Print the report as JSON");
   auto posture_cmd = custody::posture::add_posture_command(app);
+  auto device_cmds = custody::agent::add_device_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (int rc = posture_cmd.run_if_selected(); rc >= 0) return rc;
+  if (int rc = device_cmds(); rc >= 0) return rc;
   try {
     if (!device_id.empty()) options.device_id = device_id;
     options.walk.max_time = std::chrono::milliseconds(max_time_ms);

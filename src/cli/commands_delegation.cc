@@ -3,7 +3,7 @@
 #include "cli/duration.h"
 #include "cli/table.h"
 #include "cli/trace_render.h"
-#include "cli/url.h"
+#include "cli/http_client.h"
 
 namespace custody::cli {
 

@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
-#include "cli/url.h"
+#include "cli/http_client.h"
 #include "policy/bundle.h"
 #include "policy/cedar/authorizer.h"
 #include "policy/cedar/entities_json.h"

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/url.h"
+#include "cli/http_client.h"
 #include "common/clock.h"
 #include "common/result.h"
 

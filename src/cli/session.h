@@ -12,7 +12,7 @@
 
 #include "cli/cli_config.h"
 #include "cli/http_client.h"
-#include "cli/url.h"
+#include "cli/http_client.h"
 
 namespace CLI {
 class App;

@@ -1,7 +1,7 @@
 // Server URL parsing and request-target building for the CLI (src/cli/url.h).
 #include <gtest/gtest.h>
 
-#include "cli/url.h"
+#include "cli/http_client.h"
 
 namespace custody::cli {
 namespace {

@@ -1,10 +1,10 @@
-#include "cli/url.h"
+#include "net/url.h"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
-namespace custody::cli {
+namespace custody::net {
 namespace {
 
 bool iequals_prefix(std::string_view text, std::string_view prefix) {
@@ -147,4 +147,4 @@ std::string api_path(std::initializer_list<std::string_view> segments) {
   return out;
 }
 
-}  // namespace custody::cli
+}  // namespace custody::net

@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 
-namespace custody::cli {
+namespace custody::net {
 
 // A parsed `http://` or `https://` server URL. custodyd may sit behind a reverse proxy under a
 // path, so a base path is kept and prefixed to every request target.
@@ -49,4 +49,4 @@ std::string build_query(const Query& query);
 // by the user ("../tokens") can never address another route.
 std::string api_path(std::initializer_list<std::string_view> segments);
 
-}  // namespace custody::cli
+}  // namespace custody::net

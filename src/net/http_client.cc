@@ -1,4 +1,4 @@
-#include "cli/http_client.h"
+#include "net/http_client.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -14,7 +14,7 @@
 #include <cctype>
 #include <exception>
 
-namespace custody::cli {
+namespace custody::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -273,4 +273,4 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const try {
   return unavailable(e.what());
 }
 
-}  // namespace custody::cli
+}  // namespace custody::net
