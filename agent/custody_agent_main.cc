@@ -8,6 +8,7 @@
 
 #include "discovery/report_json.h"
 #include "discovery/scanner.h"
+#include "workload/token_command.h"
 
 namespace {
 
@@ -54,12 +55,14 @@ int main(int argc, char** argv) {
   bool no_processes = false;
   scan_cmd->add_flag("--no-processes", no_processes, "Do not read <root>/proc");
   scan_cmd->add_flag("--json", json, "Print the report as JSON");
+  custody::workload::TokenCommand token_cmd(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  if (token_cmd.selected()) return token_cmd.run();
   try {
     if (!device_id.empty()) options.device_id = device_id;
     options.walk.max_time = std::chrono::milliseconds(max_time_ms);
