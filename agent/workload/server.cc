@@ -13,8 +13,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -140,6 +142,10 @@ struct WorkloadServer::Impl {
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
   bool own_socket_file = false;
+  // run() serves on the caller's thread: stop() waits for it to leave the io loop.
+  std::mutex io_mu;
+  std::condition_variable io_cv;
+  bool io_running = false;
 };
 
 namespace {
@@ -408,15 +414,22 @@ void WorkloadServer::Impl::accept() {
 }
 
 void WorkloadServer::Impl::serve_io() {
-  // An exception escaping a handler must not end the server: log-free retry of the loop.
+  {
+    std::lock_guard lock(io_mu);
+    io_running = true;
+  }
+  // An exception escaping a handler must not end the server: the loop is entered again.
   while (true) {
     try {
       io.run();
-      return;
+      break;
     } catch (...) {
-      if (stopped.load()) return;
+      if (stopped.load()) break;
     }
   }
+  std::lock_guard lock(io_mu);
+  io_running = false;
+  io_cv.notify_all();
 }
 
 WorkloadServer::WorkloadServer(WorkloadServerOptions options, BindingSource& bindings,
@@ -443,14 +456,18 @@ Status WorkloadServer::run() {
 
 void WorkloadServer::stop() {
   if (!impl_->started.load() || impl_->stopped.exchange(true)) return;
-  net::post(impl_->io, [impl = impl_.get()] {
-    beast::error_code ignored;
-    impl->acceptor.close(ignored);
-  });
-  // Running broker calls finish first: their answers are posted to the io thread.
-  if (impl_->pool) impl_->pool->stop();
+  // The io thread first: afterwards nothing else touches the sessions and the acceptor. Answers
+  // that workers still post are dropped with the io_context; running custodyd calls are waited
+  // for by the pool.
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  {
+    std::unique_lock lock(impl_->io_mu);
+    impl_->io_cv.wait(lock, [this] { return !impl_->io_running; });
+  }
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  if (impl_->pool) impl_->pool->stop();
   if (impl_->own_socket_file) ::unlink(impl_->options.socket_path.c_str());
 }
 

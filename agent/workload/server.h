@@ -63,7 +63,8 @@ class WorkloadServer {
   Status start();
   // start() and then block until stop().
   Status run();
-  // Stops accepting, closes connections, joins the threads and removes the socket file.
+  // Stops accepting, closes connections, joins the threads and removes the socket file. Waits
+  // for custodyd calls in progress to return (the broker's own timeouts bound it).
   void stop();
 
   struct Impl;  // opaque: defined in server.cc

@@ -408,6 +408,66 @@ TEST_F(WorkloadServerTest, NonSocketFileIsRefused) {
   EXPECT_EQ(content, "not a socket");
 }
 
+TEST_F(WorkloadServerTest, CredentialRefreshedAfterEightyPercentOfItsLifetime) {
+  const auto now = std::chrono::system_clock::now();
+  FixedClock clock(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+  options.clock = &clock;
+  start();
+  auto c = client();
+  ASSERT_TRUE(c.client_assertion().ok());  // the fake's credentials live 300 s
+  clock.advance(239 * kMicrosPerSecond);
+  ASSERT_TRUE(c.client_assertion().ok());
+  EXPECT_EQ(broker.assertions.load(), 1);
+  clock.advance(2 * kMicrosPerSecond);  // 241 s: past 80%
+  ASSERT_TRUE(c.client_assertion().ok());
+  EXPECT_EQ(broker.assertions.load(), 2);
+}
+
+TEST_F(WorkloadServerTest, RunBlocksUntilStop) {
+  WorkloadServer blocking(options, bindings, broker, audit);
+  std::promise<Status> ran;
+  std::thread runner([&] { ran.set_value(blocking.run()); });
+  auto c = client();
+  for (int i = 0; i < 500 && !c.healthy(); ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_TRUE(c.access_token().ok());
+  blocking.stop();
+  runner.join();
+  EXPECT_TRUE(ran.get_future().get().ok());
+  EXPECT_FALSE(std::filesystem::exists(options.socket_path));
+}
+
+// `custody-agent token` through the real binary; its executable differs from this test's, so
+// the binding selects on the uid alone.
+std::string run_cli(const std::string& args, int* exit_code) {
+  std::string out;
+  FILE* p = ::popen((std::string(CUSTODY_AGENT_BIN) + " token " + args + " 2>&1").c_str(), "r");
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+  int status = p ? ::pclose(p) : -1;
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST_F(WorkloadServerTest, TokenCommandPrintsTheCredential) {
+  bindings.list = {
+      {"cli-agent", "client-cli", parse_selectors({"uid:" + std::to_string(::getuid())}).value()}};
+  start();
+  int code = -1;
+  EXPECT_EQ(run_cli("--socket " + options.socket_path + " --scope tickets:read", &code),
+            "at-cli-agent-tickets:read\n");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(run_cli("--socket " + options.socket_path + " --assertion --audience aud", &code),
+            "jwt-cli-agent-aud\n");
+  EXPECT_EQ(code, 0);
+  std::string refused = run_cli("--socket " + options.socket_path + " --identity nobody", &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(refused.find("no_matching_identity (HTTP 403)"), std::string::npos) << refused;
+  std::string unreachable = run_cli("--socket " + dir + "/missing.sock", &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(unreachable.find("agent_unreachable"), std::string::npos) << unreachable;
+}
+
 TEST_F(WorkloadServerTest, StopRemovesTheSocket) {
   start();
   server->stop();
