@@ -10,6 +10,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
@@ -49,6 +50,18 @@ Reply error_reply(int status, std::string_view code, std::string_view descriptio
 // Never throws: peer-controlled strings (an exe path) may not be valid UTF-8.
 std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// The reply as HTTP/1.1 bytes; the connection closes after it.
+std::string render(const Reply& reply) {
+  const std::string body = dump(reply.body);
+  std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " ";
+  out += http::obsolete_reason(static_cast<http::status>(reply.status));
+  out +=
+      "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: "
+      "close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  return out;
 }
 
 std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
@@ -233,18 +246,28 @@ class Session : public std::enable_shared_from_this<Session> {
       return answer(
           server_.refuse(peer_, error_reply(400, "invalid_request", fields.error().message)));
     }
-    // Attestation and the broker run on a worker; the answer comes back to the io thread.
+    // Attestation and the broker run on a worker. The io thread has no operation pending on
+    // the socket meanwhile, so the worker may send the reply itself: replies are small and the
+    // socket's buffer empty, so a non-blocking send normally takes it whole and the client is
+    // answered without another hop through the io thread. Whatever was not sent, and the close,
+    // are left to the io thread.
     auto self = shared_from_this();
     bool queued = server_.pool->submit([self, token, f = std::move(fields).value()] {
       Reply reply;
+      const int fd = self->socket_.native_handle();
       try {
-        reply = self->server_.credential(token, f, self->socket_.native_handle(), self->peer_);
-      } catch (const std::exception& e) {
+        reply = self->server_.credential(token, f, fd, self->peer_);
+      } catch (...) {
         reply =
             self->server_.refuse(self->peer_, error_reply(500, "server_error", "internal error"));
       }
-      net::post(self->server_.io,
-                [self, r = std::move(reply)]() mutable { self->answer(std::move(r)); });
+      std::string wire = render(reply);
+      ssize_t n = ::send(fd, wire.data(), wire.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+      if (sent == wire.size()) ::shutdown(fd, SHUT_WR);
+      net::post(self->server_.io, [self, w = std::move(wire), sent]() mutable {
+        self->send_from(std::move(w), sent);
+      });
     });
     if (!queued) {
       answer(server_.refuse(peer_, error_reply(503, "temporarily_unavailable",
@@ -256,21 +279,19 @@ class Session : public std::enable_shared_from_this<Session> {
     return error_reply(405, "method_not_allowed", "use " + std::string(allowed));
   }
 
-  void answer(Reply reply) {
+  void answer(const Reply& reply) { send_from(render(reply), 0); }
+
+  // Sends wire[offset..] under the write timeout, then closes.
+  void send_from(std::string wire, std::size_t offset) {
     if (done_) return;
-    response_.result(static_cast<http::status>(reply.status));
-    response_.version(11);
-    response_.set(http::field::content_type, "application/json");
-    response_.set(http::field::cache_control, "no-store");
-    response_.keep_alive(false);
-    response_.body() = dump(reply.body);
-    response_.prepare_payload();
+    if (offset >= wire.size()) return close();
+    wire_ = wire.substr(offset);
     arm_timer(server_.options.write_timeout, "the response was not taken within the timeout");
-    http::async_write(socket_, response_,
-                      [self = shared_from_this()](beast::error_code, std::size_t) {
-                        self->timer_.cancel();
-                        self->close();
-                      });
+    net::async_write(socket_, net::buffer(wire_),
+                     [self = shared_from_this()](beast::error_code, std::size_t) {
+                       self->timer_.cancel();
+                       self->close();
+                     });
   }
 
   void close() {
@@ -285,8 +306,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
-  PeerInfo peer_;  // the kernel's credentials, read at accept
+  std::string wire_;  // the reply bytes not yet sent
+  PeerInfo peer_;     // the kernel's credentials, read at accept
   bool done_ = false;
 };
 

@@ -8,10 +8,12 @@
 //   POST /v1/token      {"identity"?, "scope"?, "resource"?, "audience"?} → an access token
 //   errors: {"error": code, "error_description": why} with 400, 403, 404, 405, 413, 431, 502, 503
 //
-// Threads: one io thread reads and writes; attestation, the binding lookup and the broker call
+// Threads: one io thread accepts and reads; attestation, the binding lookup and the broker call
 // run on a small pool of workers so that a slow custodyd or a large executable to hash never
-// stalls the io thread. When every worker is busy and the queue is full the request gets 503
-// at once. A peer that does not deliver a whole request within read_timeout is closed.
+// stalls the io thread. The worker sends the (small) reply itself with a non-blocking send when
+// the socket takes it whole, which saves a thread hop; otherwise the io thread finishes it.
+// When every worker is busy and the queue is full the request gets 503 at once. A peer that
+// does not deliver a whole request within read_timeout is closed.
 // Every refusal is reported to WorkloadAudit::refused.
 #pragma once
 
