@@ -258,6 +258,54 @@ TEST_F(WorkloadServerTest, OversizedBodyIs413) {
   EXPECT_NE(audit.wait_refusal(1).find("16384"), std::string::npos);
 }
 
+TEST_F(WorkloadServerTest, OversizedHeadIs431) {
+  start();
+  Reply r =
+      raw_exchange(options.socket_path,
+                   "GET /v1/health HTTP/1.1\r\nX-Pad: " + std::string(9000, 'x') + "\r\n\r\n");
+  EXPECT_EQ(r.status, 431);
+  EXPECT_NE(audit.wait_refusal(1).find("8192"), std::string::npos);
+}
+
+TEST_F(WorkloadServerTest, ConnectionsBeyondTheLimitAreClosedAndAudited) {
+  options.max_connections = 1;
+  options.read_timeout = 5s;
+  start();
+  int holder = connect_to(options.socket_path);
+  // The holder counts once the server has accepted it: wait for its session (bounded).
+  Reply extra;
+  for (int i = 0; i < 200; ++i) {
+    extra = raw_exchange(options.socket_path, "GET /v1/health HTTP/1.1\r\n\r\n");
+    if (extra.status == 0) break;
+  }
+  EXPECT_EQ(extra.status, 0);  // closed without an answer
+  EXPECT_NE(audit.wait_refusal(1).find("too many connections"), std::string::npos);
+  ::close(holder);
+}
+
+TEST_F(WorkloadServerTest, SaturatedWorkersAnswer503AtOnce) {
+  options.worker_threads = 1;
+  options.max_queued = 1;
+  std::promise<void> release;
+  broker.gate = release.get_future().share();
+  start();
+  auto c = client();
+  auto first = std::async(std::launch::async, [&] { return c.access_token(); });
+  while (broker.tokens.load() == 0) std::this_thread::sleep_for(1ms);  // the worker is taken
+  // Of two more, one waits in the queue and the other is refused at once.
+  auto second = std::async(std::launch::async, [&] { return c.access_token(); });
+  auto third = std::async(std::launch::async, [&] { return c.access_token(); });
+  std::string reason = audit.wait_refusal(1);
+  EXPECT_NE(reason.find("too many requests in progress"), std::string::npos) << reason;
+  release.set_value();
+  auto r2 = second.get();
+  auto r3 = third.get();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_NE(r2.ok(), r3.ok());
+  const auto& refused = r2.ok() ? r3 : r2;
+  EXPECT_EQ(refused.error().status, 503);
+}
+
 TEST_F(WorkloadServerTest, RoutesAndMethods) {
   start();
   EXPECT_EQ(raw_exchange(options.socket_path, "GET /v1/health HTTP/1.1\r\n\r\n").status, 200);
@@ -466,6 +514,23 @@ TEST_F(WorkloadServerTest, TokenCommandPrintsTheCredential) {
   std::string unreachable = run_cli("--socket " + dir + "/missing.sock", &code);
   EXPECT_EQ(code, 1);
   EXPECT_NE(unreachable.find("agent_unreachable"), std::string::npos) << unreachable;
+}
+
+TEST_F(WorkloadServerTest, CurlOverTheUnixSocket) {
+  if (!std::filesystem::exists("/usr/bin/curl")) GTEST_SKIP() << "no /usr/bin/curl";
+  bindings.list = {{"curl-agent", "client-curl",
+                    parse_selectors({"uid:" + std::to_string(::getuid())}).value()}};
+  start();
+  std::string out;
+  FILE* p = ::popen(("/usr/bin/curl -s --max-time 5 --unix-socket " + options.socket_path +
+                     " -X POST -d '{\"scope\":\"s\"}' http://localhost/v1/token")
+                        .c_str(),
+                    "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  EXPECT_NE(out.find("\"access_token\":\"at-curl-agent-s\""), std::string::npos) << out;
 }
 
 TEST_F(WorkloadServerTest, StopRemovesTheSocket) {
