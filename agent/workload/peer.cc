@@ -75,6 +75,17 @@ Error refusal(std::string message) {
   return Error::denied(std::move(message)).with("error", "workload_not_attested");
 }
 
+// A proc file could not be read: say whether for lack of privilege (errno EACCES/EPERM: the
+// agent runs without the right to read another user's /proc/<pid>/exe) or because it is gone.
+Error unreadable(std::string_view what) {
+  const int err = errno;
+  if (err == EACCES || err == EPERM) {
+    return refusal("not permitted to read " + std::string(what) +
+                   " of the process (the agent lacks the privilege to inspect it)");
+  }
+  return refusal("cannot read " + std::string(what) + ": " + std::string(kGone));
+}
+
 // True while the process behind the pidfd has not exited.
 bool pidfd_alive(int pidfd) {
   pollfd p{pidfd, POLLIN, 0};
@@ -184,7 +195,7 @@ Result<std::string> ProcReader::hash_exe(const std::string& exe_link) const {
   // Opened through the link: the kernel's own reference to the mapped file, whatever now sits
   // at its path.
   Fd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return refusal("cannot open the executable: " + std::string(kGone));
+  if (fd.get() < 0) return unreadable("the executable");
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return refusal("the executable is not a regular file");
@@ -236,7 +247,7 @@ Result<std::string> ProcReader::hash_exe(const std::string& exe_link) const {
 
 Result<std::uint64_t> ProcReader::start_time(pid_t pid) const {
   auto stat = read_small(options_.proc_root + "/" + std::to_string(pid) + "/stat", 4096);
-  if (!stat) return refusal(std::string(kGone));
+  if (!stat) return unreadable("stat");
   auto start = parse_stat_start_time(*stat);
   if (!start.ok()) return refusal("unreadable stat: " + start.error().message);
   return start.value();
@@ -247,14 +258,14 @@ Status ProcReader::read(pid_t pid, PeerInfo& out) const {
   CUSTODY_ASSIGN(out.start_time, start_time(pid));
   char target[4096];
   ssize_t n = ::readlink((dir + "/exe").c_str(), target, sizeof target - 1);
-  if (n <= 0) return refusal("cannot read the executable link: " + std::string(kGone));
+  if (n <= 0) return unreadable("the executable link");
   out.exe_path.assign(target, static_cast<std::size_t>(n));
   CUSTODY_ASSIGN(out.exe_sha256, hash_exe(dir + "/exe"));
   auto cmdline = read_small(dir + "/cmdline");
-  if (!cmdline) return refusal("cannot read cmdline: " + std::string(kGone));
+  if (!cmdline) return unreadable("cmdline");
   out.args = parse_cmdline(*cmdline);
   auto cgroup = read_small(dir + "/cgroup");
-  if (!cgroup) return refusal("cannot read cgroup: " + std::string(kGone));
+  if (!cgroup) return unreadable("cgroup");
   out.cgroups = parse_cgroup(*cgroup);
   return ok_status();
 }
