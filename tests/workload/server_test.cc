@@ -239,14 +239,17 @@ TEST_F(WorkloadServerTest, GarbageIsA400AndAudited) {
 
 TEST_F(WorkloadServerTest, BadBodiesAre400) {
   start();
-  for (std::string body : {"{", "[1]", "{\"scope\": 3}", "{\"color\": \"red\"}"}) {
+  const std::string deep = std::string(8000, '[') + std::string(8000, ']');
+  for (std::string body : {std::string("{"), std::string("[1]"), std::string("{\"scope\": 3}"),
+                           std::string("{\"color\": \"red\"}"), std::string(16000, '['), deep,
+                           std::string("{\"scope\": \"\\u0000\"}"), std::string("\xff\xfe")}) {
     Reply r = raw_exchange(options.socket_path, post("/v1/token", body));
     EXPECT_EQ(r.status, 400) << body;
   }
   // scope belongs to /v1/token only.
   EXPECT_EQ(raw_exchange(options.socket_path, post("/v1/assertion", "{\"scope\":\"x\"}")).status,
             400);
-  audit.wait_refusal(5);
+  audit.wait_refusal(9);
   EXPECT_EQ(broker.tokens.load(), 0);
 }
 
