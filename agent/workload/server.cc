@@ -189,10 +189,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // A timer whose handler is already queued cannot be cancelled: each arming has a generation,
+  // and a handler of an older one does nothing.
   void arm_timer(std::chrono::milliseconds after, std::string reason) {
+    const std::uint64_t generation = ++timer_generation_;
     timer_.expires_after(after);
-    timer_.async_wait([self = shared_from_this(), reason](beast::error_code ec) {
-      if (ec || self->done_) return;
+    timer_.async_wait([self = shared_from_this(), reason, generation](beast::error_code ec) {
+      if (ec || self->done_ || generation != self->timer_generation_) return;
       self->done_ = true;
       self->server_.audit.refused(self->peer_, reason);
       beast::error_code ignored;
@@ -200,9 +203,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  void disarm_timer() {
+    ++timer_generation_;
+    timer_.cancel();
+  }
+
   void on_read(beast::error_code ec) {
     if (done_) return;
-    timer_.cancel();
+    disarm_timer();
     const auto& o = server_.options;
     if (ec == http::error::body_limit) {
       return answer(server_.refuse(
@@ -289,7 +297,7 @@ class Session : public std::enable_shared_from_this<Session> {
     arm_timer(server_.options.write_timeout, "the response was not taken within the timeout");
     net::async_write(socket_, net::buffer(wire_),
                      [self = shared_from_this()](beast::error_code, std::size_t) {
-                       self->timer_.cancel();
+                       self->disarm_timer();
                        self->close();
                      });
   }
@@ -309,6 +317,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string wire_;  // the reply bytes not yet sent
   PeerInfo peer_;     // the kernel's credentials, read at accept
   bool done_ = false;
+  std::uint64_t timer_generation_ = 0;
 };
 
 }  // namespace

@@ -24,7 +24,7 @@ class WorkerPool {
   // Queues `job`; false (job not taken) when max_queued jobs are already waiting or the pool is
   // stopping.
   bool submit(std::function<void()> job);
-  // Stops taking jobs and joins the threads (idempotent).
+  // Stops taking jobs and joins the threads. Idempotent, but call it from one thread at a time.
   void stop();
 
  private:
