@@ -10,6 +10,7 @@
 #include "discovery/scanner.h"
 #include "device/enrol_command.h"
 #include "posture/posture_command.h"
+#include "workload/token_command.h"
 
 namespace {
 
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--json", json, "Print the report as JSON");
   auto posture_cmd = custody::posture::add_posture_command(app);
   auto device_cmds = custody::agent::add_device_commands(app);
+  custody::workload::TokenCommand token_cmd(app);
 
   try {
     app.parse(argc, argv);
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   }
   if (int rc = posture_cmd.run_if_selected(); rc >= 0) return rc;
   if (int rc = device_cmds(); rc >= 0) return rc;
+  if (token_cmd.selected()) return token_cmd.run();
   try {
     if (!device_id.empty()) options.device_id = device_id;
     options.walk.max_time = std::chrono::milliseconds(max_time_ms);
