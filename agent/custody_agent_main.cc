@@ -6,9 +6,10 @@
 #include <exception>
 #include <iostream>
 
+#include "device/enrol_command.h"
+#include "device/run_command.h"
 #include "discovery/report_json.h"
 #include "discovery/scanner.h"
-#include "device/enrol_command.h"
 #include "posture/posture_command.h"
 #include "workload/token_command.h"
 
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--json", json, "Print the report as JSON");
   auto posture_cmd = custody::posture::add_posture_command(app);
   auto device_cmds = custody::agent::add_device_commands(app);
+  auto run_cmd = custody::agent::add_run_command(app);
   custody::workload::TokenCommand token_cmd(app);
 
   try {
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   }
   if (int rc = posture_cmd.run_if_selected(); rc >= 0) return rc;
   if (int rc = device_cmds(); rc >= 0) return rc;
+  if (int rc = run_cmd(); rc >= 0) return rc;
   if (token_cmd.selected()) return token_cmd.run();
   try {
     if (!device_id.empty()) options.device_id = device_id;

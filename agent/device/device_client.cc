@@ -15,11 +15,14 @@ std::int64_t unix_now() {
       .count();
 }
 
-std::string new_jti() { return base64url_encode(random_bytes(18)); }
+std::string new_jti() {
+  return base64url_encode(random_bytes(18));
+}
 
 // The answer of custodyd as JSON, or an error carrying the problem's detail (or OAuth error).
 Result<nlohmann::json> answer(const Result<net::HttpResponse>& r, const std::string& what) {
-  if (!r.ok()) return Error::unavailable("cannot reach custodyd for " + what + ": " + r.error().message);
+  if (!r.ok())
+    return Error::unavailable("cannot reach custodyd for " + what + ": " + r.error().message);
   auto body = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status >= 200 && r->status < 300) {
     if (!body.is_object()) return Error::internal(what + ": custodyd answered no JSON object");
@@ -56,13 +59,16 @@ Result<DeviceState> enrol_device(const std::string& server_url, const std::strin
   CUSTODY_ASSIGN(auto issuer, fetch_issuer(http));
   CUSTODY_ASSIGN(auto key, crypto::Jwk::generate(crypto::KeyType::kEcP256));
   std::int64_t now = unix_now();
-  nlohmann::json claims = {{"aud", issuer},          {"iat", now},
-                           {"exp", now + 60},        {"jti", new_jti()},
-                           {"enrolment_token", token}, {"hostname", hostname},
+  nlohmann::json claims = {{"aud", issuer},
+                           {"iat", now},
+                           {"exp", now + 60},
+                           {"jti", new_jti()},
+                           {"enrolment_token", token},
+                           {"hostname", hostname},
                            {"platform", platform}};
-  CUSTODY_ASSIGN(auto proof, crypto::jws_sign({{"typ", "custody-enrol+jwt"},
-                                               {"jwk", key.public_json()}},
-                                              claims.dump(), key));
+  CUSTODY_ASSIGN(auto proof,
+                 crypto::jws_sign({{"typ", "custody-enrol+jwt"}, {"jwk", key.public_json()}},
+                                  claims.dump(), key));
   net::HttpRequest req;
   req.method = net::Method::kPost;
   req.target = "/api/v1/devices/enrol";
@@ -82,8 +88,7 @@ Result<DeviceState> enrol_device(const std::string& server_url, const std::strin
 }
 
 DeviceClient::DeviceClient(DeviceState state, net::HttpClientOptions options)
-    : state_(std::move(state)),
-      http_(net::parse_server_url(state_.server).value(), [&] {
+    : state_(std::move(state)), http_(net::parse_server_url(state_.server).value(), [&] {
         options.user_agent = "custody-agent";
         return options;
       }()) {}
@@ -147,7 +152,8 @@ Result<nlohmann::json> DeviceClient::token(
                      "&client_assertion_type=" +
                      net::percent_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
                      "&client_assertion=" + net::percent_encode(assertion);
-  for (const auto& [k, v] : params) form += "&" + net::percent_encode(k) + "=" + net::percent_encode(v);
+  for (const auto& [k, v] : params)
+    form += "&" + net::percent_encode(k) + "=" + net::percent_encode(v);
   net::HttpRequest req;
   req.method = net::Method::kPost;
   req.target = path;

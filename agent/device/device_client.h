@@ -48,10 +48,9 @@ class DeviceClient {
 
   // client_credentials at custody's token endpoint with a device-attested assertion. `params`
   // are extra form parameters (scope, audience, resource).
-  Result<nlohmann::json> token(const std::string& token_endpoint, const std::string& client_id,
-                               const std::string& assertion,
-                               const std::vector<std::pair<std::string, std::string>>& params)
-      const;
+  Result<nlohmann::json> token(
+      const std::string& token_endpoint, const std::string& client_id, const std::string& assertion,
+      const std::vector<std::pair<std::string, std::string>>& params) const;
 
  private:
   DeviceState state_;

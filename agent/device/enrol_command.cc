@@ -58,9 +58,9 @@ std::function<int()> add_device_commands(CLI::App& app) {
 
   return [o, enrol, report]() -> int {
     if (enrol->parsed()) {
-      auto state = enrol_device(o->server, o->token, o->state_dir,
-                                o->hostname.empty() ? this_hostname() : o->hostname,
-                                this_platform());
+      auto state =
+          enrol_device(o->server, o->token, o->state_dir,
+                       o->hostname.empty() ? this_hostname() : o->hostname, this_platform());
       if (!state.ok()) {
         std::cerr << "custody-agent: " << state.error().message << "\n";
         return 1;

@@ -61,4 +61,10 @@ std::size_t CredentialCache::size() const {
   return entries_.size();
 }
 
+void CredentialCache::clear() {
+  std::lock_guard lock(mu_);
+  entries_.clear();
+  lru_.clear();
+}
+
 }  // namespace custody::workload

@@ -35,6 +35,8 @@ class CredentialCache {
   // Stores a credential obtained now. One already expired is not stored.
   void put(const std::string& key, const Credential& credential);
   std::size_t size() const;
+  // Drops every credential (the device stopped being trusted: custodyd revoked them).
+  void clear();
 
  private:
   struct Entry {

@@ -484,6 +484,10 @@ Status WorkloadServer::run() {
   return ok_status();
 }
 
+void WorkloadServer::forget_credentials() {
+  impl_->cache.clear();
+}
+
 void WorkloadServer::stop() {
   if (!impl_->started.load() || impl_->stopped.exchange(true)) return;
   // The io thread first: afterwards nothing else touches the sessions and the acceptor. Answers

@@ -68,6 +68,9 @@ class WorkloadServer {
   // Stops accepting, closes connections, joins the threads and removes the socket file. Waits
   // for custodyd calls in progress to return (the broker's own timeouts bound it).
   void stop();
+  // Forgets every cached credential, so that the next request asks custodyd again (the daemon
+  // calls it when the device stops being trusted: custodyd has revoked them).
+  void forget_credentials();
 
   struct Impl;  // opaque: defined in server.cc
 

@@ -57,6 +57,14 @@ Result<std::string> signed_body(const Request& req) {
   return std::string(body);
 }
 
+// What the audit log keeps of a process: everything but its arguments (they may hold secrets).
+nlohmann::json audited_process(const device::ProcessEvidence& e) {
+  nlohmann::json j = device::to_json(e);
+  j.erase("cmdline");
+  j["args"] = e.cmdline.size();
+  return j;
+}
+
 // Verifies a device JWT and spends its jti, in the caller's write.
 Result<device::VerifiedDeviceJwt> verified(ApiContext& api, store::Tx& tx, const std::string& jwt,
                                            std::string_view typ, const std::string& device_id,
@@ -206,7 +214,7 @@ void add_assertions(http::Router& router, ApiContext& api) {
           event.request_id = rid;
           event.details = {{"device", id},
                            {"assertion_jti", minted.jti},
-                           {"process", device::to_json(ar.process)},
+                           {"process", audited_process(ar.process)},
                            {"expires_at", format_rfc3339(minted.expires_at)}};
           if (ar.dpop_jkt) event.details["dpop_jkt"] = *ar.dpop_jkt;
           CUSTODY_TRY(audit::append(tx, event));

@@ -1,9 +1,9 @@
 // custody trace, custody drift, custody delegation get|revoke, custody keys list|rotate
 #include "cli/commands.h"
 #include "cli/duration.h"
+#include "cli/http_client.h"
 #include "cli/table.h"
 #include "cli/trace_render.h"
-#include "cli/http_client.h"
 
 namespace custody::cli {
 

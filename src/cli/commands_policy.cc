@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/table.h"
 #include "cli/http_client.h"
+#include "cli/table.h"
 #include "policy/bundle.h"
 #include "policy/cedar/authorizer.h"
 #include "policy/cedar/entities_json.h"

@@ -12,7 +12,6 @@
 
 #include "cli/cli_config.h"
 #include "cli/http_client.h"
-#include "cli/http_client.h"
 
 namespace CLI {
 class App;

@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "net/url.h"
 #include "common/result.h"
+#include "net/url.h"
 
 namespace custody::net {
 
