@@ -66,8 +66,8 @@ Result<nlohmann::json> CustodydBroker::assertion_json(const workload::WorkloadBi
 
 Result<workload::Credential> CustodydBroker::client_assertion(
     const workload::WorkloadBinding& binding, const workload::AttestedProcess& process,
-    const workload::AssertionParams&) {
-  CUSTODY_ASSIGN(auto a, assertion_json(binding, process, ""));
+    const workload::AssertionParams& params) {
+  CUSTODY_ASSIGN(auto a, assertion_json(binding, process, params.dpop_jkt));
   workload::Credential c;
   c.value = a.value("assertion", "");
   c.token_type = "client-assertion";

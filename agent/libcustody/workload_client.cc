@@ -178,6 +178,7 @@ WorkloadResult<ClientAssertion> WorkloadClient::client_assertion(
   Json body = Json::object();
   if (!request.audience.empty()) body["audience"] = request.audience;
   if (!request.identity.empty()) body["identity"] = request.identity;
+  if (!request.dpop_jkt.empty()) body["dpop_jkt"] = request.dpop_jkt;
   auto r = call(socket_path_, timeout_, "/v1/assertion", body);
   if (auto* e = std::get_if<WorkloadError>(&r)) return *e;
   const Json& j = std::get<Json>(r);

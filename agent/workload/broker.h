@@ -29,6 +29,9 @@ struct Credential {
 // A client assertion (RFC 7523 JWT used as client authentication) for the binding's client.
 struct AssertionParams {
   std::string audience;  // empty: custodyd's token endpoint
+  // A DPoP public key's RFC 7638 thumbprint the process holds: custodyd certifies it in the
+  // assertion (cnf.jkt), and the token endpoint then requires a DPoP proof with that key.
+  std::string dpop_jkt;
   bool operator==(const AssertionParams&) const = default;
 };
 

@@ -72,6 +72,7 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
 struct Fields {
   std::optional<std::string> identity;
   std::string audience, scope, resource;
+  std::string dpop_jkt;  // assertion: a DPoP key the process holds, for custody to certify
 };
 
 Result<Fields> parse_fields(std::string_view body, bool token) {
@@ -91,6 +92,8 @@ Result<Fields> parse_fields(std::string_view body, bool token) {
       target = &f.scope;
     } else if (token && name == "resource") {
       target = &f.resource;
+    } else if (!token && name == "dpop_jkt") {
+      target = &f.dpop_jkt;
     } else {
       return Error::invalid("unknown field \"" + name + "\"", name);
     }
@@ -101,6 +104,12 @@ Result<Fields> parse_fields(std::string_view body, bool token) {
     }
     if (name == "identity") f.identity = identity;
   }
+  // An RFC 7638 thumbprint: 43 base64url characters.
+  if (!f.dpop_jkt.empty() &&
+      (f.dpop_jkt.size() != 43 ||
+       f.dpop_jkt.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789-_") != std::string::npos))
+    return Error::invalid("\"dpop_jkt\" must be an RFC 7638 JWK thumbprint", "dpop_jkt");
   return f;
 }
 
@@ -347,7 +356,7 @@ Reply WorkloadServer::Impl::credential(bool token, const Fields& fields, int fd,
   const Json params = token ? Json{{"scope", fields.scope},
                                    {"resource", fields.resource},
                                    {"audience", fields.audience}}
-                            : Json{{"audience", fields.audience}};
+                            : Json{{"audience", fields.audience}, {"dpop_jkt", fields.dpop_jkt}};
   const std::string key = cache_key(kind, *binding, *process, dump(params));
   bool from_cache = true;
   std::optional<Credential> credential = cache.get(key);
@@ -358,7 +367,8 @@ Reply WorkloadServer::Impl::credential(bool token, const Fields& fields, int fd,
                                                          .resource = fields.resource,
                                                          .audience = fields.audience})
                        : broker.client_assertion(*binding, *process,
-                                                 AssertionParams{.audience = fields.audience});
+                                                 AssertionParams{.audience = fields.audience,
+                                                                 .dpop_jkt = fields.dpop_jkt});
     if (!fresh.ok()) return refuse(peer, broker_failure(fresh.error()));
     credential = std::move(fresh).value();
     cache.put(key, *credential);

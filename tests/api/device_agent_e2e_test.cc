@@ -17,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/jwk.h"
+#include "crypto/jws.h"
 #include "custody/workload_client.h"
 #include "oauth_fixture.h"
 
@@ -152,6 +154,47 @@ TEST_F(DeviceAgentE2E, HealthyPostureGetsATokenAndDegradationRevokesIt) {
   json claims = claims_of(token.value().access_token);
   EXPECT_EQ(claims["sub"], a.id);
   EXPECT_EQ(claims["device_id"], device);
+
+  // A process that holds a DPoP key has custody certify it in the assertion, then makes the
+  // token request itself: the token is DPoP-bound, and the assertion is useless without a proof
+  // by that key.
+  auto dpop_key = crypto::Jwk::generate(crypto::KeyType::kEcP256).value();
+  auto certified = client.client_assertion({.dpop_jkt = dpop_key.thumbprint()});
+  ASSERT_TRUE(certified.ok()) << certified.error().description;
+  EXPECT_EQ(claims_of(certified.value().assertion)["cnf"]["jkt"], dpop_key.thumbprint());
+  auto token_request = [&](const std::string& assertion, const Headers& extra) {
+    Headers headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    Client c(server().port());
+    return c.request_raw(
+        "POST", "/oauth2/token",
+        form({{"grant_type", "client_credentials"},
+              {"client_id", a.id},
+              {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+              {"client_assertion", assertion},
+              {"audience", "https://tickets.example"}}),
+        headers);
+  };
+  EXPECT_TRUE(Refused(token_request(certified.value().assertion, {}), 400, "invalid_dpop_proof", "",
+                      "certifies a DPoP key"));
+  auto certified_again = client.client_assertion({.dpop_jkt = dpop_key.thumbprint()});
+  ASSERT_TRUE(certified_again.ok());
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  std::string proof = crypto::jws_sign({{"typ", "dpop+jwt"}, {"jwk", dpop_key.public_json()}},
+                                       json{{"htm", "POST"},
+                                            {"htu", server().url() + "/oauth2/token"},
+                                            {"iat", now},
+                                            {"jti", random_hex(8)}}
+                                           .dump(),
+                                       dpop_key)
+                          .value();
+  Response bound = token_request(certified_again.value().assertion, {{"DPoP", proof}});
+  ASSERT_EQ(bound.status, 200) << bound.describe();
+  EXPECT_EQ(bound.json()["token_type"], "DPoP");
+  EXPECT_EQ(claims_of(token_of(bound))["cnf"]["jkt"], dpop_key.thumbprint());
+  EXPECT_EQ(claims_of(token_of(bound))["device_id"], device);
 
   Agent rs = agent("e2e-rs");
   entitle(rs, "custody:introspect", "custody");

@@ -23,9 +23,10 @@ ProcessEvidence python_agent() {
 }
 
 TEST(Selectors, ParseEveryKindAndRefuseMalformedOnes) {
-  for (const char* ok : {"uid:0", "gid:4294967295", "exe_path:/usr/bin/python3",
-                         "exe_sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                         "cgroup:/user.slice", "cmdline_arg:--serve"})
+  for (const char* ok :
+       {"uid:0", "gid:4294967295", "exe_path:/usr/bin/python3",
+        "exe_sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "cgroup:/user.slice", "cmdline_arg:--serve"})
     EXPECT_TRUE(parse_selector(ok).ok()) << ok;
   struct Bad {
     const char* text;
@@ -142,8 +143,8 @@ TEST(EnrolmentProof, PossessionOfTheKeyInTheHeader) {
   DeviceJwtPolicy policy;
   policy.audience = "https://custody.example";
   Micros now = 1700000000LL * kMicrosPerSecond;
-  nlohmann::json claims = {{"aud", policy.audience},   {"iat", 1700000000},
-                           {"exp", 1700000060},        {"jti", "j1"},
+  nlohmann::json claims = {{"aud", policy.audience},      {"iat", 1700000000},
+                           {"exp", 1700000060},           {"jti", "j1"},
                            {"enrolment_token", "cdet_x"}, {"hostname", "h"},
                            {"platform", "linux-x86_64"}};
   auto sign = [&](const crypto::Jwk& signer, nlohmann::json header, const nlohmann::json& c) {

@@ -67,6 +67,9 @@ struct AccessToken {
 struct AssertionRequest {
   std::string audience;  // empty: custodyd's token endpoint
   std::string identity;  // needed only when several identities match this process
+  // The RFC 7638 thumbprint of a DPoP key this process holds: the assertion certifies it, and the
+  // token endpoint then requires a DPoP proof signed with it (the token is DPoP-bound).
+  std::string dpop_jkt;
 };
 
 // A JWT to present as client_assertion (RFC 7523) with client_assertion_type below.
