@@ -327,6 +327,58 @@ TEST_F(DevicesTest, ReportRefusals) {
                             401, "is revoked", "device.workloads"));
 }
 
+TEST_F(DevicesTest, ReEnrolmentGivesTheDeviceANewKeyAndRefusesTheOldOne) {
+  TestDevice d = enrol(owner_);
+  ASSERT_EQ(report(d, healthy_posture()).json()["trust"], "trusted");
+  std::string token = enrolment_token(owner_, {{"device", d.id}});
+  TestDevice rekeyed{d.id, new_key()};
+  Response r = post_jwt("/api/v1/devices/enrol", enrol_proof(rekeyed.key, token));
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["device_id"], d.id);
+  EXPECT_EQ(r.json()["reenrolled"], true);
+  EXPECT_EQ(r.json()["trust"], "unknown");
+  EXPECT_EQ(r.json()["key_thumbprint"], rekeyed.key.thumbprint());
+  EXPECT_TRUE(DeviceRefused(report(d, healthy_posture()), 401,
+                            "does not verify with the key of device", "device.posture"));
+  EXPECT_EQ(report(rekeyed, healthy_posture()).json()["trust"], "trusted");
+  // Re-enrolment tokens only for the device's own owner, and never for a revoked device.
+  std::string other_owner = create_human(admin())["id"];
+  EXPECT_TRUE(IsProblem(admin().post("/api/v1/devices/enrolment-tokens",
+                                     json{{"owner", other_owner}, {"device", d.id}}),
+                        422, "unprocessable", "device"));
+}
+
+TEST_F(DevicesTest, ARevokedDeviceInvalidatesAnAssertionMintedBefore) {
+  TestDevice d = enrol(owner_);
+  ASSERT_EQ(report(d, healthy_posture()).json()["trust"], "trusted");
+  Agent a = agent("revoked-device-agent");
+  entitle(a, "tickets:read", "https://tickets.example");
+  ASSERT_EQ(admin()
+                .request("PUT", "/api/v1/devices/" + d.id + "/identities/" + a.id,
+                         json{{"selectors", {"uid:1000"}}})
+                .status,
+            200);
+  Response minted = assertion(d, a.id);
+  ASSERT_EQ(minted.status, 200) << minted.describe();
+  Response issued =
+      token_with_assertion(a.id, minted.json()["assertion"], "https://tickets.example");
+  ASSERT_EQ(issued.status, 200) << issued.describe();
+  Response unused = assertion(d, a.id);
+  ASSERT_EQ(unused.status, 200) << unused.describe();
+  Response revoked = admin().post("/api/v1/devices/" + d.id + "/revoke", json::object());
+  ASSERT_EQ(revoked.status, 200) << revoked.describe();
+  EXPECT_EQ(revoked.json()["revoked_tokens"].size(), 1u) << revoked.describe();
+  Response again = assertion(d, a.id);
+  EXPECT_TRUE(DeviceRefused(again, 401, "is revoked", "device.assertion"));
+  Response late = token_with_assertion(a.id, unused.json()["assertion"], "https://tickets.example");
+  EXPECT_TRUE(Refused(late, 401, "invalid_client", "", "is revoked"));
+  EXPECT_TRUE(IsProblem(admin().post("/api/v1/devices/" + d.id + "/revoke", json::object()), 409,
+                        "conflict"));
+  auto events = audit_events(admin(), "target=" + d.id + "&action=device.revoke&outcome=success");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["details"]["after"], "untrusted");
+}
+
 TEST_F(DevicesTest, WorkloadRefusalsReportedByTheAgentAreAudited) {
   TestDevice d = enrol(owner_);
   Response r = post_jwt("/api/v1/devices/" + d.id + "/events",
