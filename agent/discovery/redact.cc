@@ -41,6 +41,18 @@ std::string Redactor::path(std::string_view p) const {
       return "~" + std::string(p.substr(h.size()));
     }
   }
+  // A Windows path (C:\Users\alice\x or C:/Users/alice/x) under a home (/Users/alice): the
+  // drive letter is dropped and the home compared without regard to case, as Windows does.
+  if (p.size() > 2 && p[1] == ':' && std::isalpha(static_cast<unsigned char>(p[0]))) {
+    std::string rest = lower(p.substr(2));
+    for (char& c : rest) c = c == '\\' ? '/' : c;
+    for (const auto& h : homes_) {
+      std::string lh = lower(h);
+      if (lh.empty() || rest.compare(0, lh.size(), lh) != 0) continue;
+      if (rest.size() == lh.size()) return "~";
+      if (rest[lh.size()] == '/') return "~" + std::string(p.substr(2 + lh.size()));
+    }
+  }
   return std::string(p);
 }
 
