@@ -263,6 +263,50 @@ std::optional<std::string> first_sse_data(std::string_view body, bool ended) {
   return std::nullopt;
 }
 
+// The status line and the headers the probe reads; nullopt when the status line is not HTTP.
+struct ResponseHead {
+  int status = 0;
+  std::string content_type;  // lowercased
+  bool chunked = false;
+  std::optional<std::size_t> content_length;
+  std::string session_id;  // Mcp-Session-Id, when it is a plain token
+};
+
+std::optional<ResponseHead> parse_head(std::string_view head) {
+  auto first_eol = head.find("\r\n");
+  std::string_view status_line = head.substr(0, first_eol);
+  auto sp = status_line.find(' ');
+  if (sp == std::string_view::npos || status_line.size() < sp + 4) return std::nullopt;
+  ResponseHead h;
+  for (char c : status_line.substr(sp + 1, 3)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    h.status = h.status * 10 + (c - '0');
+  }
+  std::size_t pos = first_eol == std::string_view::npos ? head.size() : first_eol + 2;
+  while (pos < head.size()) {
+    auto eol = std::min(head.find("\r\n", pos), head.size());
+    std::string_view line = head.substr(pos, eol - pos);
+    pos = eol + 2;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name = lower(trim(line.substr(0, colon)));
+    std::string_view value = trim(line.substr(colon + 1));
+    if (name == "content-type") {
+      h.content_type = lower(value);
+    } else if (name == "transfer-encoding") {
+      h.chunked = lower(value).find("chunked") != std::string::npos;
+    } else if (name == "content-length") {
+      bool digits =
+          !value.empty() && value.size() < 12 &&
+          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (digits) h.content_length = std::stoull(std::string(value));
+    } else if (name == "mcp-session-id" && value.size() <= kMaxSessionId && visible_ascii(value)) {
+      h.session_id = std::string(value);
+    }
+  }
+  return h;
+}
+
 ProbeAnswer judge_json(std::string_view text, int status) {
   ProbeAnswer a;
   a.http_status = status;
@@ -334,72 +378,40 @@ std::optional<ProbeAnswer> interpret_response(std::string_view raw, bool eof,
     if (eof) return not_mcp;
     return std::nullopt;
   }
-  std::string_view head = raw.substr(0, head_end);
-  std::string_view body = raw.substr(head_end + 4);
-  auto first_eol = head.find("\r\n");
-  std::string_view status_line = head.substr(0, first_eol);
-  auto sp = status_line.find(' ');
-  if (sp == std::string_view::npos || status_line.size() < sp + 4) return not_mcp;
-  int status = 0;
-  for (char c : status_line.substr(sp + 1, 3)) {
-    if (c < '0' || c > '9') return not_mcp;
-    status = status * 10 + (c - '0');
-  }
-  not_mcp.http_status = status;
-  std::string content_type;
-  bool chunked = false;
-  std::optional<std::size_t> content_length;
-  std::size_t pos = first_eol == std::string_view::npos ? head.size() : first_eol + 2;
-  while (pos < head.size()) {
-    auto eol = std::min(head.find("\r\n", pos), head.size());
-    std::string_view line = head.substr(pos, eol - pos);
-    pos = eol + 2;
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string name = lower(trim(line.substr(0, colon)));
-    std::string_view value = trim(line.substr(colon + 1));
-    if (name == "content-type") {
-      content_type = lower(value);
-    } else if (name == "transfer-encoding") {
-      chunked = lower(value).find("chunked") != std::string::npos;
-    } else if (name == "content-length") {
-      bool digits =
-          !value.empty() && value.size() < 12 &&
-          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (digits) content_length = std::stoull(std::string(value));
-    } else if (name == "mcp-session-id" && value.size() <= kMaxSessionId && visible_ascii(value)) {
-      session_id = std::string(value);
-    }
-  }
+  auto head = parse_head(raw.substr(0, head_end));
+  if (!head) return not_mcp;
+  if (!head->session_id.empty()) session_id = head->session_id;
   ProbeAnswer answer = not_mcp;
-  if (status >= 300 && status < 400) {
+  answer.http_status = head->status;
+  if (head->status >= 300 && head->status < 400) {
     answer.outcome = ProbeOutcome::kRedirect;
     return answer;
   }
-  if (status < 200 || status >= 300) {
+  if (head->status < 200 || head->status >= 300) {
     answer.outcome = ProbeOutcome::kHttpError;
     return answer;
   }
+  std::string_view body = raw.substr(head_end + 4);
   std::string decoded;
   bool complete = eof;
-  if (chunked) {
+  if (head->chunked) {
     Chunked c = dechunk(body, decoded);
-    if (c == Chunked::kBad) return not_mcp;
+    if (c == Chunked::kBad) return answer;
     complete = complete || c == Chunked::kDone;
   } else {
     decoded.assign(body);
-    if (content_length) {
-      complete = complete || decoded.size() >= *content_length;
-      if (decoded.size() > *content_length) decoded.resize(*content_length);
+    if (head->content_length) {
+      complete = complete || decoded.size() >= *head->content_length;
+      if (decoded.size() > *head->content_length) decoded.resize(*head->content_length);
     }
   }
-  if (content_type.rfind("text/event-stream", 0) == 0) {
+  if (head->content_type.rfind("text/event-stream", 0) == 0) {
     auto data = first_sse_data(decoded, complete);
-    if (!data) return complete ? std::optional<ProbeAnswer>(not_mcp) : std::nullopt;
-    return judge_json(*data, status);
+    if (!data) return complete ? std::optional<ProbeAnswer>(answer) : std::nullopt;
+    return judge_json(*data, head->status);
   }
   if (!complete) return std::nullopt;
-  return judge_json(decoded, status);
+  return judge_json(decoded, head->status);
 }
 
 namespace {
