@@ -13,6 +13,8 @@
 #include <optional>
 #include <sstream>
 
+#include "discovery/redact.h"
+
 namespace custody::discovery {
 
 namespace {
@@ -79,7 +81,7 @@ std::string process_name(const RootView& root, int pid) {
   while (std::getline(lines, line)) {
     if (line.rfind("Name:", 0) == 0) {
       auto start = line.find_first_not_of(" \t", 5);
-      return start == std::string::npos ? "" : line.substr(start);
+      return start == std::string::npos ? "" : utf8_or_replaced(line.substr(start));
     }
   }
   return "";
