@@ -133,7 +133,8 @@ std::vector<LoopbackListener> parse_proc_net_tcp(std::string_view text, bool ipv
 }
 
 std::map<std::uint64_t, int> socket_owners(const RootView& root,
-                                           const std::set<std::uint64_t>& wanted) {
+                                           const std::set<std::uint64_t>& wanted,
+                                           std::chrono::steady_clock::time_point deadline) {
   std::map<std::uint64_t, int> owners;
   if (wanted.empty()) return owners;
   std::string proc = root.real("/proc");
@@ -166,12 +167,13 @@ std::map<std::uint64_t, int> socket_owners(const RootView& root,
       if (wanted.count(inode)) owners.emplace(inode, pid);
     }
     ::closedir(d);
-    if (owners.size() == wanted.size()) break;
+    if (owners.size() == wanted.size() || std::chrono::steady_clock::now() >= deadline) break;
   }
   return owners;
 }
 
-std::vector<LoopbackListener> loopback_listeners(const RootView& root) {
+std::vector<LoopbackListener> loopback_listeners(const RootView& root,
+                                                 std::chrono::steady_clock::time_point deadline) {
   std::vector<LoopbackListener> all;
   for (bool ipv6 : {false, true}) {
     auto text = read_capped(root.real(ipv6 ? "/proc/net/tcp6" : "/proc/net/tcp"), kMaxNetFile);
@@ -187,7 +189,7 @@ std::vector<LoopbackListener> loopback_listeners(const RootView& root) {
   for (const auto& l : all) {
     if (l.inode != 0) inodes.insert(l.inode);
   }
-  auto owners = socket_owners(root, inodes);
+  auto owners = socket_owners(root, inodes, deadline);
   for (auto& l : all) {
     if (auto it = owners.find(l.inode); it != owners.end()) {
       l.pid = it->second;

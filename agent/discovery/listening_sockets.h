@@ -7,6 +7,7 @@
 // the words back into bytes the same way, so it is right on either byte order.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -36,12 +37,16 @@ std::vector<LoopbackListener> parse_proc_net_tcp(std::string_view text, bool ipv
 // The pid that holds each socket inode of `wanted`, from the <root>/proc/<pid>/fd/* symlinks
 // ("socket:[12345]"); the first pid in numeric order wins when several share a socket. Processes
 // whose fd directory cannot be read (another user's, without root) are skipped; the walk stops
-// once every inode is found.
-std::map<std::uint64_t, int> socket_owners(const RootView& root,
-                                           const std::set<std::uint64_t>& wanted);
+// once every inode is found, or at `deadline` (what was found until then is returned).
+std::map<std::uint64_t, int> socket_owners(
+    const RootView& root, const std::set<std::uint64_t>& wanted,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
-// The loopback listeners of <root>/proc/net/tcp and tcp6, owners filled in, each (address, port)
-// once. Empty when there is no /proc/net (macOS, a root without one).
-std::vector<LoopbackListener> loopback_listeners(const RootView& root);
+// The loopback listeners of <root>/proc/net/tcp and tcp6, owners filled in (as far as `deadline`
+// allows), each (address, port) once. Empty when there is no /proc/net (macOS, a root without
+// one).
+std::vector<LoopbackListener> loopback_listeners(
+    const RootView& root,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 }  // namespace custody::discovery

@@ -199,7 +199,7 @@ std::optional<LoopbackUrl> parse_loopback_url(std::string_view url) {
 void probe_loopback(const RootView& root, const LoopbackProbeOptions& options,
                     std::string_view device_id, Report& report) {
   const Clock::time_point deadline = Clock::now() + options.total;
-  std::vector<LoopbackListener> listeners = loopback_listeners(root);
+  std::vector<LoopbackListener> listeners = loopback_listeners(root, deadline);
   report.stats.loopback_listeners = listeners.size();
   std::vector<Target> targets = plan(listeners, options, report);
   if (targets.size() > options.max_listeners) {

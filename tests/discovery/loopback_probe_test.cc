@@ -128,17 +128,28 @@ std::string chunk(const std::string& data) {
 
 class FakeMcpServer {
  public:
-  explicit FakeMcpServer(Behaviour b) : behaviour_(b) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+  // On 127.0.0.1, or on ::1 with `ipv6` (listening() is false where the host has no IPv6).
+  explicit FakeMcpServer(Behaviour b, bool ipv6 = false) : behaviour_(b) {
+    fd_ = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (ipv6) {
+      auto& a = reinterpret_cast<sockaddr_in6&>(ss);
+      a.sin6_family = AF_INET6;
+      a.sin6_addr = in6addr_loopback;
+      len = sizeof a;
+    } else {
+      auto& a = reinterpret_cast<sockaddr_in&>(ss);
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof a;
     }
-    port_ = ntohs(a.sin_port);
+    auto* sa = reinterpret_cast<sockaddr*>(&ss);
+    listening_ =
+        ::bind(fd_, sa, len) == 0 && ::listen(fd_, 16) == 0 && ::getsockname(fd_, sa, &len) == 0;
+    if (!listening_ && !ipv6) ADD_FAILURE() << "cannot listen on 127.0.0.1";
+    port_ = ntohs(ipv6 ? reinterpret_cast<sockaddr_in6&>(ss).sin6_port
+                       : reinterpret_cast<sockaddr_in&>(ss).sin_port);
     acceptor_ = std::thread([this] { accept_loop(); });
   }
   FakeMcpServer(const FakeMcpServer&) = delete;
@@ -150,6 +161,7 @@ class FakeMcpServer {
     ::close(fd_);
   }
   std::uint16_t port() const { return port_; }
+  bool listening() const { return listening_; }
   std::vector<SeenRequest> requests() {
     std::lock_guard lock(mu_);
     return requests_;
@@ -289,6 +301,7 @@ class FakeMcpServer {
   Behaviour behaviour_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
+  bool listening_ = false;
   std::atomic<bool> stop_{false};
   std::thread acceptor_;
   std::vector<std::thread> connections_;  // touched by the acceptor thread only, joined after it
@@ -354,6 +367,19 @@ TEST(McpProbe, InitializeResultInJsonAndTheSessionIsEnded) {
   EXPECT_EQ(seen[1].method, "DELETE");
   EXPECT_EQ(seen[1].path, "/mcp");
   EXPECT_NE(seen[1].head.find("\r\nMcp-Session-Id: sess-42"), std::string::npos);
+}
+
+TEST(McpProbe, Ipv6Loopback) {
+  FakeMcpServer s(Behaviour::kInitializeJson, true);
+  if (!s.listening()) GTEST_SKIP() << "no IPv6 loopback on this host";
+  ProbeRequest r;
+  r.address = "::1";
+  r.port = s.port();
+  ProbeAnswer a = probe_mcp(r, Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(a.outcome, ProbeOutcome::kMcpServer);
+  auto seen = s.requests();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_NE(seen[0].head.find("\r\nHost: [::1]:" + std::to_string(s.port())), std::string::npos);
 }
 
 TEST(McpProbe, InitializeResultInTheFirstSseEventOfAStreamLeftOpen) {
