@@ -144,6 +144,42 @@ void merge(const std::vector<Answered>& answered, std::string_view device_id, Re
   for (auto& f : fresh) report.findings.push_back(std::move(f));
 }
 
+// Tries the paths of `t` in order until one answers as an MCP server (appended to `answered`).
+// False when the time cap cut it short.
+bool probe_target(const Target& t, const LoopbackProbeOptions& options, Clock::time_point deadline,
+                  ScanStats& stats, std::vector<Answered>& answered) {
+  for (const auto& path : t.paths) {
+    if (Clock::now() >= deadline) return false;
+    ProbeRequest req;
+    req.address = t.address;
+    req.port = t.port;
+    req.path = path;
+    req.timeout = options.timeout;
+    req.max_response_bytes = options.max_response_bytes;
+    req.client_version = options.client_version;
+    ProbeAnswer a = probe_mcp(req, deadline);
+    if (a.outcome == ProbeOutcome::kBadPath) continue;
+    ++stats.loopback_probes;
+    if (a.outcome == ProbeOutcome::kMcpServer) {
+      ProbeEvidence e{url_of(t.address, t.port, path),
+                      a.protocol_version,
+                      a.server_name,
+                      a.server_version,
+                      t.pid,
+                      t.process};
+      answered.push_back({t.address, t.port, path, std::move(e), t.source});
+      return true;
+    }
+    if (a.outcome == ProbeOutcome::kTimeout && Clock::now() >= deadline) return false;
+    // Nothing listens, or it does not answer: other paths would only wait again.
+    if (a.outcome == ProbeOutcome::kTimeout || a.outcome == ProbeOutcome::kConnectFailed ||
+        a.outcome == ProbeOutcome::kNotLoopback) {
+      return true;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<LoopbackUrl> parse_loopback_url(std::string_view url) {
@@ -212,43 +248,7 @@ void probe_loopback(const RootView& root, const LoopbackProbeOptions& options,
   std::vector<Answered> answered;
   std::size_t finished = 0;  // targets probed to the end, without the time cap cutting in
   for (const Target& t : targets) {
-    bool cut = false;
-    for (const auto& path : t.paths) {
-      if (Clock::now() >= deadline) {
-        cut = true;
-        break;
-      }
-      ProbeRequest req;
-      req.address = t.address;
-      req.port = t.port;
-      req.path = path;
-      req.timeout = options.timeout;
-      req.max_response_bytes = options.max_response_bytes;
-      req.client_version = options.client_version;
-      ProbeAnswer a = probe_mcp(req, deadline);
-      if (a.outcome == ProbeOutcome::kBadPath) continue;
-      ++report.stats.loopback_probes;
-      if (a.outcome == ProbeOutcome::kMcpServer) {
-        ProbeEvidence e{url_of(t.address, t.port, path),
-                        a.protocol_version,
-                        a.server_name,
-                        a.server_version,
-                        t.pid,
-                        t.process};
-        answered.push_back({t.address, t.port, path, std::move(e), t.source});
-        break;
-      }
-      if (a.outcome == ProbeOutcome::kTimeout && Clock::now() >= deadline) {
-        cut = true;
-        break;
-      }
-      // Nothing listens, or it does not answer: other paths would only wait again.
-      if (a.outcome == ProbeOutcome::kTimeout || a.outcome == ProbeOutcome::kConnectFailed ||
-          a.outcome == ProbeOutcome::kNotLoopback) {
-        break;
-      }
-    }
-    if (cut) break;
+    if (!probe_target(t, options, deadline, report.stats, answered)) break;
     ++finished;
   }
   if (finished < targets.size()) {
