@@ -55,7 +55,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   scan_cmd->add_flag("--macos-paths", options.macos_paths,
                      "Also resolve macOS locations (~/Library/..., /Users/*)");
+  scan_cmd->add_flag("--windows-paths", options.windows_paths,
+                     "Also resolve Windows locations under the root (%APPDATA%, /Users/*, ...)");
   bool no_processes = false;
+  long long probe_timeout_ms = options.probe.timeout.count(),
+            probe_total_ms = options.probe.total.count();
+  scan_cmd->add_flag("--probe-loopback", options.probe_loopback,
+                     "Send an MCP initialize request to each loopback TCP listener (opt-in)");
+  scan_cmd
+      ->add_option("--probe-max-listeners", options.probe.max_listeners, "Probe: listeners limit")
+      ->capture_default_str();
+  scan_cmd
+      ->add_option("--probe-timeout-ms", probe_timeout_ms, "Probe: per request (connect + read)")
+      ->capture_default_str();
+  scan_cmd->add_option("--probe-total-ms", probe_total_ms, "Probe: time cap of the whole probe")
+      ->capture_default_str();
+  scan_cmd->add_option("--probe-path", options.probe.paths, "Probe: request paths, in order")
+      ->capture_default_str();
   scan_cmd->add_flag("--no-processes", no_processes, "Do not read <root>/proc");
   scan_cmd->add_flag("--json", json, "Print the report as JSON");
   auto posture_cmd = custody::posture::add_posture_command(app);
@@ -76,6 +92,8 @@ int main(int argc, char** argv) {
     if (!device_id.empty()) options.device_id = device_id;
     options.walk.max_time = std::chrono::milliseconds(max_time_ms);
     options.processes = !no_processes;
+    options.probe.timeout = std::chrono::milliseconds(probe_timeout_ms);
+    options.probe.total = std::chrono::milliseconds(probe_total_ms);
     Report report = scan(options);
     if (json) {
       std::cout << report_to_json(report).dump(2) << "\n";

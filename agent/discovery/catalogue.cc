@@ -8,6 +8,7 @@ constexpr Anchor S = Anchor::kSystem;
 constexpr Anchor P = Anchor::kProject;
 constexpr Platform L = Platform::kLinux;
 constexpr Platform M = Platform::kMacos;
+constexpr Platform W = Platform::kWindows;
 }  // namespace
 
 const std::vector<ConfigLocation>& config_locations() {
@@ -19,12 +20,19 @@ const std::vector<ConfigLocation>& config_locations() {
        Layout::kMcpServers},
       {"claude-desktop", H, M, "Library/Application Support/Claude/claude_desktop_config.json",
        Format::kJson, Layout::kMcpServers},
+      {"claude-desktop", H, W, "AppData/Roaming/Claude/claude_desktop_config.json", Format::kJson,
+       Layout::kMcpServers},
       // Claude Code
       {"claude-code", H, L, ".claude.json", Format::kJson, Layout::kClaudeJson},
       {"claude-code", S, L, "etc/claude-code/managed-mcp.json", Format::kJson, Layout::kMcpServers,
        true},
       {"claude-code", S, M, "Library/Application Support/ClaudeCode/managed-mcp.json",
        Format::kJson, Layout::kMcpServers, true},
+      // Windows: C:\Program Files\ClaudeCode; older releases used C:\ProgramData\ClaudeCode
+      {"claude-code", S, W, "Program Files/ClaudeCode/managed-mcp.json", Format::kJson,
+       Layout::kMcpServers, true},
+      {"claude-code", S, W, "ProgramData/ClaudeCode/managed-mcp.json", Format::kJson,
+       Layout::kMcpServers, true},
       {"claude-code", P, L, ".mcp.json", Format::kJson, Layout::kMcpServers},
       // Cursor
       {"cursor", H, L, ".cursor/mcp.json", Format::kJsonc, Layout::kMcpServers},
@@ -42,6 +50,17 @@ const std::vector<ConfigLocation>& config_locations() {
        Layout::kVscodeServers},
       {"vscode", H, M, "Library/Application Support/Code/User/settings.json", Format::kJsonc,
        Layout::kVscodeSettings},
+      // %APPDATA%\Code\User (mcp-scan looked under ~/.config/Code on Windows: DISCOVERY.md §7)
+      {"vscode", H, W, "AppData/Roaming/Code/User/mcp.json", Format::kJsonc,
+       Layout::kVscodeServers},
+      {"vscode", H, W, "AppData/Roaming/Code/User/settings.json", Format::kJsonc,
+       Layout::kVscodeSettings},
+      {"vscode", H, W, "AppData/Roaming/Code/User/profiles/*/mcp.json", Format::kJsonc,
+       Layout::kVscodeServers},
+      {"vscode", H, W, "AppData/Roaming/Code - Insiders/User/mcp.json", Format::kJsonc,
+       Layout::kVscodeServers},
+      {"vscode", H, W, "AppData/Roaming/VSCodium/User/mcp.json", Format::kJsonc,
+       Layout::kVscodeServers},
       {"vscode", P, L, ".vscode/mcp.json", Format::kJsonc, Layout::kVscodeServers},
       // GitHub Copilot CLI
       {"copilot-cli", H, L, ".copilot/mcp-config.json", Format::kJson, Layout::kMcpServers},
@@ -53,6 +72,7 @@ const std::vector<ConfigLocation>& config_locations() {
       {"windsurf", P, L, ".windsurf/mcp_config.json", Format::kJsonc, Layout::kMcpServers},
       // Zed
       {"zed", H, L, ".config/zed/settings.json", Format::kJsonc, Layout::kZed},
+      {"zed", H, W, "AppData/Roaming/Zed/settings.json", Format::kJsonc, Layout::kZed},
       {"zed", P, L, ".zed/settings.json", Format::kJsonc, Layout::kZed},
       // Continue
       {"continue", H, L, ".continue/config.yaml", Format::kYaml, Layout::kContinue},
@@ -62,10 +82,22 @@ const std::vector<ConfigLocation>& config_locations() {
       {"cline", H, L,
        "{editor}/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
        Format::kJson, Layout::kMcpServers},
+      {"cline", H, M,
+       "{editor}/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+       Format::kJson, Layout::kMcpServers},
+      {"cline", H, W,
+       "{editor}/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+       Format::kJson, Layout::kMcpServers},
       {"cline", H, L, ".cline/data/settings/cline_mcp_settings.json", Format::kJson,
        Layout::kMcpServers},
       // Roo Code
       {"roo-code", H, L,
+       "{editor}/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
+       Format::kJson, Layout::kMcpServers},
+      {"roo-code", H, M,
+       "{editor}/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
+       Format::kJson, Layout::kMcpServers},
+      {"roo-code", H, W,
        "{editor}/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
        Format::kJson, Layout::kMcpServers},
       {"roo-code", P, L, ".roo/mcp.json", Format::kJson, Layout::kMcpServers},
@@ -83,6 +115,10 @@ const std::vector<ConfigLocation>& config_locations() {
        Layout::kMcpServers, true},
       {"gemini-cli", S, M, "Library/Application Support/GeminiCli/settings.json", Format::kJsonc,
        Layout::kMcpServers, true},
+      {"gemini-cli", S, W, "ProgramData/gemini-cli/settings.json", Format::kJsonc,
+       Layout::kMcpServers, true},
+      {"gemini-cli", S, W, "ProgramData/gemini-cli/system-defaults.json", Format::kJsonc,
+       Layout::kMcpServers, true},
       {"gemini-cli", P, L, ".gemini/settings.json", Format::kJsonc, Layout::kMcpServers},
       {"gemini-cli", P, L, ".gemini/agents/*.md", Format::kMarkdownFrontMatter,
        Layout::kGeminiAgent},
@@ -95,6 +131,8 @@ const std::vector<ConfigLocation>& config_locations() {
       {"codex", P, L, ".codex/config.toml", Format::kToml, Layout::kCodex},
       // Goose
       {"goose", H, L, ".config/goose/config.yaml", Format::kYaml, Layout::kGoose},
+      {"goose", H, W, "AppData/Roaming/Block/goose/config/config.yaml", Format::kYaml,
+       Layout::kGoose},
       // Amazon Q Developer
       {"amazon-q", H, L, ".aws/amazonq/cli-agents/*.json", Format::kJson, Layout::kMcpServers},
       {"amazon-q", H, L, ".aws/amazonq/agents/default.json", Format::kJson, Layout::kMcpServers},
@@ -129,7 +167,19 @@ const std::vector<std::string_view>& editor_user_dirs(Platform platform) {
       ".config/Cursor/User", ".config/Windsurf/User",        ".vscode-server/data/User"};
   static const std::vector<std::string_view> kMacos = {"Library/Application Support/Code/User",
                                                        "Library/Application Support/Cursor/User"};
-  return platform == Platform::kMacos ? kMacos : kLinux;
+  static const std::vector<std::string_view> kWindows = {
+      "AppData/Roaming/Code/User", "AppData/Roaming/Code - Insiders/User",
+      "AppData/Roaming/VSCodium/User", "AppData/Roaming/Cursor/User",
+      "AppData/Roaming/Windsurf/User"};
+  switch (platform) {
+    case Platform::kMacos:
+      return kMacos;
+    case Platform::kWindows:
+      return kWindows;
+    case Platform::kLinux:
+      break;
+  }
+  return kLinux;
 }
 
 const std::vector<CredentialStoreLocation>& credential_store_locations() {
@@ -137,6 +187,7 @@ const std::vector<CredentialStoreLocation>& credential_store_locations() {
       {"claude-code", ".claude/.credentials.json", "Claude Code OAuth credentials"},
       {"gemini-cli", ".gemini/mcp-oauth-tokens.json", "Gemini CLI MCP OAuth tokens"},
       {"goose", ".config/goose/secrets.yaml", "Goose secrets (keyring off)"},
+      {"goose", "AppData/Roaming/Block/goose/config/secrets.yaml", "Goose secrets (keyring off)"},
   };
   return kStores;
 }

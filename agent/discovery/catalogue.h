@@ -29,12 +29,17 @@ enum class Layout {
 // contain "{editor}" for the host editors' user dirs (Cline, Roo).
 enum class Anchor { kHome, kSystem, kProject };
 
-enum class Platform { kLinux, kMacos };
+// kLinux entries are read on every platform (most clients use the same dot-directory in the home
+// everywhere); kMacos and kWindows entries only when that platform's locations are resolved. On a
+// Windows layout a home is /Users/<name> (%USERPROFILE%), %APPDATA% is <home>/AppData/Roaming,
+// %LOCALAPPDATA% <home>/AppData/Local, %ProgramData% /ProgramData and %ProgramFiles%
+// /Program Files: the system drive (C:) is the scanned root.
+enum class Platform { kLinux, kMacos, kWindows };
 
 struct ConfigLocation {
   std::string_view client;  // catalogue id
   Anchor anchor;
-  Platform platform;  // kLinux entries are read everywhere; kMacos only with macOS resolution
+  Platform platform;
   std::string_view path;
   Format format;
   Layout layout;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ struct RiskSignal {
   std::string detail;  // one line for a human; never contains a secret value
 };
 
+// What the opt-in loopback probe (loopback_probe.h) learnt: an MCP server answered `initialize`
+// at `url`. On a config finding it confirms the configured server is running.
+struct ProbeEvidence {
+  std::string url;               // http://127.0.0.1:PORT/path (or http://[::1]:PORT/path)
+  std::string protocol_version;  // as the server answered
+  std::string server_name;       // serverInfo.name, printable ASCII, capped
+  std::string server_version;    // serverInfo.version, may be empty
+  int pid = 0;                   // owner of the listening socket, 0 when unknown
+  std::string process;           // its name, when pid != 0
+};
+
 struct Finding {
   std::string client;  // catalogue id: "claude-code", "cursor", ...
   Scope scope = Scope::kUser;
@@ -58,7 +70,8 @@ struct Finding {
   std::string fingerprint;  // hex SHA-256 of the normalised launch definition, per device
   std::vector<SecretFlag> secrets;
   std::vector<RiskSignal> risks;
-  std::vector<int> running_pids;  // processes matched back to this entry
+  std::vector<int> running_pids;       // processes matched back to this entry
+  std::optional<ProbeEvidence> probe;  // set when the loopback probe got an answer at the URL
 };
 
 // A credential store whose existence is noted; its contents are never read.
@@ -92,6 +105,8 @@ struct ScanStats {
   std::uint64_t project_dirs_walked = 0;
   std::uint64_t project_entries_seen = 0;
   std::uint64_t processes_seen = 0;
+  std::uint64_t loopback_listeners = 0;  // loopback TCP listeners seen (probe only)
+  std::uint64_t loopback_probes = 0;     // initialize requests sent (probe only)
   std::uint64_t duration_ms = 0;
   bool project_walk_truncated = false;  // a depth/entry/time limit stopped the walk
 };

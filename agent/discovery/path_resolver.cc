@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 
 namespace custody::discovery {
 
@@ -46,19 +48,32 @@ std::string RootView::view(std::string_view real) const {
   return std::string(real);
 }
 
-std::vector<std::string> find_homes(const RootView& root, bool macos) {
-  std::vector<std::string> homes;
-  std::vector<std::string> parents = {"/home"};
-  if (macos) parents.push_back("/Users");
-  for (const auto& parent : parents) {
-    for (const auto& name : list_dir(root.real(parent))) {
-      std::string view = parent + "/" + name;
-      if (is_dir(root.real(view))) homes.push_back(view);
+std::vector<std::string> find_homes(const RootView& root, bool macos, bool windows) {
+  // Windows profiles that are templates or shared folders, not someone's home.
+  static const std::set<std::string_view> kNotAHome = {"Public", "Default", "Default User",
+                                                       "All Users"};
+  std::set<std::string> homes;
+  for (const auto& name : list_dir(root.real("/home"))) {
+    if (is_dir(root.real("/home/" + name))) homes.insert("/home/" + name);
+  }
+  if (macos || windows) {
+    for (const auto& name : list_dir(root.real("/Users"))) {
+      if (windows && kNotAHome.count(name)) continue;
+      if (is_dir(root.real("/Users/" + name))) homes.insert("/Users/" + name);
     }
   }
-  if (is_dir(root.real("/root"))) homes.push_back("/root");
-  std::sort(homes.begin(), homes.end());
-  return homes;
+  if (is_dir(root.real("/root"))) homes.insert("/root");
+  return {homes.begin(), homes.end()};
+}
+
+std::optional<std::string> windows_view_path(std::string_view path) {
+  if (path.size() < 3 || !std::isalpha(static_cast<unsigned char>(path[0])) || path[1] != ':' ||
+      (path[2] != '\\' && path[2] != '/')) {
+    return std::nullopt;
+  }
+  std::string view(path.substr(2));
+  std::replace(view.begin(), view.end(), '\\', '/');
+  return view;
 }
 
 bool glob_match(std::string_view pattern, std::string_view name) {

@@ -4,6 +4,7 @@
 // rest resolves homes, globs and the host-editor user dirs of Cline and Roo.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,16 @@ class RootView {
   std::string root_;  // "" for "/", else the root without a trailing slash
 };
 
-// Home directories, as view paths: every directory under /home, /root when it exists, and with
-// `macos` every directory under /Users. Sorted.
-std::vector<std::string> find_homes(const RootView& root, bool macos);
+// Home directories, as view paths: every directory under /home, /root when it exists, with
+// `macos` every directory under /Users, and with `windows` every directory under /Users except
+// the profiles that belong to no user (Public, Default, Default User, All Users). Sorted, each
+// once.
+std::vector<std::string> find_homes(const RootView& root, bool macos, bool windows = false);
+
+// The view path of a Windows absolute path on the system drive: both C:\Users\a\src and
+// C:/Users/a/src are /Users/a/src (the root is the drive; its letter is not checked). nullopt
+// for anything that is not a drive-absolute path.
+std::optional<std::string> windows_view_path(std::string_view path);
 
 // The real paths `rel` (a catalogue path) names under the real directory `base`: "{editor}" is
 // replaced by each host editor's user dir, and one component may be a glob ("*.json", "*",

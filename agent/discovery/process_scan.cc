@@ -152,13 +152,14 @@ void scan_processes(const RootView& root, const Redactor& redactor,
     std::string line;
     while (std::getline(lines, line)) {
       if (line.rfind("Name:", 0) == 0) {
-        p.comm = line.substr(5);
+        p.comm = utf8_or_replaced(line.substr(5));
         p.comm.erase(0, p.comm.find_first_not_of(" \t"));
       } else if (line.rfind("PPid:", 0) == 0) {
         p.ppid = parse_pid(line.substr(5)).value_or(0);
       }
     }
     p.argv = split_nul(*cmdline);
+    for (auto& a : p.argv) a = utf8_or_replaced(a);  // the report is JSON: any bytes can be here
     procs.emplace(pid, std::move(p));
   }
 
@@ -217,7 +218,9 @@ void scan_processes(const RootView& root, const Redactor& redactor,
         if ((SecretClassifier::secret_like_name(name) &&
              SecretClassifier::plausible_credential(value)) ||
             !SecretClassifier::pattern_of(value).empty()) {
-          rec.environ_secrets.push_back(classifier.classify("environ." + name, value));
+          SecretFlag flag = classifier.classify("environ." + utf8_or_replaced(name), value);
+          flag.reference = utf8_or_replaced(flag.reference);
+          rec.environ_secrets.push_back(std::move(flag));
         }
       }
     }

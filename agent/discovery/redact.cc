@@ -18,7 +18,45 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// Length of the well-formed UTF-8 sequence at the start of `s`, 0 when there is none.
+std::size_t utf8_sequence(std::string_view s) {
+  auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    return i < s.size() && b(i) >= lo && b(i) <= hi;
+  };
+  unsigned c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    unsigned lo = c == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
+    unsigned hi = c == 0xED ? 0x9F : 0xBF;  // no surrogates
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    unsigned lo = c == 0xF0 ? 0x90 : 0x80;
+    unsigned hi = c == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
 }  // namespace
+
+std::string utf8_or_replaced(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    std::size_t n = utf8_sequence(s);
+    if (n == 0) {
+      out += '?';
+      n = 1;
+    } else {
+      out.append(s.substr(0, n));
+    }
+    s.remove_prefix(n);
+  }
+  return out;
+}
 
 bool Redactor::credential_flag(std::string_view flag) {
   if (flag.size() < 2 || flag[0] != '-') return false;
@@ -39,6 +77,18 @@ std::string Redactor::path(std::string_view p) const {
     if (p == h) return "~";
     if (p.size() > h.size() && p.substr(0, h.size()) == h && p[h.size()] == '/') {
       return "~" + std::string(p.substr(h.size()));
+    }
+  }
+  // A Windows path (C:\Users\alice\x or C:/Users/alice/x) under a home (/Users/alice): the
+  // drive letter is dropped and the home compared without regard to case, as Windows does.
+  if (p.size() > 2 && p[1] == ':' && std::isalpha(static_cast<unsigned char>(p[0]))) {
+    std::string rest = lower(p.substr(2));
+    for (char& c : rest) c = c == '\\' ? '/' : c;
+    for (const auto& h : homes_) {
+      std::string lh = lower(h);
+      if (lh.empty() || rest.compare(0, lh.size(), lh) != 0) continue;
+      if (rest.size() == lh.size()) return "~";
+      if (rest[lh.size()] == '/') return "~" + std::string(p.substr(2 + lh.size()));
     }
   }
   return std::string(p);

@@ -15,6 +15,11 @@ namespace custody::discovery {
 
 inline constexpr std::string_view kRedacted = "<redacted>";
 
+// `s` with every byte that is not part of a well-formed UTF-8 sequence (RFC 3629: no overlong
+// forms, no surrogates) replaced by '?'. For text from /proc (command lines, process names), which
+// is arbitrary bytes: the JSON report must stay valid whatever a process calls itself.
+std::string utf8_or_replaced(std::string_view s);
+
 class Redactor {
  public:
   // `homes`: home directories as seen from the scanned root ("/home/alice"); a path under one

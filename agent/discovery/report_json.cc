@@ -43,6 +43,17 @@ json finding_json(const Finding& f) {
   j["risks"] = json::array();
   for (const auto& r : f.risks) j["risks"].push_back({{"signal", r.signal}, {"detail", r.detail}});
   j["running_pids"] = f.running_pids;
+  if (f.probe) {
+    const ProbeEvidence& p = *f.probe;
+    json pj = {{"url", p.url},
+               {"protocol_version", p.protocol_version},
+               {"server_info", {{"name", p.server_name}, {"version", p.server_version}}}};
+    if (p.pid != 0) {
+      pj["pid"] = p.pid;
+      pj["process"] = p.process;
+    }
+    j["probe"] = std::move(pj);
+  }
   return j;
 }
 
@@ -88,6 +99,8 @@ json report_to_json(const Report& r) {
                 {"project_entries_seen", s.project_entries_seen},
                 {"project_walk_truncated", s.project_walk_truncated},
                 {"processes_seen", s.processes_seen},
+                {"loopback_listeners", s.loopback_listeners},
+                {"loopback_probes", s.loopback_probes},
                 {"duration_ms", s.duration_ms}};
   return j;
 }
@@ -115,6 +128,14 @@ std::string report_to_text(const Report& r) {
   for (const auto& p : r.processes) {
     out << "process " << p.pid << " (" << p.role << ", " << p.client << "): " << p.name
         << (p.matched_fingerprint.empty() ? "" : " [matched a config entry]") << "\n";
+  }
+  for (const auto& f : r.findings) {
+    if (!f.probe) continue;
+    out << "listening: " << f.probe->url << " answers as MCP server \"" << f.probe->server_name
+        << "\"";
+    if (!f.probe->server_version.empty()) out << " " << f.probe->server_version;
+    if (f.probe->pid != 0) out << " (pid " << f.probe->pid << ", " << f.probe->process << ")";
+    out << " [" << f.client << "/" << f.server_name << "]\n";
   }
   for (const auto& c : r.credential_stores) {
     out << "credential store (not read): " << c.path << " (" << c.what << ")\n";

@@ -9,6 +9,7 @@
 #include "common/random.h"
 #include "discovery/config_layouts.h"
 #include "discovery/config_reader.h"
+#include "discovery/loopback_probe.h"
 #include "discovery/managed_policy.h"
 #include "discovery/normaliser.h"
 #include "discovery/path_resolver.h"
@@ -80,7 +81,7 @@ class Scan {
       std::string home_real = root_.real(home);
       for (const auto& loc : config_locations()) {
         if (loc.anchor != Anchor::kHome) continue;
-        if (loc.platform == Platform::kMacos && !options_.macos_paths) continue;
+        if (!platform_enabled(loc.platform)) continue;
         for (const auto& file : expand_location(home_real, loc.path, loc.platform)) {
           read_config(file, loc, Scope::kUser, "");
         }
@@ -99,7 +100,7 @@ class Scan {
   void scan_system() {
     for (const auto& loc : config_locations()) {
       if (loc.anchor != Anchor::kSystem) continue;
-      if (loc.platform == Platform::kMacos && !options_.macos_paths) continue;
+      if (!platform_enabled(loc.platform)) continue;
       for (const auto& file : expand_location(root_.root(), loc.path, loc.platform)) {
         read_config(file, loc, Scope::kManaged, "");
       }
@@ -117,6 +118,10 @@ class Scan {
     }
     if (options_.macos_paths) {
       files.push_back(root_.real("/Library/Application Support/ClaudeCode/managed-settings.json"));
+    }
+    if (options_.windows_paths) {
+      files.push_back(root_.real("/Program Files/ClaudeCode/managed-settings.json"));
+      files.push_back(root_.real("/ProgramData/ClaudeCode/managed-settings.json"));
     }
     std::vector<ManagedMcpPolicy> policies;
     for (const auto& file : files) {
@@ -164,6 +169,18 @@ class Scan {
   void scan_processes_now() { scan_processes(root_, redactor_, classifier_, device_id_, report_); }
 
  private:
+  bool platform_enabled(Platform p) const {
+    switch (p) {
+      case Platform::kLinux:
+        return true;
+      case Platform::kMacos:
+        return options_.macos_paths;
+      case Platform::kWindows:
+        return options_.windows_paths;
+    }
+    return false;
+  }
+
   const ScanOptions& options_;
   Report& report_;
   const RootView& root_;
@@ -175,7 +192,11 @@ class Scan {
     if (projects == doc.end() || !projects->is_object()) return;
     for (const auto& [path, unused] : projects->items()) {
       if (known_projects_.size() >= kMaxKnownProjects) break;
-      if (!path.empty() && path[0] == '/') known_projects_.insert(path);
+      if (!path.empty() && path[0] == '/') {
+        known_projects_.insert(path);
+      } else if (options_.windows_paths) {
+        if (auto view = windows_view_path(path)) known_projects_.insert(*view);
+      }
     }
   }
 
@@ -208,7 +229,7 @@ Report scan(const ScanOptions& options) {
   }
   std::string key = options.hash_key.empty() ? random_bytes(32) : options.hash_key;
 
-  std::vector<std::string> homes = find_homes(root, options.macos_paths);
+  std::vector<std::string> homes = find_homes(root, options.macos_paths, options.windows_paths);
   Scan s(options, report, root, homes, device_id, key);
   s.scan_homes(homes);
   s.scan_system();
@@ -216,6 +237,7 @@ Report scan(const ScanOptions& options) {
   s.scan_known_projects();
   s.apply_claude_policy();
   if (options.processes) s.scan_processes_now();
+  if (options.probe_loopback) probe_loopback(root, options.probe, device_id, report);
   report.stats.duration_ms =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::steady_clock::now() - start)

@@ -1,5 +1,6 @@
 // One discovery scan: the catalogue's user, managed and project locations under a root, the
-// configured project roots, and the running processes, normalised into one Report. Nothing a
+// configured project roots, the running processes and, when asked, the MCP servers listening on
+// the loopback interface, normalised into one Report. Nothing a
 // scanned file or process contains can stop the scan: each problem is a warning in the report.
 //
 // Thread-compatible: one scan per call, no shared state.
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "discovery/finding.h"
+#include "discovery/loopback_probe.h"
 #include "discovery/project_walk.h"
 
 namespace custody::discovery {
@@ -37,7 +39,19 @@ struct ScanOptions {
 #else
   bool macos_paths = false;
 #endif
+  // Also resolve Windows locations (%APPDATA%, %LOCALAPPDATA%, %ProgramData%, %ProgramFiles%
+  // and %USERPROFILE% mapped under the root as catalogue.h says; homes under /Users). Default: on
+  // Windows only, where the root is the system drive.
+#ifdef _WIN32
+  bool windows_paths = true;
+#else
+  bool windows_paths = false;
+#endif
   bool processes = true;  // read <root>/proc
+  // Send an MCP initialize request to each loopback TCP listener and to each configured loopback
+  // URL (loopback_probe.h). Off by default: the rest of the scan only reads.
+  bool probe_loopback = false;
+  LoopbackProbeOptions probe;
 };
 
 Report scan(const ScanOptions& options);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-# Writes tests/discovery/fixtures/root (a tree the scanner reads as if it were /) and
-# fixtures/planted-secrets.txt (every secret value planted in it, for the no-leak test).
-# The generated files are committed; rerun after editing this script. All secrets are fake.
+# Writes tests/discovery/fixtures/root (a tree the scanner reads as if it were /), fixtures/windows
+# (a system drive for --windows-paths), fixtures/listeners (/proc/net/tcp{,6} and fd links for the
+# loopback probe) and fixtures/planted-secrets.txt (every secret value planted in them, for the
+# no-leak tests). The generated files are committed; rerun after editing this script. All secrets
+# are fake.
 import os, json
 HERE = os.path.dirname(os.path.abspath(__file__))
 R = os.path.join(HERE, "fixtures", "root")
@@ -317,7 +319,80 @@ proc(202, "uvx", 200, ["uvx", "mcp-server-fetch", "--api-key", PROCARG])
 proc(203, "bash", 200, ["/bin/bash", "-c", "ls"])
 proc(300, "gemini", 100, [], cmdline=False)  # vanished between listing and reading
 
+# fixtures/windows: a system drive (C:\\) read with --windows-paths. carol's profile has Claude
+# Desktop, VS Code (+ Cline), Cursor (+ Roo in Cursor's user dir), Zed and Goose in their Windows
+# locations; Public and Default are profiles of no user; Program Files and ProgramData hold the
+# managed files, one a policy.
+R = os.path.join(HERE, "fixtures", "windows")
+C = "/Users/carol"
+WIN_DESK = sec("windows claude desktop env", "sk-ant-api03-FxWinDesk2E4r6T8y0U1i3O5p7")
+WIN_VSC = sec("windows vscode header", "FxWinVsc9Q2m9P4l8V3n1R6t0Y5u2I8o4P")
+WIN_CUR = sec("windows cursor env", "ghp_WinCurFx2mZ9pL4vN8rT1wY6cB3dH5jK0sA2")
+WIN_MGD = sec("windows managed header", "FxWinMgd9Q2m9P4l8V3n1R6t0Y5u2I8o4P")
+wj(C+"/AppData/Roaming/Claude/claude_desktop_config.json", {"mcpServers": {
+  "win-filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "C:\\Users\\carol\\Documents"]},
+  "win-anthropic": {"command": "uvx", "args": ["anthropic-mcp==1.2.0"], "env": {"ANTHROPIC_API_KEY": WIN_DESK}}}})
+w(C+"/AppData/Roaming/Code/User/mcp.json", """{
+  // VS Code on Windows: %%APPDATA%%\\Code\\User\\mcp.json
+  "servers": {
+    "win-vscode": {"type": "http", "url": "https://vsc.example.com/mcp", "headers": {"X-Api-Key": "%s"},},
+  },
+}
+""" % WIN_VSC)
+wj(C+"/AppData/Roaming/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+   {"mcpServers": {"win-cline": {"command": "node", "args": ["C:/Users/carol/mcp/cline/index.js"], "autoApprove": ["x"]}}})
+wj(C+"/AppData/Roaming/Cursor/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
+   {"mcpServers": {"win-roo": {"type": "streamable-http", "url": "https://roo.example.com/mcp"}}})
+wj(C+"/.cursor/mcp.json", {"mcpServers": {"win-cursor": {"command": "docker", "args": ["run", "-i", "--rm", "ghcr.io/github/github-mcp-server:v1.0.0"],
+  "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": WIN_CUR}}}})
+w(C+"/AppData/Roaming/Zed/settings.json", '{"context_servers": {"win-zed": {"command": "zed-mcp.exe", "args": [],},},}\n')
+w(C+"/AppData/Roaming/Block/goose/config/config.yaml", "extensions:\n  win-goose:\n    type: stdio\n    cmd: uvx\n    args: [mcp-server-time]\n    enabled: true\n")
+wj(C+"/.claude.json", {"projects": {"C:/Users/carol/src/winapp": {"mcpServers": {}}}})
+wj(C+"/src/winapp/.mcp.json", {"mcpServers": {"win-project": {"command": "winapp-mcp"}}})
+# Not homes: the Public and Default profiles.
+wj("/Users/Public/.cursor/mcp.json", {"mcpServers": {"public-must-not-appear": {"command": "x"}}})
+wj("/Users/Default/AppData/Roaming/Claude/claude_desktop_config.json", {"mcpServers": {"default-must-not-appear": {"command": "x"}}})
+wj("/Program Files/ClaudeCode/managed-mcp.json", {"mcpServers": {"win-corp-wiki": {"type": "http", "url": "https://wiki.corp.example.com/mcp", "headers": {"X-Corp-Key": WIN_MGD}}}})
+wj("/ProgramData/ClaudeCode/managed-mcp.json", {"mcpServers": {"win-corp-legacy": {"command": "corp-legacy-mcp"}}})
+wj("/ProgramData/ClaudeCode/managed-settings.json", {"deniedMcpServers": [{"serverName": "win-corp-legacy"}]})
+wj("/ProgramData/gemini-cli/system-defaults.json", {"mcpServers": {"win-corp-gemini": {"command": "corp-gemini-mcp"}}})
+
+# fixtures/listeners: /proc/net/tcp and tcp6 as a little-endian kernel prints them, and the
+# /proc/<pid>/fd links that name socket inodes. Loopback listeners: 127.0.0.1:1234 (inode 40001,
+# pid 400 lms), 127.0.0.53:53 (40003, no owner visible), ::1:3845 (40002, pid 401 node),
+# ::ffff:127.0.0.1:7000 (40007, pid 401). Not loopback or not listening: the rest.
+R = os.path.join(HERE, "fixtures", "listeners")
+TAIL = " 00000000:00000000 00:00000000 00000000  1000        0 %d 1 0000000000000000 100 0 0 10 0"
+w("/proc/net/tcp", "".join([
+  "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+  "   0: 0100007F:04D2 00000000:0000 0A" + TAIL % 40001 + "\n",   # 127.0.0.1:1234
+  "   1: 3500007F:0035 00000000:0000 0A" + TAIL % 40003 + "\n",   # 127.0.0.53:53
+  "   2: 00000000:0016 00000000:0000 0A" + TAIL % 40004 + "\n",   # 0.0.0.0:22
+  "   3: 0500000A:1F90 00000000:0000 0A" + TAIL % 40005 + "\n",   # 10.0.0.5:8080
+  "   4: 0100007F:1388 0100007F:A1B2 01" + TAIL % 40006 + "\n",   # established
+  "   5: not a socket line\n",
+  "   6: 0100007F:ZZZZ 00000000:0000 0A" + TAIL % 40010 + "\n",   # bad port
+]))
+Z = "00000000000000000000000000000000:0000"
+w("/proc/net/tcp6", "".join([
+  "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+  "   0: 00000000000000000000000001000000:0F05 " + Z + " 0A" + TAIL % 40002 + "\n",  # ::1:3845
+  "   1: 0000000000000000FFFF00000100007F:1B58 " + Z + " 0A" + TAIL % 40007 + "\n",  # ::ffff:127.0.0.1:7000
+  "   2: 00000000000000000000000000000000:0050 " + Z + " 0A" + TAIL % 40008 + "\n",  # [::]:80
+  "   3: 000080FE00000000FF005452123456FE:1F90 " + Z + " 0A" + TAIL % 40009 + "\n",  # fe80::...:8080
+]))
+def fd(pid, n, target):
+    p = os.path.join(R, "proc", str(pid), "fd", str(n))
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    if os.path.lexists(p): os.remove(p)
+    os.symlink(target, p)
+def status(pid, name): w("/proc/%d/status" % pid, "Name:\t%s\nPid:\t%d\nPPid:\t1\n" % (name, pid))
+status(400, "lms"); fd(400, 0, "/dev/null"); fd(400, 3, "socket:[40001]")
+status(401, "node"); fd(401, 7, "socket:[40002]"); fd(401, 8, "socket:[99999]"); fd(401, 9, "socket:[40007]")
+status(402, "bash"); fd(402, 0, "/dev/pts/0"); fd(402, 1, "pipe:[40001]")
+status(403, "kworker/0:1")  # no fd directory
+
 with open(os.path.join(HERE, "fixtures", "planted-secrets.txt"), "w") as f:
-    f.write("# Every secret value planted in fixtures/root; none may appear in a report.\n")
+    f.write("# Every secret value planted in fixtures/root and fixtures/windows; none may appear in a report.\n")
     for k, v in S.items(): f.write(v + "\n")
 print(len(S), "secrets")

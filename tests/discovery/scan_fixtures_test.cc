@@ -451,6 +451,28 @@ TEST_F(ScratchRoot, LiveProcIsReadWithoutError) {
   EXPECT_GT(r.stats.processes_seen, 0u);
 }
 
+// A process may call itself anything: bytes that are not UTF-8 in /proc must not make the JSON
+// report impossible to write (nlohmann::json::dump throws on them), which would hide everything.
+TEST_F(ScratchRoot, ProcessBytesThatAreNotUtf8) {
+  using namespace std::string_literals;
+  write("proc/10/status", "Name:\tclaude\nPPid:\t1\n");
+  write("proc/10/cmdline", "claude\0"s);
+  write("proc/11/status", "Name:\tmcp\xff\nPPid:\t10\n");
+  write("proc/11/cmdline", "npx\0mcp-\xff\xfe-server\0\xed\xa0\x80\0caf\xc3\xa9\0"s);
+  write("proc/11/environ", "API_T\xffOKEN=ghp_Fx7kQ2mZ9pL4vN8rT1wY6cB3dH5jK0sA2eG4\0"s);
+  Report r = scan(options());
+  std::string json;
+  ASSERT_NO_THROW(json = report_to_json(r).dump());
+  ASSERT_EQ(r.processes.size(), 2u);
+  EXPECT_EQ(r.processes[1].name, "mcp?");
+  EXPECT_EQ(r.processes[1].argv, (std::vector<std::string>{"npx",
+                                                           "mcp-?"
+                                                           "?-server",
+                                                           "???", "caf\xc3\xa9"}));
+  ASSERT_EQ(r.processes[1].environ_secrets.size(), 1u);
+  EXPECT_EQ(r.processes[1].environ_secrets[0].field, "environ.API_T?OKEN");
+}
+
 TEST_F(ScratchRoot, MacosPathsWhenAsked) {
   write("Users/m/Library/Application Support/Claude/claude_desktop_config.json",
         R"({"mcpServers": {"mac": {"command": "x"}}})");
