@@ -210,6 +210,15 @@ TEST_F(DevicesTest, EnrolReportBindAndIssueThenDegradeRevokesTheToken) {
                             "selector uid:1000 of " + a.id + " does not match",
                             "device.assertion"));
 
+  // A Shared Signals receiver that polls for device compliance changes.
+  const std::string kCompliance =
+      "https://schemas.openid.net/secevent/caep/event-type/device-compliance-change";
+  Response stream = admin().post(
+      "/ssf/streams",
+      json{{"delivery", {{"method", "urn:ietf:rfc:8936"}}}, {"events_requested", {kCompliance}}});
+  ASSERT_EQ(stream.status, 201) << stream.describe();
+  std::string stream_id = stream.json()["stream_id"];
+
   // The device degrades: pending security updates and no firewall → untrusted; the token dies.
   json bad = healthy_posture();
   bad["disk_encryption"]["root_encrypted"] = false;
@@ -223,6 +232,15 @@ TEST_F(DevicesTest, EnrolReportBindAndIssueThenDegradeRevokesTheToken) {
   entitle(rs, "custody:introspect", "custody");
   Response dead = post_form("/oauth2/introspect", rs, {{"token", token_of(issued)}});
   EXPECT_EQ(dead.json(), json({{"active", false}})) << dead.describe();
+  Response polled = admin().post("/ssf/poll/" + stream_id, json{{"returnImmediately", true}});
+  ASSERT_EQ(polled.status, 200) << polled.describe();
+  ASSERT_EQ(polled.json()["sets"].size(), 1u) << polled.body;
+  json set = claims_of(polled.json()["sets"].begin().value());
+  const json& event = set["events"][kCompliance];
+  EXPECT_EQ(event["previous_status"], "compliant") << set.dump();
+  EXPECT_EQ(event["current_status"], "not-compliant") << set.dump();
+  EXPECT_EQ(set["sub_id"]["device"]["id"], d.id) << set.dump();
+  EXPECT_EQ(set["sub_id"]["user"]["id"], owner_) << set.dump();
   auto trust_events = audit_events(admin(), "target=" + d.id + "&action=device.trust");
   ASSERT_FALSE(trust_events.empty());
   EXPECT_EQ(trust_events[0]["details"]["after"], "untrusted");
