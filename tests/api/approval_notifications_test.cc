@@ -288,7 +288,8 @@ TEST_F(ApprovalNotificationsTest, CredentialChangesAreSignalled) {
   Response polled = admin().post("/ssf/poll/" + stream_id, json{{"maxEvents", 10}});
   ASSERT_EQ(polled.status, 200) << polled.describe();
   std::map<std::string, json> by_change;
-  for (const auto& [jti, set] : polled.json()["sets"].items()) {
+  const json sets = polled.json()["sets"];
+  for (const auto& [jti, set] : sets.items()) {
     json claims = claims_of(set.get<std::string>());
     EXPECT_EQ(claims["sub_id"], json({{"format", "opaque"}, {"id", agent_id}}));
     ASSERT_TRUE(claims["events"].contains(kCredentialChange)) << claims;
