@@ -40,8 +40,8 @@ class ApprovalNotificationsTest : public ::testing::Test {
 
   Client& admin() { return *admin_; }
 
-  Agent agent(const std::string& name, const json& labels) {
-    json body = owned_body("agent", owner_, name);
+  Agent agent(const std::string& name, const json& labels, std::string owner = "") {
+    json body = owned_body("agent", owner.empty() ? owner_ : owner, name);
     if (!labels.empty()) body["labels"] = labels;
     Agent a;
     a.id = create_identity(admin(), body)["id"].get<std::string>();
@@ -69,9 +69,12 @@ class ApprovalNotificationsTest : public ::testing::Test {
         "POST", path, form(params),
         {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
   }
-  Response bc_authorize(const Agent& a, std::vector<std::pair<std::string, std::string>> extra) {
+  Response bc_authorize(const Agent& a, std::vector<std::pair<std::string, std::string>> extra,
+                        std::string owner = "") {
     std::vector<std::pair<std::string, std::string>> p = {
-        {"scope", "export"}, {"audience", audience_}, {"login_hint", owner_}};
+        {"scope", "export"},
+        {"audience", audience_},
+        {"login_hint", owner.empty() ? owner_ : owner}};
     p.insert(p.end(), extra.begin(), extra.end());
     return post_form("/oauth2/bc-authorize", a, p);
   }
@@ -253,6 +256,24 @@ TEST_F(ApprovalNotificationsTest, TheWebhookIsSignedAndItsCallbackDecidesOnce) {
 
   // The approval is as good as one given through the API.
   EXPECT_EQ(token(a, id).status, 200);
+}
+
+TEST_F(ApprovalNotificationsTest, AnApproversOwnWebhookOverridesTheDefault) {
+  LoopbackReceiver personal{"/mine"};
+  json body = human_body("Grace");
+  body["labels"] = {{"approvals.webhook_url", personal.url()}};
+  std::string grace = create_identity(admin(), body)["id"].get<std::string>();
+  Agent a = agent("graces", {}, grace);
+  Response r = bc_authorize(a, {}, grace);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json().value("auth_req_id", "");
+  ASSERT_TRUE(personal.wait_for(1)) << "no webhook at the approver's own URL";
+  json hook = json::parse(personal.received()[0].body, nullptr, false);
+  EXPECT_EQ(hook["approval"]["id"], id);
+  EXPECT_EQ(hook["approval"]["approver"], grace);
+  EXPECT_FALSE(personal.received()[0].header("Custody-Signature").empty());
+  for (const auto& other : webhook_.received())
+    EXPECT_EQ(other.body.find(id), std::string::npos) << "also sent to the default webhook";
 }
 
 TEST_F(ApprovalNotificationsTest, AnExpiredCallbackIsRefused) {
