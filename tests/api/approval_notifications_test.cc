@@ -258,6 +258,49 @@ TEST_F(ApprovalNotificationsTest, TheWebhookIsSignedAndItsCallbackDecidesOnce) {
   EXPECT_EQ(token(a, id).status, 200);
 }
 
+TEST_F(ApprovalNotificationsTest, ReceiversThatFailAreRetriedOrGivenUpOn) {
+  // The webhook receiver is down for a moment (503): retried until it answers.
+  webhook_.script(503);
+  Agent a = ping_agent("flaky");
+  Response r = bc_authorize(a, {{"client_notification_token", "tok-flaky"}});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json().value("auth_req_id", "");
+  json hook = webhook_for(id);
+  ASSERT_TRUE(hook.is_object());
+  ASSERT_TRUE(webhook_.wait_for(2)) << "the 503 was not retried";
+  EXPECT_EQ(json::parse(webhook_.received()[1].body, nullptr, false)["approval"]["id"], id);
+
+  // The client's endpoint refuses the ping (400): failed at once, not retried, and audited.
+  ping_.script(400);
+  ASSERT_EQ(owner_client_->post("/api/v1/approvals/" + id + "/approve", json::object()).status,
+            200);
+  ASSERT_TRUE(ping_.wait_for(1));
+  std::vector<json> failed;
+  for (int i = 0; i < 250 && failed.empty(); ++i) {
+    failed = audit("target=" + id + "&action=approval.notification.failed");
+    if (failed.empty()) std::this_thread::sleep_for(Millis(20));
+  }
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["actor"], "system");
+  EXPECT_EQ(failed[0]["details"]["kind"], "ciba_ping");
+  EXPECT_NE(failed[0]["details"].value("error", "").find("HTTP 400"), std::string::npos)
+      << failed[0].dump();
+  std::this_thread::sleep_for(Millis(300));
+  EXPECT_EQ(ping_.received().size(), 1u) << "a 400 is not retried";
+  // Polling still works for a ping client whose ping was lost.
+  EXPECT_EQ(token(a, id).status, 200);
+
+  // Push mode is not supported, and a malformed callback is refused before anything is read.
+  Agent pusher = agent(
+      "pusher", {{"ciba.delivery_mode", "push"}, {"ciba.notification_endpoint", ping_.url()}});
+  Response push = bc_authorize(pusher, {{"client_notification_token", "tok"}});
+  EXPECT_EQ(push.json()["error"], "unauthorized_client") << push.body;
+  Client anonymous(server_->port());
+  Response malformed = anonymous.request("POST", "/api/v1/approvals/" + id + "/callback?sig=00");
+  EXPECT_TRUE(IsProblem(malformed, 400, "invalid_argument", "decision"));
+  EXPECT_TRUE(RefusalAudited(admin(), malformed, "invalid_argument", "approval.callback"));
+}
+
 TEST_F(ApprovalNotificationsTest, AnApproversOwnWebhookOverridesTheDefault) {
   LoopbackReceiver personal{"/mine"};
   json body = human_body("Grace");
