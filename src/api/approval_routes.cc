@@ -3,13 +3,17 @@
 //   GET  /api/v1/approvals/{id}
 //   POST /api/v1/approvals/{id}/approve   {reason?}
 //   POST /api/v1/approvals/{id}/deny      {reason?}
+//   POST /api/v1/approvals/{id}/callback?decision=approve|deny&sig=…   (no token: the signed link
+//        from the approver's webhook, policy/approval_callbacks.h)
 // Admins see and decide everything; an owner-role token sees and decides the approvals routed to
 // its human. Separation of duties is enforced by policy::decide_approval.
 #include "api/operation.h"
 #include "api/routes.h"
+#include "audit/events.h"
 #include "directory/access.h"
 #include "http/json_body.h"
 #include "http/problem.h"
+#include "policy/approval_callbacks.h"
 #include "policy/approvals.h"
 
 namespace custody::api {
@@ -56,6 +60,59 @@ void add_decision(http::Router& router, ApiContext& api, const char* verb, bool 
                      return http::json_response(200, policy::to_json(a, ctx.now));
                    });
              });
+}
+
+// The signed callback: decides as the approver the link names, refusing forged, altered,
+// expired and replayed links (each refusal audited as approval.callback under the approver).
+void add_callback(http::Router& router, ApiContext& api) {
+  router.add("POST", "/api/v1/approvals/{id}/callback", [&api](Request& req, Responder respond) {
+    std::string id(req.param("id"));
+    std::string actor = "anonymous";
+    Status found = api.store.read([&](store::Tx& tx) -> Status {
+      auto a = policy::get_approval(tx, id);
+      if (a.ok()) actor = a->approver;
+      return ok_status();
+    });
+    (void)found;  // an unreadable approval is refused below, inside the write
+    auto refuse_now = [&](const Error& e) {
+      refuse(api, req, respond, actor, "approval.callback", id, e);
+    };
+    auto query = http::parse_query(req.query);
+    if (!query.ok()) return refuse_now(query.error());
+    std::string decision, sig;
+    for (const auto& [name, value] : *query) {
+      if (name == "decision") {
+        decision = value;
+      } else if (name == "sig") {
+        sig = value;
+      } else {
+        return refuse_now(Error::invalid("unknown query parameter \"" + name + "\"", name));
+      }
+    }
+    if (decision != "approve" && decision != "deny")
+      return refuse_now(Error::invalid("decision must be approve or deny", "decision"));
+    if (sig.empty()) return refuse_now(Error::invalid("sig is required", "sig"));
+    signed_write(api, req, respond, actor, "approval.callback", id,
+                 [&api, id, decision, sig](store::Tx& tx, const std::string& request_id,
+                                           Micros now) -> Result<Response> {
+                   CUSTODY_ASSIGN(
+                       auto a, policy::decide_by_callback(tx, api.hasher, id, decision, sig, now));
+                   audit::Event event;
+                   event.time = now;
+                   event.actor = a.decided_by.value_or(a.approver);
+                   event.action = decision == "approve" ? "approval.approve" : "approval.deny";
+                   event.target = a.id;
+                   event.outcome = "success";
+                   event.request_id = request_id;
+                   event.details = {{"subject_id", a.subject_id},
+                                    {"question", a.question},
+                                    {"labels", a.labels},
+                                    {"reason", a.decision_reason.value_or("")},
+                                    {"via", "signed_callback"}};
+                   CUSTODY_TRY(audit::append(tx, event));
+                   return http::json_response(200, policy::to_json(a, now));
+                 });
+  });
 }
 
 }  // namespace
@@ -116,6 +173,7 @@ void add_approval_routes(http::Router& router, ApiContext& api) {
 
   add_decision(router, api, "approve", true);
   add_decision(router, api, "deny", false);
+  add_callback(router, api);
 }
 
 }  // namespace custody::api

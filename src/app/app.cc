@@ -26,6 +26,7 @@
 #include "oauth/key_manager.h"
 #include "oauth/replay.h"
 #include "oauth/service.h"
+#include "policy/approval_notifier.h"
 #include "policy/defaults.h"
 #include "policy/pdp.h"
 #include "ssf/transmitter.h"
@@ -298,6 +299,8 @@ int serve(const Config& config, const ServeOptions& options) {
   // own thread once the server is up.
   ssf::Transmitter transmitter(store, keys.keys(), clock, config.ssf);
   api.ssf = &transmitter;
+  // Approver webhooks and CIBA pings (docs/approvals.md), sent by their own thread after commits.
+  policy::ApprovalNotifier notifier(store, clock, api.hasher, config.approvals);
 
   http::Metrics metrics;
   metrics.add_collector([&store] { return store_metrics(store); });
@@ -355,6 +358,7 @@ int serve(const Config& config, const ServeOptions& options) {
     return 1;
   }
   transmitter.start();
+  notifier.start(oauth_service->settings().issuer);
   std::optional<Periodic> maintenance, pdp_refresh, stale_devices;
   maintenance.emplace(std::chrono::seconds(60),
                       [&keys, &store, &clock] { maintain_oauth(keys, store, clock); });
@@ -388,6 +392,7 @@ int serve(const Config& config, const ServeOptions& options) {
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
   transmitter.stop();
+  notifier.stop();
   (*audit_log)->stop();  // a final signed head over every committed event
   maintenance.reset();
   pdp_refresh.reset();

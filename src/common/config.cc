@@ -122,6 +122,23 @@ Key ssf_int(std::string name, std::int64_t SsfConfig::*field, std::int64_t lo, s
           }};
 }
 
+Key approvals_int(std::string name, std::int64_t ApprovalsConfig::*field, std::int64_t lo,
+                  std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.approvals.*field));
+          }};
+}
+// An http(s) URL (checked fully when it is used), or empty for none.
+Key approvals_url(std::string name, std::string ApprovalsConfig::*field) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            if (!t.empty() && t.rfind("http://", 0) != 0 && t.rfind("https://", 0) != 0)
+              return Error::invalid("config key " + name + ": must be an http:// or https:// URL",
+                                    name);
+            c.approvals.*field = t;
+            return ok_status();
+          }};
+}
+
 Key device_int(std::string name, std::int64_t DeviceConfig::*field, std::int64_t lo,
                std::int64_t hi) {
   return {name, [=](Config& c, const std::string& t) {
@@ -249,6 +266,25 @@ const std::vector<Key>& keys() {
       ssf_int("ssf.push_retry_max_ms", &SsfConfig::push_retry_max_ms, 10, 86'400'000),
       ssf_int("ssf.push_scan_ms", &SsfConfig::push_scan_ms, 10, 3'600'000),
       ssf_int("ssf.max_poll_events", &SsfConfig::max_poll_events, 1, 10'000),
+      approvals_url("approvals.webhook_url", &ApprovalsConfig::webhook_url),
+      {"approvals.webhook_secret",
+       [](Config& c, const std::string& t) -> Status {
+         if (!t.empty() && t.size() < 16)
+           return Error::invalid("config key approvals.webhook_secret: at least 16 characters",
+                                 "approvals.webhook_secret");
+         c.approvals.webhook_secret = t;
+         return ok_status();
+       }},
+      approvals_url("approvals.callback_base_url", &ApprovalsConfig::callback_base_url),
+      approvals_int("approvals.notify_timeout_ms", &ApprovalsConfig::notify_timeout_ms, 100,
+                    600'000),
+      approvals_int("approvals.notify_max_attempts", &ApprovalsConfig::notify_max_attempts, 1,
+                    1'000'000),
+      approvals_int("approvals.notify_retry_base_ms", &ApprovalsConfig::notify_retry_base_ms, 10,
+                    3'600'000),
+      approvals_int("approvals.notify_retry_max_ms", &ApprovalsConfig::notify_retry_max_ms, 10,
+                    86'400'000),
+      approvals_int("approvals.notify_scan_ms", &ApprovalsConfig::notify_scan_ms, 10, 3'600'000),
       device_int("device.posture_max_age_seconds", &DeviceConfig::posture_max_age_seconds, 10,
                  30LL * 24 * 3600),
       device_int("device.stale_check_ms", &DeviceConfig::stale_check_ms, 100, 3'600'000),
@@ -351,6 +387,10 @@ Result<Config> load_config(const std::optional<std::string>& file,
   if (config.tls.cert_file.empty() != config.tls.key_file.empty())
     return Error::invalid("config keys tls.cert_file and tls.key_file must be set together",
                           "tls.cert_file");
+  if (!config.approvals.webhook_url.empty() && config.approvals.webhook_secret.empty())
+    return Error::invalid(
+        "config key approvals.webhook_url needs approvals.webhook_secret (webhooks are signed)",
+        "approvals.webhook_secret");
   return config;
 }
 

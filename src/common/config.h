@@ -81,6 +81,19 @@ struct SsfConfig {
   std::int64_t max_poll_events = 100;        // most SETs in one poll response
 };
 
+// Notifications about approvals (docs/approvals.md): approver webhooks with signed callbacks, and
+// OpenID CIBA ping notifications. Both are delivered from an outbox after the commit, retried.
+struct ApprovalsConfig {
+  std::string webhook_url;        // POST each new approval request here; empty → none
+  std::string webhook_secret;     // signs webhooks (Custody-Signature); needed with any webhook
+  std::string callback_base_url;  // base of the signed callback links; empty → the issuer
+  std::int64_t notify_timeout_ms = 5000;       // connect, and then send + response
+  std::int64_t notify_max_attempts = 20;       // a notification still failing is then failed
+  std::int64_t notify_retry_base_ms = 1000;    // first retry delay; doubles per attempt ...
+  std::int64_t notify_retry_max_ms = 300'000;  // ... up to this
+  std::int64_t notify_scan_ms = 1000;          // how often the worker looks for due ones
+};
+
 // Device trust (docs/devices.md).
 struct DeviceConfig {
   std::int64_t posture_max_age_seconds = 900;       // an older report makes the device untrusted
@@ -114,6 +127,7 @@ struct Config {
   OAuthConfig oauth;
   PdpConfig pdp;
   SsfConfig ssf;
+  ApprovalsConfig approvals;
   DeviceConfig device;
 
   std::string store_url() const;           // resolved store URL

@@ -273,4 +273,21 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const try {
   return unavailable(e.what());
 }
 
+Result<HttpResponse> post_to(const EndpointUrl& url, std::string body, std::string content_type,
+                             Headers headers, std::chrono::milliseconds timeout,
+                             std::string user_agent) {
+  HttpClientOptions options;
+  options.connect_timeout = timeout;
+  options.io_timeout = timeout;
+  options.max_body_bytes = 64 * 1024;
+  options.user_agent = std::move(user_agent);
+  HttpRequest request;
+  request.method = Method::kPost;
+  request.target = url.target;
+  request.headers = std::move(headers);
+  request.body = std::move(body);
+  request.content_type = std::move(content_type);
+  return HttpClient(url.server, std::move(options)).send(request);
+}
+
 }  // namespace custody::net

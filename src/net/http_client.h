@@ -74,4 +74,11 @@ class HttpClient {
   HttpClientOptions options_;
 };
 
+// One POST from custodyd to a URL it was given (an SSF push receiver, an approver webhook, a CIBA
+// client notification endpoint): `timeout` bounds connecting and again the exchange, and a
+// response body over 64 KiB is an error. Same contract as HttpClient::send.
+Result<HttpResponse> post_to(const EndpointUrl& url, std::string body, std::string content_type,
+                             Headers headers, std::chrono::milliseconds timeout,
+                             std::string user_agent);
+
 }  // namespace custody::net

@@ -105,6 +105,26 @@ Result<ServerUrl> parse_server_url(std::string_view text) {
   return url;
 }
 
+Result<EndpointUrl> parse_endpoint_url(std::string_view text) {
+  if (text.find('#') != std::string_view::npos) return Error::invalid("must have no fragment");
+  std::size_t scheme = iequals_prefix(text, "https://")  ? 8
+                       : iequals_prefix(text, "http://") ? 7
+                                                         : 0;
+  if (scheme == 0) return Error::invalid("must be an http:// or https:// URL");
+  std::size_t split = text.find_first_of("/?", scheme);
+  std::string_view target =
+      split == std::string_view::npos ? std::string_view() : text.substr(split);
+  for (char c : text)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return Error::invalid("must have no spaces or control characters");
+  EndpointUrl url;
+  CUSTODY_ASSIGN(url.server, parse_server_url(text.substr(0, split)));
+  url.target = target.empty()          ? "/"
+               : target.front() == '?' ? "/" + std::string(target)
+                                       : std::string(target);
+  return url;
+}
+
 std::string percent_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

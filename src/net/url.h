@@ -34,6 +34,17 @@ struct ServerUrl {
 // --token, not in URLs that end up in shell history and logs), query strings and fragments.
 Result<ServerUrl> parse_server_url(std::string_view text);
 
+// A URL that custody sends requests to (an SSF push receiver, an approver webhook, a CIBA client
+// notification endpoint): where to connect, and the request target exactly as given.
+struct EndpointUrl {
+  ServerUrl server;    // base_path is always empty
+  std::string target;  // path and query, "/" when empty
+};
+
+// Parses "http[s]://host[:port][/path][?query]". Refused: other schemes, user info, fragments,
+// spaces and control characters.
+Result<EndpointUrl> parse_endpoint_url(std::string_view text);
+
 // Percent-encodes everything except RFC 3986 unreserved characters (ALPHA DIGIT - . _ ~), so the
 // result is safe both as a path segment and as a query key or value.
 std::string percent_encode(std::string_view text);

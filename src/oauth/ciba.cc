@@ -1,8 +1,11 @@
 #include "oauth/ciba.h"
 
+#include <cctype>
 #include <charconv>
 
+#include "net/url.h"
 #include "oauth/issuance_policy.h"
+#include "policy/approval_notifications.h"
 #include "policy/approvals.h"
 #include "policy/directory_entities.h"
 
@@ -10,6 +13,56 @@ namespace custody::oauth {
 namespace {
 
 constexpr std::size_t kMaxBindingMessage = 256;
+constexpr std::size_t kMaxNotificationToken = 1024;
+
+// RFC 6750 b64token characters, which is what a Bearer credential may contain.
+bool is_b64token(std::string_view token) {
+  if (token.empty()) return false;
+  std::size_t i = 0;
+  for (; i < token.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(token[i]);
+    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
+      break;
+  }
+  while (i < token.size() && token[i] == '=') ++i;
+  return i == token.size();
+}
+
+std::string label_of(const directory::Identity& client, std::string_view key) {
+  auto it = client.labels.find(std::string(key));
+  return it == client.labels.end() ? std::string() : it->second;
+}
+
+// Ping mode (CIBA Core 1.0 §5, §7.1): the client's registered endpoint and the request's token.
+OAuthResult<bool> read_delivery_mode(const GrantInput& in, BackchannelRequest& out) {
+  std::string mode = label_of(in.client.identity, kCibaModeLabel);
+  if (mode.empty() || mode == "poll") return false;
+  if (mode == "push")
+    return OAuthError::unauthorized_client(
+        "the client is registered for CIBA push mode, which custody does not support (poll or "
+        "ping)");
+  if (mode != "ping")
+    return OAuthError::unauthorized_client("the client's label " + std::string(kCibaModeLabel) +
+                                           " must be poll or ping");
+  std::string endpoint = label_of(in.client.identity, kCibaEndpointLabel);
+  auto url = net::parse_endpoint_url(endpoint);
+  if (endpoint.empty() || !url.ok())
+    return OAuthError::unauthorized_client(
+        "the client is registered for ping mode without a valid " +
+        std::string(kCibaEndpointLabel) + " label");
+  if (!url->server.tls && !url->server.is_loopback())
+    return OAuthError::unauthorized_client("the client's notification endpoint must be https");
+  auto token = in.request.param("client_notification_token");
+  if (!token)
+    return OAuthError::invalid_request(
+        "client_notification_token is required in ping mode (OpenID CIBA §7.1)");
+  if (token->size() > kMaxNotificationToken || !is_b64token(*token))
+    return OAuthError::invalid_request(
+        "client_notification_token must be a bearer token (RFC 6750 characters, at most 1024)");
+  out.notification_endpoint = endpoint;
+  out.notification_token = *token;
+  return true;
+}
 
 policy::Question approval_question(const std::string& client_id, const BackchannelRequest& r) {
   policy::Question q;
@@ -59,6 +112,9 @@ OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const G
     out.binding_message = *message;
   }
 
+  OAUTH_ASSIGN(auto ping, read_delivery_mode(in, out));
+  (void)ping;
+
   // What would be issued, checked now so that nobody is asked to approve the impossible.
   OAUTH_ASSIGN(auto issuance, grant_client_credentials(tx, in));
   OAUTH_ASSIGN(auto verdict, authorize_issuance(tx, pdp, issuance, in.now, true));
@@ -78,10 +134,14 @@ Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& 
   if (request.max_hops) params["max_hops"] = *request.max_hops;
   if (!request.binding_message.empty()) params["binding_message"] = request.binding_message;
   // The same request while it is pending gets the same approval, and so the same auth_req_id.
-  CUSTODY_TRY(tx.exec(
-      "INSERT INTO ciba_requests (auth_req_id, client_id, params, created_at) VALUES ($1, $2, $3, "
-      "$4) ON CONFLICT (auth_req_id) DO NOTHING",
-      {approval.id, client_id, params.dump(), now}));
+  if (!request.notification_endpoint.empty()) params["delivery_mode"] = "ping";
+  CUSTODY_ASSIGN(auto inserted,
+                 tx.exec("INSERT INTO ciba_requests (auth_req_id, client_id, params, created_at) "
+                         "VALUES ($1, $2, $3, $4) ON CONFLICT (auth_req_id) DO NOTHING",
+                         {approval.id, client_id, params.dump(), now}));
+  if (inserted == 1 && !request.notification_endpoint.empty())
+    CUSTODY_TRY(policy::hold_ciba_ping(tx, approval.id, request.notification_endpoint,
+                                       request.notification_token, now));
   return approval.id;
 }
 

@@ -1,6 +1,14 @@
-// OpenID Client-Initiated Backchannel Authentication (CIBA Core 1.0), poll mode, as custody's way
-// for an agent to wait for a human's approval of a token (docs/approvals.md, "Tokens that wait
-// for a human").
+// OpenID Client-Initiated Backchannel Authentication (CIBA Core 1.0), poll and ping modes, as
+// custody's way for an agent to wait for a human's approval of a token (docs/approvals.md,
+// "Tokens that wait for a human").
+//
+// Delivery mode, per client, from the client identity's labels: `ciba.delivery_mode` is "poll"
+// (the default) or "ping"; a ping client also has `ciba.notification_endpoint` (https, or http on
+// loopback) and must send `client_notification_token` with each request (invalid_request
+// otherwise). When its approval is decided (approved or denied), custody POSTs
+// {"auth_req_id"} to the endpoint with Authorization: Bearer <client_notification_token>, after
+// the decision commits, from the approval notification outbox (policy/approval_notifications.h);
+// the client then calls the token endpoint once. "push" is refused (unauthorized_client).
 //
 // POST /oauth2/bc-authorize (client authenticated as at the token endpoint) with `scope`,
 // `audience`/`resource`, `login_hint` (the approver: the client's owner), optional
@@ -31,7 +39,14 @@ struct BackchannelRequest {
   std::optional<int> max_hops;
   std::string binding_message;
   Micros expires_in = 0;
+  // Ping mode: where to ping and with what bearer token; both empty in poll mode.
+  std::string notification_endpoint;
+  std::string notification_token;
 };
+
+// The client's delivery mode and endpoint from its labels (see the file comment).
+inline constexpr std::string_view kCibaModeLabel = "ciba.delivery_mode";
+inline constexpr std::string_view kCibaEndpointLabel = "ciba.notification_endpoint";
 
 // Validates a bc-authorize request (`in.request`) for `in.client` and checks the issuance could
 // happen (returns the would-be issuance's scope and audiences). Read-only.
@@ -39,7 +54,9 @@ OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const G
                                                           const policy::Pdp& pdp,
                                                           Micros default_expiry);
 
-// Stores the approval request and the CIBA request (in a write); returns auth_req_id.
+// Stores the approval request and the CIBA request (in a write), and in ping mode the held
+// notification; returns auth_req_id. A repeated request while the first is pending gets the same
+// auth_req_id, and the first request's notification token stays the one used.
 Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& client_id,
                                               const BackchannelRequest& request, Micros now);
 

@@ -597,7 +597,9 @@ void Service::backchannel_authorize(const OAuthRequest& req, ReplyFn reply) {
         event, *failure, [assertion, now](store::Tx& tx) { return spend(tx, assertion, now); }, now,
         reply);
   event.outcome = "success";
-  event.details = {{"scope", request.scope}, {"aud", request.audience}};
+  event.details = {{"scope", request.scope},
+                   {"aud", request.audience},
+                   {"delivery_mode", request.notification_endpoint.empty() ? "poll" : "ping"}};
   auto auth_req_id = std::make_shared<std::string>();
   store_.write(
       [event, request, caller, assertion, now, auth_req_id](store::Tx& tx) mutable -> Status {
@@ -632,7 +634,7 @@ nlohmann::json Service::metadata(bool openid) const {
       {"revocation_endpoint", settings_.revocation_endpoint()},
       {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange, kGrantCiba}},
       {"backchannel_authentication_endpoint", settings_.backchannel_endpoint()},
-      {"backchannel_token_delivery_modes_supported", {"poll"}},
+      {"backchannel_token_delivery_modes_supported", {"poll", "ping"}},
       {"backchannel_user_code_parameter_supported", false},
       {"token_endpoint_auth_methods_supported", auth_methods},
       {"token_endpoint_auth_signing_alg_values_supported", algs},

@@ -5,6 +5,7 @@
 #include "common/jcs.h"
 #include "crypto/keyed_hash.h"
 #include "directory/identity_rows.h"
+#include "policy/approval_notifications.h"
 
 namespace custody::policy {
 namespace {
@@ -95,6 +96,8 @@ Result<Approval> request_approval(store::Tx& tx, const Question& q,
       "$9, $10, $11)",
       {a.id, a.status, a.digest, a.question.dump(), nlohmann::json(a.labels).dump(), a.subject_id,
        a.initiator, a.requested_by, a.approver, a.created_at, a.expires_at}));
+  // The approver hears of it through their webhook, once this commits.
+  CUSTODY_TRY(queue_approver_webhook(tx, a.id, now));
   return a;
 }
 
@@ -155,6 +158,8 @@ Result<Approval> decide_approval(store::Tx& tx, std::string_view id, bool approv
                          "decision_reason = $5 WHERE id = $1 AND status = 'pending'",
                          {a.id, a.status, person, now, reason}));
   if (changed != 1) return Error::conflict("approval " + a.id + " was decided concurrently");
+  // Whoever waits to be told (a CIBA ping client) is told once this commits.
+  CUSTODY_TRY(release_held_notifications(tx, a.id, now));
   return a;
 }
 

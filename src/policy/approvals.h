@@ -52,7 +52,8 @@ std::string question_digest(const Question& question);
 nlohmann::json question_json(const Question& question);
 
 // The pending, unexpired approval for this digest, or a new one (with `approver` resolved from the
-// directory), stored in `tx`.
+// directory), stored in `tx`; a new one also queues the approver's webhook
+// (approval_notifications.h).
 Result<Approval> request_approval(store::Tx& tx, const Question& question,
                                   const std::vector<std::string>& labels,
                                   const std::string& requested_by, Micros now, Micros ttl);
@@ -65,7 +66,8 @@ Result<std::vector<Approval>> list_approvals(store::Tx& tx,
                                              const std::optional<std::string>& before);
 
 // Approves or denies a pending, unexpired approval as `who` (see the file comment for who may).
-// kConflict when it is not pending or has expired; kPermissionDenied for the wrong person.
+// kConflict when it is not pending or has expired; kPermissionDenied for the wrong person. The
+// approval's held notifications (CIBA pings) are released to be sent after the commit.
 Result<Approval> decide_approval(store::Tx& tx, std::string_view id, bool approve,
                                  const directory::Principal& who, const std::string& reason,
                                  Micros now);

@@ -6,8 +6,8 @@
 
 #include "common/ids.h"
 #include "http/json_body.h"
+#include "net/url.h"
 #include "ssf/emitter.h"
-#include "ssf/push_client.h"
 #include "ssf/set.h"
 
 namespace custody::ssf {
@@ -82,7 +82,7 @@ Status parse_delivery(Stream& stream, const json& delivery, Change change) {
   }
   if (stream.method == kPushMethod) {
     if (url) {
-      auto parsed = parse_http_url(*url);
+      auto parsed = net::parse_endpoint_url(*url);
       if (!parsed.ok())
         return Error::invalid("delivery.endpoint_url: " + parsed.error().message,
                               "delivery.endpoint_url");

@@ -4,7 +4,7 @@
 
 #include "audit/events.h"
 #include "common/log.h"
-#include "ssf/push_client.h"
+#include "net/http_client.h"
 #include "ssf/set.h"
 #include "ssf/streams.h"
 
@@ -20,7 +20,7 @@ constexpr Micros kKeepSettled = 7LL * 24 * 3600 * kMicrosPerSecond;
 constexpr auto kPurgeEvery = std::chrono::hours(1);
 
 // The receiver's RFC 8935 §2.3 error, or the start of whatever it sent.
-std::string describe_refusal(const PushResponse& response) {
+std::string describe_refusal(const net::HttpResponse& response) {
   auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_object() && body.contains("err") && body["err"].is_string()) {
     std::string text = body["err"].get<std::string>();
@@ -133,7 +133,7 @@ std::size_t Transmitter::push_stream(const Stream& stream) {
     return ok_status();
   });
   if (!s.ok() || sets.empty()) return 0;
-  auto url = parse_http_url(stream.endpoint_url);
+  auto url = net::parse_endpoint_url(stream.endpoint_url);
   std::size_t settled = 0;
   for (const auto& set : sets) {
     Micros now = clock_.now();
@@ -152,8 +152,12 @@ std::size_t Transmitter::push_stream(const Stream& stream) {
       outcome = "failed";
       error = "bad endpoint_url: " + url.error().message;
     } else {
-      auto response = post_set(*url, *jwt, stream.authorization_header,
-                               std::chrono::milliseconds(config_.push_timeout_ms));
+      net::Headers headers = {{"Accept", "application/json"}};
+      if (!stream.authorization_header.empty())
+        headers.emplace_back("Authorization", stream.authorization_header);
+      auto response =
+          net::post_to(*url, *jwt, "application/secevent+jwt", std::move(headers),
+                       std::chrono::milliseconds(config_.push_timeout_ms), "custody-ssf");
       if (!response.ok()) {
         outcome = "retry";
         error = response.error().message;

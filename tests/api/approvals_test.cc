@@ -178,7 +178,8 @@ TEST_F(CibaTest, AnApprovedRequestYieldsOneTokenBoundToTheApproval) {
   Response meta = Client(server().port()).get("/.well-known/openid-configuration");
   EXPECT_EQ(meta.json()["backchannel_authentication_endpoint"],
             server().url() + "/oauth2/bc-authorize");
-  EXPECT_EQ(meta.json()["backchannel_token_delivery_modes_supported"], json::array({"poll"}));
+  EXPECT_EQ(meta.json()["backchannel_token_delivery_modes_supported"],
+            json::array({"poll", "ping"}));
 
   Response r = bc_authorize(a, {{"scope", "export"},
                                 {"audience", b.id},

@@ -7,7 +7,7 @@
 
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
-#include "ssf/push_client.h"
+#include "net/url.h"
 #include "ssf/set.h"
 
 namespace custody::ssf {
@@ -99,24 +99,24 @@ TEST(SsfSet, EventsSupported) {
 }
 
 TEST(SsfPushUrl, ParsesHttpAndHttps) {
-  auto a = parse_http_url("http://127.0.0.1:8099/events?x=1");
+  auto a = net::parse_endpoint_url("http://127.0.0.1:8099/events?x=1");
   ASSERT_TRUE(a.ok()) << a.error().message;
-  EXPECT_FALSE(a->tls);
-  EXPECT_EQ(a->host, "127.0.0.1");
-  EXPECT_EQ(a->port, 8099);
+  EXPECT_FALSE(a->server.tls);
+  EXPECT_EQ(a->server.host, "127.0.0.1");
+  EXPECT_EQ(a->server.port, 8099);
   EXPECT_EQ(a->target, "/events?x=1");
-  auto b = parse_http_url("https://rp.example");
+  auto b = net::parse_endpoint_url("https://rp.example");
   ASSERT_TRUE(b.ok());
-  EXPECT_TRUE(b->tls);
-  EXPECT_EQ(b->port, 443);
+  EXPECT_TRUE(b->server.tls);
+  EXPECT_EQ(b->server.port, 443);
   EXPECT_EQ(b->target, "/");
-  auto c = parse_http_url("https://[::1]:9443/x");
+  auto c = net::parse_endpoint_url("https://[::1]:9443/x");
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->host, "::1");
-  EXPECT_EQ(c->port, 9443);
+  EXPECT_EQ(c->server.host, "::1");
+  EXPECT_EQ(c->server.port, 9443);
   for (const char* bad : {"ftp://x", "http://", "http://u:p@host/", "http://h:0/", "http://h:x/",
                           "http://h/a b", "https://h/#frag"})
-    EXPECT_FALSE(parse_http_url(bad).ok()) << bad;
+    EXPECT_FALSE(net::parse_endpoint_url(bad).ok()) << bad;
 }
 
 }  // namespace
