@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "crypto/keyed_hash.h"
 #include "net/url.h"
 #include "oauth/issuance_policy.h"
 #include "policy/approval_notifications.h"
@@ -64,24 +65,60 @@ OAuthResult<bool> read_delivery_mode(const GrantInput& in, BackchannelRequest& o
   return true;
 }
 
+policy::EntityRef identity_ref(const std::string& id) {
+  auto kind = directory::kind_of_id(id);
+  return {kind ? std::string(policy::cedar_type_of(*kind)) : std::string("External"), id,
+          nlohmann::json::object()};
+}
+
+// The question the owner approves: obtaining the token, or (an exchange) delegating the
+// delegator's authority to the client with exactly that subject token.
 policy::Question approval_question(const std::string& client_id, const BackchannelRequest& r) {
   policy::Question q;
-  auto kind = directory::kind_of_id(client_id);
-  q.subject = {kind ? std::string(policy::cedar_type_of(*kind)) : std::string("External"),
-               client_id, nlohmann::json::object()};
-  q.action = "obtain";
-  q.resource = {"Audience", r.audience.empty() ? std::string() : r.audience.front(),
-                nlohmann::json::object()};
+  q.subject = identity_ref(client_id);
+  if (r.subject_token_sha256.empty()) {
+    q.action = "obtain";
+    q.resource = {"Audience", r.audience.empty() ? std::string() : r.audience.front(),
+                  nlohmann::json::object()};
+  } else {
+    q.action = "delegate";
+    q.resource = identity_ref(r.delegator);
+  }
   q.context = {{"scope", r.scope}, {"audience", r.audience}};
+  if (!r.subject_token_sha256.empty()) q.context["subject_token_sha256"] = r.subject_token_sha256;
   if (r.max_hops) q.context["max_hops"] = *r.max_hops;
   if (!r.binding_message.empty()) q.context["binding_message"] = r.binding_message;
   return q;
+}
+
+// The request as the token exchange it stands for: grant_type set, the client's own parameters
+// kept (subject_token, subject_token_type, audience, resource, scope, max_hops, may_act).
+OAuthRequest as_exchange(const OAuthRequest& req) {
+  OAuthRequest ex = req;
+  ex.params.clear();
+  ex.params.emplace_back("grant_type", std::string(kGrantTokenExchange));
+  for (const auto& [k, v] : req.params)
+    if (k == "subject_token" || k == "subject_token_type" || k == "audience" || k == "resource" ||
+        k == "scope" || k == "max_hops" || k == "may_act")
+      ex.params.emplace_back(k, v);
+  return ex;
+}
+
+std::string sha256_hex(std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : crypto::sha256(text)) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
 }
 
 }  // namespace
 
 OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const GrantInput& in,
                                                           const policy::Pdp& pdp,
+                                                          const TokenVerifier& verify,
                                                           Micros default_expiry) {
   const auto& req = in.request;
   if (!req.param("scope"))
@@ -116,7 +153,21 @@ OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const G
   (void)ping;
 
   // What would be issued, checked now so that nobody is asked to approve the impossible.
-  OAUTH_ASSIGN(auto issuance, grant_client_credentials(tx, in));
+  auto subject_token = req.param("subject_token");
+  Issuance issuance;
+  if (subject_token) {
+    if (req.param("actor_token"))
+      return OAuthError::invalid_request(
+          "actor_token is not supported with CIBA: the client itself is the actor");
+    OAuthRequest ex = as_exchange(req);
+    GrantInput exchange{ex, in.client, in.dpop, in.settings, in.now};
+    OAUTH_ASSIGN(issuance, grant_token_exchange(tx, exchange, verify));
+    out.subject_token_sha256 = sha256_hex(*subject_token);
+    out.subject_token_type = req.param("subject_token_type").value_or("");
+    out.delegator = issuance.delegator;
+  } else {
+    OAUTH_ASSIGN(issuance, grant_client_credentials(tx, in));
+  }
   OAUTH_ASSIGN(auto verdict, authorize_issuance(tx, pdp, issuance, in.now, true));
   (void)verdict;
   out.scope = join_scopes(issuance.record.scopes);
@@ -135,6 +186,10 @@ Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& 
   if (!request.binding_message.empty()) params["binding_message"] = request.binding_message;
   // The same request while it is pending gets the same approval, and so the same auth_req_id.
   if (!request.notification_endpoint.empty()) params["delivery_mode"] = "ping";
+  if (!request.subject_token_sha256.empty())
+    params["exchange"] = {{"subject_token_sha256", request.subject_token_sha256},
+                          {"subject_token_type", request.subject_token_type},
+                          {"delegator", request.delegator}};
   CUSTODY_ASSIGN(auto inserted,
                  tx.exec("INSERT INTO ciba_requests (auth_req_id, client_id, params, created_at) "
                          "VALUES ($1, $2, $3, $4) ON CONFLICT (auth_req_id) DO NOTHING",
@@ -145,7 +200,8 @@ Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& 
   return approval.id;
 }
 
-OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const policy::Pdp& pdp) {
+OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const policy::Pdp& pdp,
+                                 const TokenVerifier& verify) {
   (void)pdp;  // the policies decide in Service::token, with @approval waived (issuance_policy.h)
   auto id = in.request.param("auth_req_id");
   if (!id) return OAuthError::invalid_request("auth_req_id is required");
@@ -172,15 +228,31 @@ OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const poli
 
   // Approved: the token the client asked for, with every bound checked again now.
   OAuthRequest approved = in.request;
-  approved.params = {{"grant_type", std::string(kGrantClientCredentials)},
-                     {"scope", params.value("scope", std::string())}};
+  const nlohmann::json* exchange = params.contains("exchange") ? &params["exchange"] : nullptr;
+  approved.params = {
+      {"grant_type", std::string(exchange ? kGrantTokenExchange : kGrantClientCredentials)},
+      {"scope", params.value("scope", std::string())}};
   for (const auto& aud : params.value("audience", nlohmann::json::array()))
     if (aud.is_string()) approved.params.emplace_back("audience", aud.get<std::string>());
   if (params.contains("max_hops"))
     approved.params.emplace_back("max_hops", std::to_string(params["max_hops"].get<int>()));
+  if (exchange) {
+    // The approval was for exactly this subject token: the client presents it again.
+    auto subject_token = in.request.param("subject_token");
+    if (!subject_token)
+      return OAuthError::invalid_request(
+          "subject_token is required: the approved request was a token exchange");
+    if (sha256_hex(*subject_token) != exchange->value("subject_token_sha256", ""))
+      return OAuthError::invalid_grant(
+          "the subject_token is not the one the approval was given for");
+    approved.params.emplace_back("subject_token", *subject_token);
+    approved.params.emplace_back("subject_token_type",
+                                 exchange->value("subject_token_type", std::string()));
+  }
   GrantInput granted{approved, in.client, in.dpop, in.settings, in.now};
-  OAUTH_ASSIGN(auto issuance, grant_client_credentials(tx, granted));
-  issuance.record.grant_type = std::string(kGrantCiba);
+  OAUTH_ASSIGN(auto issuance, exchange ? grant_token_exchange(tx, granted, verify)
+                                       : grant_client_credentials(tx, granted));
+  if (!exchange) issuance.record.grant_type = std::string(kGrantCiba);
   issuance.approval_id = a.id;
   issuance.audit["grant_type"] = std::string(kGrantCiba);
   issuance.audit["approval_id"] = a.id;

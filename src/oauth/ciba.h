@@ -24,6 +24,14 @@
 // audiences, every bound and policy re-checked with @approval policies waived, bound to the
 // approval (claim custody.approval_id, delegation record policy.approval), and the approval is
 // consumed by the issuing write: one approval, one token.
+//
+// Token exchanges wait the same way (a delegation an @approval policy holds, e.g. one crossing
+// into another system): the bc-authorize request carries `subject_token` and
+// `subject_token_type` (and optionally `audience`/`resource`, `scope`, `max_hops`) as the token
+// exchange would; custody checks the exchange now (every bound and policy but @approval) and asks
+// the owner to approve the `delegate` question, bound to the SHA-256 of that subject token. The
+// ciba token request must present the same `subject_token` again (custody never stores it);
+// the token issued is the exchanged one, with its act chain, bound to the approval.
 #pragma once
 
 #include "oauth/grants.h"
@@ -42,6 +50,11 @@ struct BackchannelRequest {
   // Ping mode: where to ping and with what bearer token; both empty in poll mode.
   std::string notification_endpoint;
   std::string notification_token;
+  // A token exchange waiting for approval: the subject token's SHA-256 (hex) and type, and whose
+  // authority it passes on. Empty for a client_credentials request.
+  std::string subject_token_sha256;
+  std::string subject_token_type;
+  std::string delegator;
 };
 
 // The client's delivery mode and endpoint from its labels (see the file comment).
@@ -52,6 +65,7 @@ inline constexpr std::string_view kCibaEndpointLabel = "ciba.notification_endpoi
 // happen (returns the would-be issuance's scope and audiences). Read-only.
 OAuthResult<BackchannelRequest> check_backchannel_request(store::Tx& tx, const GrantInput& in,
                                                           const policy::Pdp& pdp,
+                                                          const TokenVerifier& verify,
                                                           Micros default_expiry);
 
 // Stores the approval request and the CIBA request (in a write), and in ping mode the held
@@ -62,6 +76,7 @@ Result<std::string> store_backchannel_request(store::Tx& tx, const std::string& 
 
 // The ciba grant at the token endpoint (see the file comment). Read-only; the issuance carries
 // approval_id for the issuing write to consume.
-OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const policy::Pdp& pdp);
+OAuthResult<Issuance> grant_ciba(store::Tx& tx, const GrantInput& in, const policy::Pdp& pdp,
+                                 const TokenVerifier& verify);
 
 }  // namespace custody::oauth

@@ -143,14 +143,10 @@ Result<PresentedToken> Service::verify_own(std::string_view token, bool allow_ex
   return presented_token(claims);
 }
 
-void Service::token(const OAuthRequest& req, ReplyFn reply) {
-  Micros now = clock_.now();
-  std::string actor;  // the authenticated client, once known
-  std::string grant_type = req.param("grant_type").value_or("");
-  auto decided = std::make_shared<OAuthResult<Issuance>>(OAuthError::server_error("no decision"));
-
-  TokenVerifier verify = [this](std::string_view token,
-                                std::string_view what) -> OAuthResult<PresentedToken> {
+// Verifies a subject or actor token of a token exchange: custody's own, or a trusted external
+// issuer's (RFC 8693 §2.1).
+TokenVerifier Service::subject_token_verifier() const {
+  return [this](std::string_view token, std::string_view what) -> OAuthResult<PresentedToken> {
     std::string w(what);
     std::string bound = w == "actor_token" ? "actor" : "subject";
     crypto::VerifyPolicy peek_policy;
@@ -187,6 +183,15 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
       return OAuthError::invalid_request(w + " refused: " + presented.error().message, bound);
     return std::move(presented).value();
   };
+}
+
+void Service::token(const OAuthRequest& req, ReplyFn reply) {
+  Micros now = clock_.now();
+  std::string actor;  // the authenticated client, once known
+  std::string grant_type = req.param("grant_type").value_or("");
+  auto decided = std::make_shared<OAuthResult<Issuance>>(OAuthError::server_error("no decision"));
+
+  TokenVerifier verify = subject_token_verifier();
 
   Status read = store_.read([&](store::Tx& tx) -> Status {
     if (auto repeated = req.check_no_repeats(kRepeatable)) {
@@ -217,7 +222,7 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
     }
     GrantInput in{req, *client, *dpop, settings_, now};
     *decided = grant_type == kGrantClientCredentials ? grant_client_credentials(tx, in)
-               : grant_type == kGrantCiba            ? grant_ciba(tx, in, pdp_)
+               : grant_type == kGrantCiba            ? grant_ciba(tx, in, pdp_, verify)
                                                      : grant_token_exchange(tx, in, verify);
     if (!decided->ok()) return ok_status();
     Issuance& issuance = decided->value();
@@ -581,7 +586,8 @@ void Service::backchannel_authorize(const OAuthRequest& req, ReplyFn reply) {
     assertion = assertion_of(*client);
     std::optional<DpopProof> no_proof;
     GrantInput in{req, *client, no_proof, settings_, now};
-    auto checked = check_backchannel_request(tx, in, pdp_, settings_.ciba_expiry);
+    auto checked =
+        check_backchannel_request(tx, in, pdp_, subject_token_verifier(), settings_.ciba_expiry);
     if (!checked.ok()) {
       failure = checked.error();
       return ok_status();

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "crypto/keyed_hash.h"
 #include "oauth/dpop.h"
+#include "oauth/grants.h"
 #include "oauth/key_manager.h"
 #include "oauth/request.h"
 #include "oauth/settings.h"
@@ -66,6 +67,8 @@ class Service {
   const crypto::SecretHasher& hasher_;
   const KeyManager& keys_;
   const policy::Pdp& pdp_;
+  // Verifies a token exchange's subject or actor token (custody's own or a trusted issuer's).
+  TokenVerifier subject_token_verifier() const;
   // Answers invalid_client for a client assertion whose jti was already used, auditing the
   // refusal in place of `event` (whose write lost).
   void refuse_replayed(audit::Event event, const Status& s, Micros now, const ReplyFn& reply);

@@ -176,8 +176,47 @@ TEST_F(DelegationBoundsTest, CrossingIntoAnotherSystemNeedsAnApproval) {
       {{"grant_type", "client_credentials"}, {"audience", ch.b.id}, {"audience", ch.c.id}}));
   EXPECT_EQ(exchange(ch.b, both, {{"audience", ch.c.id}}).status, 200);
   // ... reaching a new audience is held for a human (bound "approval").
-  ASSERT_TRUE(Refused(exchange(ch.b, token_for_b(ch), {{"audience", ch.c.id}}), 400,
-                      "invalid_request", "approval", "needs a human approval"));
+  std::string subject = token_for_b(ch);
+  ASSERT_TRUE(Refused(exchange(ch.b, subject, {{"audience", ch.c.id}}), 400, "invalid_request",
+                      "approval", "needs a human approval"));
+
+  // B asks through CIBA with the exchange it wants; the owner approves that exact delegation.
+  const std::string kTokenType = "urn:ietf:params:oauth:token-type:access_token";
+  Response asked = post_form("/oauth2/bc-authorize", ch.b,
+                             {{"subject_token", subject},
+                              {"subject_token_type", kTokenType},
+                              {"audience", ch.c.id},
+                              {"scope", "read"},
+                              {"login_hint", owner_}});
+  ASSERT_EQ(asked.status, 200) << asked.describe();
+  std::string id = asked.json()["auth_req_id"];
+  Response held = admin().get("/api/v1/approvals/" + id);
+  EXPECT_EQ(held.json()["question"].value("action", ""), "delegate") << held.body;
+  EXPECT_NE(held.json()["question"].value("resource", json()).dump().find(ch.a.id),
+            std::string::npos)
+      << held.body;
+  ASSERT_EQ(admin().post("/api/v1/approvals/" + id + "/approve", json::object()).status, 200);
+
+  auto redeem = [&](std::vector<std::pair<std::string, std::string>> extra) {
+    std::vector<std::pair<std::string, std::string>> p = {
+        {"grant_type", "urn:openid:params:grant-type:ciba"}, {"auth_req_id", id}};
+    p.insert(p.end(), extra.begin(), extra.end());
+    return post_form("/oauth2/token", ch.b, p);
+  };
+  // The approval is for that subject token only, which custody never stored: it must come again.
+  EXPECT_TRUE(Refused(redeem({}), 400, "invalid_request", "", "subject_token is required"));
+  EXPECT_TRUE(Refused(redeem({{"subject_token", token_for_b(ch)}}), 400, "invalid_grant", "",
+                      "not the one the approval was given for"));
+  Response token = redeem({{"subject_token", subject}});
+  ASSERT_EQ(token.status, 200) << token.describe();
+  json claims = claims_of(token_of(token));
+  EXPECT_EQ(claims["sub"], ch.a.id);
+  EXPECT_EQ(claims["act"]["sub"], ch.b.id);
+  EXPECT_EQ(claims["aud"], ch.c.id);
+  EXPECT_EQ(claims["custody"]["approval_id"], id);
+  // One approval, one delegation.
+  EXPECT_TRUE(
+      Refused(redeem({{"subject_token", subject}}), 400, "invalid_grant", "", "already used"));
 }
 
 TEST_F(DelegationBoundsTest, ObtainingATokenIsDecidedToo) {
