@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add_audit_commands(app, action);
   add_delegation_commands(app, action);
   add_policy_commands(app, action);
+  add_discovery_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -257,6 +257,16 @@ const std::vector<Key>& keys() {
       device_int("device.request_max_lifetime_seconds", &DeviceConfig::request_max_lifetime_seconds,
                  10, 3600),
       device_int("device.assertion_ttl_seconds", &DeviceConfig::assertion_ttl_seconds, 10, 3600),
+      device_int("device.max_report_bytes", &DeviceConfig::max_report_bytes, 64 * 1024,
+                 64LL * 1024 * 1024),
+      {"discovery.enforcement",
+       [](Config& c, const std::string& t) -> Status {
+         if (t != "deny" && t != "alert")
+           return Error::invalid("config key discovery.enforcement: must be deny or alert",
+                                 "discovery.enforcement");
+         c.discovery_enforcement = t;
+         return ok_status();
+       }},
   };
   return all;
 }
@@ -348,6 +358,12 @@ Result<Config> load_config(const std::optional<std::string>& file,
       }
     }
   }
+  if (config.device.max_report_bytes > config.limits.max_body_bytes)
+    return Error::invalid(
+        "config key device.max_report_bytes (" + std::to_string(config.device.max_report_bytes) +
+            ") exceeds limits.max_body_bytes (" + std::to_string(config.limits.max_body_bytes) +
+            "): raise limits.max_body_bytes with it",
+        "device.max_report_bytes");
   if (config.tls.cert_file.empty() != config.tls.key_file.empty())
     return Error::invalid("config keys tls.cert_file and tls.key_file must be set together",
                           "tls.cert_file");
