@@ -277,6 +277,7 @@ int serve(const Config& config, const ServeOptions& options) {
   policy::PdpSettings pdp_settings;
   pdp_settings.type_map = std::move(type_map).value();
   pdp_settings.action_type = config.pdp.action_type;
+  pdp_settings.discovery_enforced = config.discovery_enforcement == "deny";
   policy::Pdp pdp(std::move(pdp_settings));
   Status defaults = store.write_sync([&clock](store::Tx& tx) -> Status {
     auto installed = policy::install_default_policies(tx, clock.now());

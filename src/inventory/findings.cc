@@ -253,6 +253,13 @@ Result<std::optional<Finding>> finding_of_identity(store::Tx& tx, std::string_vi
   return find_finding(tx, identity_id);
 }
 
+Result<bool> is_drifted(store::Tx& tx, std::string_view identity_id) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT drifted_hash FROM discovery_findings WHERE "
+                                     "identity_id = $1",
+                                     {std::string(identity_id)}));
+  return !rows.empty() && !rows[0].is_null(0);
+}
+
 Result<Finding> register_finding(store::Tx& tx, const directory::OpContext& ctx,
                                  std::string_view id, const Registration& in) {
   CUSTODY_TRY(directory::access::require_write(ctx));

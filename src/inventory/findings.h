@@ -102,6 +102,9 @@ Result<Finding> reject_finding(store::Tx& tx, const directory::OpContext& ctx, s
 // nullopt for identities that were not discovered.
 Result<std::optional<Finding>> finding_of_identity(store::Tx& tx, std::string_view identity_id);
 
+// True when the identity is a discovered component that drifted since its registration.
+Result<bool> is_drifted(store::Tx& tx, std::string_view identity_id);
+
 // The shadow inventory: one row per device sighting of every component that runs but is not
 // registered (discovered, pending) or is registered but drifted.
 struct ShadowRow {

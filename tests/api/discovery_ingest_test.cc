@@ -11,7 +11,7 @@
 
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
-#include "harness.h"
+#include "oauth_fixture.h"
 
 namespace custody::apitest {
 namespace {
@@ -275,8 +275,25 @@ TEST_F(DiscoveryIngest, AnEditedConfigOfARegisteredServerIsDrift) {
   Response r = upload(a, report({finding("fs", {"-y", pkg + "@1.0.0"})}));
   ASSERT_EQ(r.status, 200) << r.describe();
   std::string id = r.json()["created"][0];
-  ASSERT_EQ(admin().post("/api/v1/discovery/findings/" + id + "/register", json::object()).status,
-            200);
+  const std::string audience = "https://mcp.example/fs-" + random_hex(4);
+  Response reg =
+      admin().post("/api/v1/discovery/findings/" + id + "/register",
+                   json{{"entitlements", {{{"scope", "files:read"}, {"resource", audience}}}}});
+  ASSERT_EQ(reg.status, 200) << reg.describe();
+  // It authenticates as an OAuth client and gets tokens while its definition is the approved one.
+  Response cred =
+      admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
+  ASSERT_EQ(cred.status, 201) << cred.describe();
+  Agent client{id, cred.json().value("secret", "")};
+  auto token = [&] {
+    Client c(server().port());
+    return c.request_raw(
+        "POST", "/oauth2/token",
+        form({{"grant_type", "client_credentials"}, {"audience", audience}}),
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
+  };
+  Response before = token();
+  ASSERT_EQ(before.status, 200) << before.describe();
 
   // Same client, file and name; an argument changed.
   Response d = upload(a, report({finding("fs", {"-y", pkg + "@6.6.6", "--allow-write", "/"})}));
@@ -290,6 +307,17 @@ TEST_F(DiscoveryIngest, AnEditedConfigOfARegisteredServerIsDrift) {
   auto events = audit_events(admin(), "target=" + id + "&action=discovery.drift");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["actor"], a.id);
+
+  // discovery.enforcement deny (the default): a drifted component gets no token, and the
+  // refusal is audited with its reason.
+  Response refused = token();
+  ASSERT_EQ(refused.status, 400) << refused.describe();
+  EXPECT_EQ(refused.json()["error"], "invalid_grant");
+  EXPECT_NE(refused.json().value("error_description", "").find("(drift)"), std::string::npos)
+      << refused.describe();
+  auto denied = find_audit_event(admin(), refused, "invalid_grant", "oauth.token");
+  ASSERT_TRUE(denied.has_value()) << refused.describe();
+  EXPECT_NE((*denied)["details"].value("reason", "").find("drift"), std::string::npos);
 
   // The shadow inventory lists it as drifted.
   Response shadow = admin().get("/api/v1/inventory/shadow");
@@ -306,6 +334,7 @@ TEST_F(DiscoveryIngest, AnEditedConfigOfARegisteredServerIsDrift) {
   Response again = admin().post("/api/v1/discovery/findings/" + id + "/register", json::object());
   ASSERT_EQ(again.status, 200) << again.describe();
   EXPECT_FALSE(again.json()["drifted"].get<bool>());
+  EXPECT_EQ(token().status, 200);
   Response same = upload(a, report({finding("fs", {"-y", pkg + "@6.6.6", "--allow-write", "/"})}));
   EXPECT_TRUE(same.json()["drifted"].empty()) << same.describe();
 }
@@ -396,6 +425,15 @@ TEST_F(DiscoveryIngest, NoPlantedSecretReachesTheStoreTheLogsOrTheAuditLog) {
     ASSERT_GT(store.size(), 0u);
   }
   ASSERT_NE(findings.find("github"), std::string::npos);  // the upload is there
+  // custodyd recomputes the scanner's unsalted definition hash from the reported members.
+  std::set<std::string> reported, stored;
+  for (const auto& f : rep["findings"]) reported.insert(f.value("definition_hash", ""));
+  for (const auto& id : r.json()["created"]) {
+    Response f = admin().get("/api/v1/discovery/findings/" + id.get<std::string>());
+    stored.insert(f.json().value("definition_hash", "-"));
+  }
+  ASSERT_FALSE(stored.empty());
+  for (const auto& h : stored) EXPECT_TRUE(reported.count(h)) << h;
   for (const auto& s : secrets) {
     EXPECT_EQ(audit.find(s), std::string::npos) << "audit log holds a planted secret";
     EXPECT_EQ(findings.find(s), std::string::npos) << "findings hold a planted secret";
