@@ -311,6 +311,8 @@ int serve(const Config& config, const ServeOptions& options) {
   server_options.threads = config.threads > 0 ? static_cast<int>(config.threads)
                                               : std::max(1u, std::thread::hardware_concurrency());
   server_options.limits = config.limits;
+  server_options.larger_bodies.push_back(
+      {"/api/v1/devices/", "/discovery", config.device.max_report_bytes});
   server_options.tls = *tls;
   server_options.access_log = config.access_log;
   server_options.drain_ms = config.shutdown_drain_ms;

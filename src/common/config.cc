@@ -358,12 +358,6 @@ Result<Config> load_config(const std::optional<std::string>& file,
       }
     }
   }
-  if (config.device.max_report_bytes > config.limits.max_body_bytes)
-    return Error::invalid(
-        "config key device.max_report_bytes (" + std::to_string(config.device.max_report_bytes) +
-            ") exceeds limits.max_body_bytes (" + std::to_string(config.limits.max_body_bytes) +
-            "): raise limits.max_body_bytes with it",
-        "device.max_report_bytes");
   if (config.tls.cert_file.empty() != config.tls.key_file.empty())
     return Error::invalid("config keys tls.cert_file and tls.key_file must be set together",
                           "tls.cert_file");

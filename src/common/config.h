@@ -88,9 +88,9 @@ struct DeviceConfig {
   std::int64_t enrolment_token_ttl_seconds = 900;   // default lifetime of an enrolment token
   std::int64_t request_max_lifetime_seconds = 300;  // exp - iat of what a device signs
   std::int64_t assertion_ttl_seconds = 300;         // device-attested client assertions
-  // Largest signed discovery report a device may upload (the JWT's bytes); at most
-  // limits.max_body_bytes, which load_config checks.
-  std::int64_t max_report_bytes = 1024 * 1024;
+  // Largest signed discovery report a device may upload (the JWT's bytes). The HTTP body limit
+  // of POST /api/v1/devices/{id}/discovery is the larger of this and limits.max_body_bytes.
+  std::int64_t max_report_bytes = 4 * 1024 * 1024;
 };
 
 struct Config {
