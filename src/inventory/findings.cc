@@ -177,19 +177,25 @@ Result<IngestResult> ingest(store::Tx& tx, const device::Device& device,
   for (const auto& f : report.findings) {
     const std::string hash = f.definition_hash();
     const std::string slot = f.slot();
-    CUSTODY_ASSIGN(auto here, tx.query("SELECT s.identity_id, f.registered_hash FROM "
-                                       "discovery_sightings s JOIN discovery_findings f ON "
-                                       "f.identity_id = s.identity_id WHERE s.device_id = $1 AND "
-                                       "s.slot = $2",
+    CUSTODY_ASSIGN(auto here, tx.query("SELECT s.identity_id, f.registered_hash, "
+                                       "f.definition_hash FROM discovery_sightings s JOIN "
+                                       "discovery_findings f ON f.identity_id = s.identity_id "
+                                       "WHERE s.device_id = $1 AND s.slot = $2",
                                        {device.id, slot}));
     std::string identity_id;
-    if (!here.empty() && !here[0].is_null(1) && here[0].text(1) != hash) {
+    const std::optional<std::string> registered = here.empty() ? std::nullopt : here[0].opt_text(1);
+    if (registered && *registered != hash) {
       // A registered component changed where it is configured: drift, not a new component.
       identity_id = here[0].text(0);
       CUSTODY_ASSIGN(bool now_drifted,
-                     mark_drifted(tx, ctx, identity_id, here[0].text(1), hash, device, now));
+                     mark_drifted(tx, ctx, identity_id, *registered, hash, device, now));
       if (now_drifted) out.drifted.push_back(identity_id);
+    } else if (!here.empty() && (registered || here[0].text(2) == hash)) {
+      // The same place with the approved (or the first reported) definition.
+      identity_id = here[0].text(0);
+      ++out.known;
     } else {
+      // Elsewhere on any device, or an unregistered entry edited in place: by definition.
       CUSTODY_ASSIGN(auto known, tx.query("SELECT identity_id FROM discovery_findings WHERE "
                                           "definition_hash = $1",
                                           {hash}));
@@ -293,6 +299,12 @@ Result<Finding> register_finding(store::Tx& tx, const directory::OpContext& ctx,
         "UPDATE discovery_findings SET registered_hash = $2, drifted_hash = NULL, drifted_at = "
         "NULL WHERE identity_id = $1",
         {sid, *approved}));
+    // The approved definition is this component's from now on, on other devices too (unless
+    // another finding already stands for it).
+    CUSTODY_TRY(
+        tx.exec("UPDATE discovery_findings SET definition_hash = $2 WHERE identity_id = $1 AND NOT "
+                "EXISTS (SELECT 1 FROM discovery_findings o WHERE o.definition_hash = $2)",
+                {sid, *approved}));
   }
   CUSTODY_TRY(directory::access::record(
       tx, ctx, "discovery.register", sid,
