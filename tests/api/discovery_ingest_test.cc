@@ -56,12 +56,12 @@ json finding(const std::string& name, const std::vector<std::string>& args,
           {"running_pids", json::array()}};
 }
 
-json report(const json& findings) {
+json report(std::vector<json> findings) {
   return {{"schema", "custody.discovery.report/v1"},
           {"root", "/"},
           {"device_id_source", "machine-id"},
           {"scanned_at", "2026-11-30T04:03:17Z"},
-          {"findings", findings},
+          {"findings", json(std::move(findings))},
           {"credential_stores", json::array()},
           {"processes", json::array()},
           {"warnings", json::array()},
@@ -182,7 +182,8 @@ TEST_F(DiscoveryIngest, TwoDevicesReportOneDeduplicatedFindingLinkedToBothAndThe
   EXPECT_EQ(f.json()["kind"], "mcp_server");
   EXPECT_EQ(f.json()["owner"], alice);  // the first reporting device's owner
   std::set<std::string> devices, owners;
-  for (const auto& d : f.json()["devices"]) {
+  const json f_body = f.json();
+  for (const auto& d : f_body["devices"]) {
     devices.insert(d["device_id"]);
     owners.insert(d["device_owner"]);
     EXPECT_FALSE(d["first_seen_at"].get<std::string>().empty());
@@ -240,7 +241,7 @@ TEST_F(DiscoveryIngest, RegistrationFlowDiscoveredPendingActiveAndRejectRetires)
   Response ents = admin().get("/api/v1/identities/" + tools + "/entitlements");
   ASSERT_EQ(ents.status, 200) << ents.describe();
   ASSERT_EQ(ents.json()["items"].size(), 1u) << ents.describe();
-  EXPECT_EQ(ents.json()["items"][0]["tools"], json({"search"}));
+  EXPECT_EQ(ents.json()["items"][0]["tools"], json::array({"search"}));
   EXPECT_EQ(admin().get("/api/v1/identities/" + tools).json()["state"], "active");
   Response twice =
       admin().post("/api/v1/discovery/findings/" + tools + "/register", json::object());
@@ -299,7 +300,7 @@ TEST_F(DiscoveryIngest, AnEditedConfigOfARegisteredServerIsDrift) {
   Response d = upload(a, report({finding("fs", {"-y", pkg + "@6.6.6", "--allow-write", "/"})}));
   ASSERT_EQ(d.status, 200) << d.describe();
   EXPECT_TRUE(d.json()["created"].empty()) << d.describe();
-  ASSERT_EQ(d.json()["drifted"], json({id})) << d.describe();
+  ASSERT_EQ(d.json()["drifted"], json::array({id})) << d.describe();
   Response f = admin().get("/api/v1/discovery/findings/" + id);
   EXPECT_EQ(f.json()["state"], "active");
   EXPECT_TRUE(f.json()["drifted"].get<bool>());
@@ -323,7 +324,8 @@ TEST_F(DiscoveryIngest, AnEditedConfigOfARegisteredServerIsDrift) {
   Response shadow = admin().get("/api/v1/inventory/shadow");
   ASSERT_EQ(shadow.status, 200);
   bool listed = false;
-  for (const auto& row : shadow.json()["items"])
+  const json shadow_body = shadow.json();
+  for (const auto& row : shadow_body["items"])
     if (row["identity"] == id) {
       listed = true;
       EXPECT_EQ(row["risk_signals"][0], "drifted");
@@ -351,7 +353,8 @@ TEST_F(DiscoveryIngest, ShadowInventoryAsJsonAndCsv) {
   Response j = admin().get("/api/v1/inventory/shadow?format=json");
   ASSERT_EQ(j.status, 200) << j.describe();
   json row;
-  for (const auto& item : j.json()["items"])
+  const json j_body = j.json();
+  for (const auto& item : j_body["items"])
     if (item["identity"] == id) row = item;
   ASSERT_TRUE(row.is_object()) << j.describe();
   EXPECT_EQ(row["device_id"], a.id);
@@ -382,7 +385,8 @@ TEST_F(DiscoveryIngest, ShadowInventoryAsJsonAndCsv) {
   ASSERT_EQ(admin().post("/api/v1/discovery/findings/" + id + "/register", json::object()).status,
             200);
   Response after = admin().get("/api/v1/inventory/shadow");
-  for (const auto& item : after.json()["items"]) EXPECT_NE(item["identity"], id);
+  const json after_body = after.json();
+  for (const auto& item : after_body["items"]) EXPECT_NE(item["identity"], id);
 }
 
 // The scanner's own fixtures: 39 planted secrets (tests/discovery/fixtures/planted-secrets.txt).
@@ -414,8 +418,10 @@ TEST_F(DiscoveryIngest, NoPlantedSecretReachesTheStoreTheLogsOrTheAuditLog) {
   std::string audit;
   for (const auto& e : audit_events(admin(), "limit=1000")) audit += e.dump();
   std::string findings;
-  for (const auto& f : admin().get("/api/v1/discovery/findings?limit=1000").json()["items"])
-    findings += f.dump();
+  Response listed = admin().get("/api/v1/discovery/findings?limit=1000");
+  ASSERT_EQ(listed.status, 200) << listed.describe();
+  const json listed_body = listed.json();
+  for (const auto& f : listed_body["items"]) findings += f.dump();
   std::string shadow = admin().get("/api/v1/inventory/shadow?format=csv").body;
   std::string logs = server().logs();
   std::string store;
@@ -428,10 +434,8 @@ TEST_F(DiscoveryIngest, NoPlantedSecretReachesTheStoreTheLogsOrTheAuditLog) {
   // custodyd recomputes the scanner's unsalted definition hash from the reported members.
   std::set<std::string> reported, stored;
   for (const auto& f : rep["findings"]) reported.insert(f.value("definition_hash", ""));
-  for (const auto& id : r.json()["created"]) {
-    Response f = admin().get("/api/v1/discovery/findings/" + id.get<std::string>());
-    stored.insert(f.json().value("definition_hash", "-"));
-  }
+  json mine = admin().get("/api/v1/discovery/findings?limit=1000&device=" + a.id).json();
+  for (const auto& f : mine["items"]) stored.insert(f.value("definition_hash", "-"));
   ASSERT_FALSE(stored.empty());
   for (const auto& h : stored) EXPECT_TRUE(reported.count(h)) << h;
   for (const auto& s : secrets) {
@@ -441,6 +445,38 @@ TEST_F(DiscoveryIngest, NoPlantedSecretReachesTheStoreTheLogsOrTheAuditLog) {
     EXPECT_EQ(logs.find(s), std::string::npos) << "logs hold a planted secret";
     EXPECT_EQ(store.find(s), std::string::npos) << "the store holds a planted secret";
   }
+}
+
+// custody-agent enrol, then scan --upload: the real agent signs and uploads the fixture scan.
+TEST_F(DiscoveryIngest, CustodyAgentScanUploadEndToEnd) {
+  std::string owner = human();
+  Response t = admin().post("/api/v1/devices/enrolment-tokens", json{{"owner", owner}});
+  ASSERT_EQ(t.status, 201) << t.describe();
+  std::string state = server().data_dir() + "/agent-state-" + random_hex(4);
+  std::string fixtures = std::string(CUSTODY_SOURCE_DIR) + "/tests/discovery/fixtures/root";
+  auto run = [](const std::string& cmd) {
+    std::string out;
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return std::make_pair(-1, out);
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    return std::make_pair(pclose(p), out);
+  };
+  auto [enrol_rc, enrol_out] =
+      run(std::string(CUSTODY_AGENT_BIN) + " enrol --server " + server().url() + " --token " +
+          t.json()["token"].get<std::string>() + " --state-dir " + state + " --hostname e2e");
+  ASSERT_EQ(enrol_rc, 0) << enrol_out;
+  auto [rc, out] = run(std::string(CUSTODY_AGENT_BIN) + " scan --upload --no-processes --root " +
+                       fixtures + " --state-dir " + state);
+  ASSERT_EQ(rc, 0) << out;
+  json answer = json::parse(out, nullptr, false);
+  ASSERT_TRUE(answer.is_object()) << out;
+  EXPECT_GT(answer.value("findings", 0), 20) << out;
+  std::string device = answer.value("device_id", "");
+  Response mine = admin().get("/api/v1/discovery/findings?device=" + device + "&limit=1000");
+  ASSERT_EQ(mine.status, 200);
+  EXPECT_GT(mine.json()["items"].size(), 10u);
 }
 
 TEST_F(DiscoveryIngest, RefusalsAreAuditedWithTheirReason) {
@@ -479,7 +515,7 @@ TEST_F(DiscoveryIngest, RefusalsAreAuditedWithTheirReason) {
   bad_kind["findings"][0]["args"] = "rm -rf /";
   EXPECT_TRUE(Refused(post_jwt(path, discovery_jwt(a, bad_kind)), 400, "report.findings[0].args"));
   // Oversized: beyond device.max_report_bytes (but within the HTTP body limit).
-  json big = report(json::array());
+  json big = report({});
   for (int i = 0; i < 200; ++i)
     big["findings"].push_back(finding("big" + std::to_string(i), {"-y", std::string(1500, 'a')}));
   EXPECT_TRUE(Refused(post_jwt(path, discovery_jwt(a, big)), 401, "token is larger than"));
