@@ -1,5 +1,6 @@
 // custody discovery list|show|register|reject|shadow (docs/find-agents.md)
 #include <iostream>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/render.h"
@@ -29,13 +30,20 @@ std::string finding_signals(const Json& f) {
   return signals_text(all);
 }
 
+// Distinct devices among a finding's sightings (one device may configure it in several clients).
+std::size_t device_count(const Json& f) {
+  std::set<std::string> ids;
+  if (f.contains("devices"))
+    for (const auto& d : f["devices"]) ids.insert(d.value("device_id", ""));
+  return ids.size();
+}
+
 void render_finding_table(std::ostream& out, const Json& items) {
   Table t({"ID", "NAME", "STATE", "DRIFTED", "OWNER", "DEVICES", "TARGET", "RISKS"});
   for (const auto& f : items)
     t.add_row({member_text(f, "id"), member_text(f, "name"), member_text(f, "state"),
                f.value("drifted", false) ? "yes" : "no", member_text(f, "owner"),
-               std::to_string(f.contains("devices") ? f["devices"].size() : 0),
-               member_text(f, "target"), finding_signals(f)});
+               std::to_string(device_count(f)), member_text(f, "target"), finding_signals(f)});
   t.render(out);
 }
 
