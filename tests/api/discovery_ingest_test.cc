@@ -84,14 +84,17 @@ class DiscoveryIngest : public ::testing::Test {
     std::string why = backend_skip_reason();
     if (!why.empty()) GTEST_SKIP() << why;
     if (!server_) {
-      auto s = std::make_unique<Custodyd>(
-          Custodyd::Env{{"CUSTODY_DEVICE_MAX_REPORT_BYTES", std::to_string(kMaxReportBytes)}});
+      Custodyd::Env env = {{"CUSTODY_DEVICE_MAX_REPORT_BYTES", std::to_string(kMaxReportBytes)}};
+      for (auto& e : extra_env()) env.push_back(std::move(e));
+      auto s = std::make_unique<Custodyd>(std::move(env));
       ASSERT_TRUE(s->start()) << "custodyd did not start";
       server_ = std::move(s);
     }
     admin_ = server_->admin();
   }
   static void TearDownTestSuite() { server_.reset(); }
+  // More configuration for a suite's server (each suite starts its own).
+  virtual Custodyd::Env extra_env() const { return {}; }
 
   Client& admin() { return *admin_; }
   Custodyd& server() { return *server_; }
@@ -523,6 +526,66 @@ TEST_F(DiscoveryIngest, RefusalsAreAuditedWithTheirReason) {
   ASSERT_EQ(admin().post("/api/v1/devices/" + a.id + "/revoke", json{{"reason", "lost"}}).status,
             200);
   EXPECT_TRUE(Refused(post_jwt(path, discovery_jwt(a, rep)), 401, "is revoked"));
+}
+
+// limits.max_body_bytes smaller than a report: the upload endpoint still takes reports up to
+// device.max_report_bytes, and every other endpoint keeps the small limit.
+class DiscoveryBodyLimit : public DiscoveryIngest {
+ protected:
+  Custodyd::Env extra_env() const override { return {{"CUSTODY_LIMITS_MAX_BODY_BYTES", "65536"}}; }
+};
+
+TEST_F(DiscoveryBodyLimit, ReportsLargerThanTheGeneralBodyLimitAreAccepted) {
+  TestDevice a = enrol(human());
+  std::vector<json> findings;
+  for (int i = 0; i < 100; ++i)
+    findings.push_back(finding("big" + std::to_string(i),
+                               {"-y", "@acme/big-" + random_hex(4) + std::string(600, 'a')}));
+  std::string jwt = discovery_jwt(a, report(findings));
+  ASSERT_GT(jwt.size(), 65536u);
+  ASSERT_LT(jwt.size(), static_cast<std::size_t>(kMaxReportBytes));
+  Response r = post_jwt("/api/v1/devices/" + a.id + "/discovery", jwt);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["created"].size(), 100u);
+  Client c(server().port(), server().admin_token());
+  Response other = c.request_raw("POST", "/api/v1/identities", std::string(70000, ' '),
+                                 {{"Content-Type", "application/json"}});
+  EXPECT_EQ(other.status, 413) << other.describe();
+}
+
+// discovery.enforcement: alert — a drifted component still gets tokens, and the token's audit
+// event says so.
+class DiscoveryAlertOnly : public DiscoveryIngest {
+ protected:
+  Custodyd::Env extra_env() const override { return {{"CUSTODY_DISCOVERY_ENFORCEMENT", "alert"}}; }
+};
+
+TEST_F(DiscoveryAlertOnly, ADriftedComponentGetsATokenWithAnAuditedAlert) {
+  TestDevice a = enrol(human());
+  std::string pkg = "@acme/alert-" + random_hex(4);
+  Response r = upload(a, report({finding("alert", {"-y", pkg + "@1"})}));
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json()["created"][0];
+  const std::string audience = "https://mcp.example/alert-" + random_hex(4);
+  Response reg =
+      admin().post("/api/v1/discovery/findings/" + id + "/register",
+                   json{{"entitlements", {{{"scope", "x:read"}, {"resource", audience}}}}});
+  ASSERT_EQ(reg.status, 200) << reg.describe();
+  Response cred =
+      admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
+  ASSERT_EQ(cred.status, 201) << cred.describe();
+  Agent client{id, cred.json().value("secret", "")};
+  Response d = upload(a, report({finding("alert", {"-y", pkg + "@2"})}));
+  ASSERT_EQ(d.json()["drifted"], json::array({id})) << d.describe();
+  Client c(server().port());
+  Response token = c.request_raw(
+      "POST", "/oauth2/token", form({{"grant_type", "client_credentials"}, {"audience", audience}}),
+      {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
+  ASSERT_EQ(token.status, 200) << token.describe();
+  auto event = find_audit_event(admin(), token, "success", "oauth.token");
+  ASSERT_TRUE(event.has_value()) << token.describe();
+  EXPECT_NE((*event)["details"].value("discovery_alert", "").find("drifted"), std::string::npos)
+      << event->dump();
 }
 
 }  // namespace
