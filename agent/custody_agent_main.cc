@@ -6,6 +6,8 @@
 #include <exception>
 #include <iostream>
 
+#include "device/device_state.h"
+#include "device/discovery_upload.h"
 #include "device/enrol_command.h"
 #include "device/run_command.h"
 #include "discovery/report_json.h"
@@ -74,6 +76,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   scan_cmd->add_flag("--no-processes", no_processes, "Do not read <root>/proc");
   scan_cmd->add_flag("--json", json, "Print the report as JSON");
+  bool upload = false;
+  std::string state_dir = custody::agent::kDefaultStateDir;
+  scan_cmd->add_flag("--upload", upload,
+                     "Upload the report to custodyd, signed with the enrolled device key");
+  scan_cmd->add_option("--state-dir", state_dir, "The enrolment's state directory (--upload)")
+      ->capture_default_str();
   auto posture_cmd = custody::posture::add_posture_command(app);
   auto device_cmds = custody::agent::add_device_commands(app);
   auto run_cmd = custody::agent::add_run_command(app);
@@ -94,6 +102,21 @@ int main(int argc, char** argv) {
     options.processes = !no_processes;
     options.probe.timeout = std::chrono::milliseconds(probe_timeout_ms);
     options.probe.total = std::chrono::milliseconds(probe_total_ms);
+    if (upload) {
+      auto state = custody::agent::load_state(state_dir);
+      if (!state.ok()) {
+        std::cerr << "custody-agent: " << state.error().message << "\n";
+        return kExitFailure;
+      }
+      custody::agent::DeviceClient client(*state);
+      auto answer = custody::agent::scan_and_upload(client, options);
+      if (!answer.ok()) {
+        std::cerr << "custody-agent: upload refused: " << answer.error().message << "\n";
+        return kExitFailure;
+      }
+      std::cout << answer->dump(2) << "\n";
+      return kExitOk;
+    }
     Report report = scan(options);
     if (json) {
       std::cout << report_to_json(report).dump(2) << "\n";

@@ -12,6 +12,7 @@
 
 #include "device/custodyd_workloads.h"
 #include "device/device_state.h"
+#include "device/discovery_upload.h"
 #include "device/posture_reporter.h"
 #include "workload/server.h"
 
@@ -26,6 +27,7 @@ struct RunOptions {
   double report_interval = 300;  // at most this long between reports
   double bindings_ttl = 30;      // how long the bindings list is reused
   bool discovery = false;
+  double discovery_interval = 3600;  // seconds between discovery uploads; 0: none
   bool no_workload_api = false;
 };
 
@@ -81,6 +83,19 @@ std::chrono::milliseconds ms(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
+// Scans and uploads the discovery report every discovery_interval seconds (first at start-up).
+void upload_discovery_when_due(const DeviceClient& client, const RunOptions& o) {
+  static std::chrono::steady_clock::time_point next{};
+  if (o.discovery_interval <= 0 || std::chrono::steady_clock::now() < next) return;
+  next = std::chrono::steady_clock::now() + ms(o.discovery_interval);
+  discovery::ScanOptions so;
+  so.root = o.root;
+  auto answer = scan_and_upload(client, so);
+  if (!answer.ok()) return say("discovery upload failed: " + answer.error().message);
+  auto created = answer->value("created", nlohmann::json::array());
+  if (!created.empty()) say("discovery: " + std::to_string(created.size()) + " new component(s)");
+}
+
 int run(const RunOptions& o) {
   auto state = load_state(o.state_dir);
   if (!state.ok()) {
@@ -129,6 +144,7 @@ int run(const RunOptions& o) {
         last_trust = trust;
       }
     }
+    upload_discovery_when_due(client, o);
     if (stop.wait(ms(o.check_interval))) break;
   }
   if (server) server->stop();
@@ -162,6 +178,10 @@ std::function<int()> add_run_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_flag("--discovery", o->discovery, "Include the discovery summary in posture reports");
+  cmd->add_option("--discovery-interval", o->discovery_interval,
+                  "Seconds between discovery scans uploaded to custodyd (0: none)")
+      ->check(CLI::Range(0.0, 7.0 * 86400))
+      ->capture_default_str();
   cmd->add_flag("--no-workload-api", o->no_workload_api, "Report posture only");
   return [o, cmd]() -> int { return cmd->parsed() ? run(*o) : -1; };
 }

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/encoding.h"
+#include "crypto/keyed_hash.h"
+#include "discovery/fingerprint.h"
+
 namespace custody::discovery {
 
 namespace {
@@ -30,7 +34,9 @@ json finding_json(const Finding& f) {
             {"enabled", f.enabled},
             {"env_names", f.env_names},
             {"header_names", f.header_names},
-            {"fingerprint", f.fingerprint}};
+            {"fingerprint", f.fingerprint},
+            // The same without the device salt: custodyd's key to deduplicate across devices.
+            {"definition_hash", hex_encode(crypto::sha256(launch_definition(f)))}};
   if (!f.project.empty()) j["project"] = f.project;
   if (!f.transport_raw.empty()) j["transport_raw"] = f.transport_raw;
   if (!f.command.empty()) {

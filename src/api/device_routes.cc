@@ -11,6 +11,7 @@
 //   POST   /api/v1/devices/{id}/workloads            req "workloads": the bindings to match
 //   POST   /api/v1/devices/{id}/assertions           req "assertion": a client assertion
 //   POST   /api/v1/devices/{id}/events               req "event": a refusal seen on the host
+#include "api/device_request.h"
 #include "api/operation.h"
 #include "api/routes.h"
 #include "audit/events.h"
@@ -36,25 +37,11 @@ using http::Responder;
 using http::Response;
 
 device::DeviceJwtPolicy jwt_policy(const ApiContext& api) {
-  device::DeviceJwtPolicy p;
-  if (auto* oauth = api.oauth.load()) p.audience = oauth->settings().issuer;
-  p.max_lifetime = api.config.device.request_max_lifetime_seconds * kMicrosPerSecond;
-  if (auto* oauth = api.oauth.load()) p.skew = oauth->settings().skew;
-  return p;
+  return device_jwt_policy(api);
 }
 
 Micros posture_max_age(const ApiContext& api) {
   return api.config.device.posture_max_age_seconds * kMicrosPerSecond;
-}
-
-// The JWT a device sent: the whole body, as application/jwt (or text/plain from simple clients).
-Result<std::string> signed_body(const Request& req) {
-  std::string_view body = req.body();
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' '))
-    body.remove_suffix(1);
-  if (body.empty())
-    return Error::invalid("the body must be a JWT signed by the device (application/jwt)");
-  return std::string(body);
 }
 
 // What the audit log keeps of a process: everything but its arguments (they may hold secrets).
@@ -69,14 +56,7 @@ nlohmann::json audited_process(const device::ProcessEvidence& e) {
 Result<device::VerifiedDeviceJwt> verified(ApiContext& api, store::Tx& tx, const std::string& jwt,
                                            std::string_view typ, const std::string& device_id,
                                            std::string_view req, Micros now) {
-  CUSTODY_ASSIGN(auto v, device::verify_device_jwt(tx, jwt, typ, device_id, jwt_policy(api), now));
-  if (!req.empty() &&
-      (!v.claims.contains("req") || !v.claims["req"].is_string() || v.claims["req"] != req))
-    return Error::unauthenticated("the JWT's req claim must be \"" + std::string(req) + "\"");
-  CUSTODY_ASSIGN(bool fresh,
-                 oauth::record_once(tx, "device", device_id + ":" + v.jti, v.expires_at, now));
-  if (!fresh) return Error::unauthenticated("this JWT was already used (jti " + v.jti + ")");
-  return v;
+  return verified_device_request(tx, jwt, typ, device_id, req, jwt_policy(api), now);
 }
 
 void add_enrol(http::Router& router, ApiContext& api) {

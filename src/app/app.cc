@@ -278,6 +278,7 @@ int serve(const Config& config, const ServeOptions& options) {
   policy::PdpSettings pdp_settings;
   pdp_settings.type_map = std::move(type_map).value();
   pdp_settings.action_type = config.pdp.action_type;
+  pdp_settings.discovery_enforced = config.discovery_enforcement == "deny";
   policy::Pdp pdp(std::move(pdp_settings));
   Status defaults = store.write_sync([&clock](store::Tx& tx) -> Status {
     auto installed = policy::install_default_policies(tx, clock.now());
@@ -313,6 +314,8 @@ int serve(const Config& config, const ServeOptions& options) {
   server_options.threads = config.threads > 0 ? static_cast<int>(config.threads)
                                               : std::max(1u, std::thread::hardware_concurrency());
   server_options.limits = config.limits;
+  server_options.larger_bodies.push_back(
+      {"/api/v1/devices/", "/discovery", config.device.max_report_bytes});
   server_options.tls = *tls;
   server_options.access_log = config.access_log;
   server_options.drain_ms = config.shutdown_drain_ms;

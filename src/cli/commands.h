@@ -29,6 +29,7 @@ void add_audit_commands(CLI::App& app, Action& action);
 void add_delegation_commands(CLI::App& app, Action& action);  // trace, delegation, keys
 void add_policy_commands(CLI::App& app, Action& action);      // policy, entities
 void add_device_commands(CLI::App& app, Action& action);
+void add_discovery_commands(CLI::App& app, Action& action);  // discovery list|show|…
 
 // Helpers shared by the commands_*.cc files.
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add_delegation_commands(app, action);
   add_policy_commands(app, action);
   add_device_commands(app, action);
+  add_discovery_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -293,6 +293,16 @@ const std::vector<Key>& keys() {
       device_int("device.request_max_lifetime_seconds", &DeviceConfig::request_max_lifetime_seconds,
                  10, 3600),
       device_int("device.assertion_ttl_seconds", &DeviceConfig::assertion_ttl_seconds, 10, 3600),
+      device_int("device.max_report_bytes", &DeviceConfig::max_report_bytes, 64 * 1024,
+                 64LL * 1024 * 1024),
+      {"discovery.enforcement",
+       [](Config& c, const std::string& t) -> Status {
+         if (t != "deny" && t != "alert")
+           return Error::invalid("config key discovery.enforcement: must be deny or alert",
+                                 "discovery.enforcement");
+         c.discovery_enforcement = t;
+         return ok_status();
+       }},
   };
   return all;
 }

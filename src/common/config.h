@@ -101,6 +101,9 @@ struct DeviceConfig {
   std::int64_t enrolment_token_ttl_seconds = 900;   // default lifetime of an enrolment token
   std::int64_t request_max_lifetime_seconds = 300;  // exp - iat of what a device signs
   std::int64_t assertion_ttl_seconds = 300;         // device-attested client assertions
+  // Largest signed discovery report a device may upload (the JWT's bytes). The HTTP body limit
+  // of POST /api/v1/devices/{id}/discovery is the larger of this and limits.max_body_bytes.
+  std::int64_t max_report_bytes = 4 * 1024 * 1024;
 };
 
 struct Config {
@@ -129,6 +132,9 @@ struct Config {
   SsfConfig ssf;
   ApprovalsConfig approvals;
   DeviceConfig device;
+  // What the PDP and token issuance do with an unregistered or drifted discovered component:
+  // "deny" (default) refuses, "alert" allows and writes an audit event (docs/find-agents.md).
+  std::string discovery_enforcement = "deny";
 
   std::string store_url() const;           // resolved store URL
   std::string server_secret_path() const;  // resolved secret file path

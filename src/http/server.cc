@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -160,8 +161,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                    });
   }
 
+  // limits.max_body_bytes, or a larger limit of the route (ServerOptions::larger_bodies).
+  std::uint64_t body_limit() const {
+    std::int64_t limit = server_.options.limits.max_body_bytes;
+    std::string_view path = parser_->get().target();
+    path = path.substr(0, path.find('?'));
+    for (const auto& larger : server_.options.larger_bodies)
+      if (path.size() >= larger.prefix.size() + larger.suffix.size() &&
+          path.starts_with(larger.prefix) && path.ends_with(larger.suffix))
+        limit = std::max(limit, larger.max_bytes);
+    return static_cast<std::uint64_t>(limit);
+  }
+
   void read_body() {
-    const auto limit = static_cast<std::uint64_t>(server_.options.limits.max_body_bytes);
+    const auto limit = body_limit();
     auto length = parser_->content_length();
     if (length && *length > limit) return on_read(beast::http::error::body_limit);
     parser_->body_limit(limit);
@@ -174,9 +187,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_read(beast::error_code ec) {
     started_ = std::chrono::steady_clock::now();
     if (ec == beast::http::error::body_limit) {
-      return refuse(413, "too_large", "Content Too Large",
-                    "the body exceeds " + std::to_string(server_.options.limits.max_body_bytes) +
-                        " bytes (limits.max_body_bytes)");
+      return refuse(
+          413, "too_large", "Content Too Large",
+          "the body exceeds " + std::to_string(body_limit()) + " bytes (limits.max_body_bytes)");
     }
     if (ec == beast::http::error::header_limit) {
       return refuse(431, "header_too_large", "Request Header Fields Too Large",

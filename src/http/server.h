@@ -39,6 +39,15 @@ struct ServerOptions {
   std::uint16_t port = 8080;  // 0: any free port
   int threads = 1;
   Limits limits;
+  // Routes whose bodies may be larger than limits.max_body_bytes: a path that starts with
+  // `prefix` and ends with `suffix` may carry up to `max_bytes` (e.g. device discovery reports,
+  // device.max_report_bytes).
+  struct LargerBody {
+    std::string prefix;
+    std::string suffix;
+    std::int64_t max_bytes = 0;
+  };
+  std::vector<LargerBody> larger_bodies;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: plain HTTP
   bool access_log = true;
   std::int64_t drain_ms = 10'000;

@@ -10,6 +10,7 @@
 #include "crypto/jwt.h"
 #include "delegation/record.h"
 #include "directory/entitlements.h"
+#include "inventory/findings.h"
 #include "oauth/access_token.h"
 #include "oauth/ciba.h"
 #include "oauth/client_auth.h"
@@ -227,6 +228,18 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
     if (!decided->ok()) return ok_status();
     Issuance& issuance = decided->value();
     issuance.audit["client_auth"] = client->method;
+    auto drifted = inventory::is_drifted(tx, client->identity.id);
+    if (!drifted.ok()) return drifted.error();
+    if (*drifted && settings_.deny_drifted) {
+      *decided = OAuthError::invalid_grant(
+          "client " + client->identity.id +
+              " is a discovered component whose launch definition changed since it was "
+              "registered (drift); register it again",
+          "discovery");
+      return ok_status();
+    }
+    if (*drifted)
+      issuance.audit["discovery_alert"] = "drifted: allowed by discovery.enforcement alert";
     // Within the built-in bounds; now the policies decide (issuance_policy.h).
     // A CIBA token was approved by a human: @approval policies are waived for it.
     auto verdict = authorize_issuance(tx, pdp_, issuance, now, !issuance.approval_id.empty());

@@ -69,6 +69,7 @@ Result<Settings> resolve_settings(const Config& config, std::string issuer) {
   s.skew = config.oauth.clock_skew_seconds * kMicrosPerSecond;
   s.assertion_max_lifetime = config.oauth.client_assertion_max_lifetime_seconds * kMicrosPerSecond;
   s.device_posture_max_age = config.device.posture_max_age_seconds * kMicrosPerSecond;
+  s.deny_drifted = config.discovery_enforcement == "deny";
   s.dpop_required = config.oauth.dpop_required;
   s.dpop_nonce = config.oauth.dpop_nonce;
   s.dpop_max_age = config.oauth.dpop_proof_max_age_seconds * kMicrosPerSecond;

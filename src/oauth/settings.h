@@ -30,6 +30,9 @@ struct Settings {
   // A device-attested assertion is accepted only while its device's last posture report is
   // younger than this (device.posture_max_age_seconds).
   Micros device_posture_max_age = 900 * kMicrosPerSecond;
+  // discovery.enforcement: a drifted discovered client gets no token (true), or gets one with
+  // a "discovery_alert" in the audit event (false, "alert").
+  bool deny_drifted = true;
   bool dpop_required = false;
   bool dpop_nonce = false;
   Micros dpop_max_age = 300 * kMicrosPerSecond;

@@ -75,6 +75,15 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
   }
   // RecordFields appends in key order in O(1): keep the names sorted.
   attrs["audiences"] = string_set(std::move(audiences));
+  CUSTODY_ASSIGN(auto found, tx_.query("SELECT drifted_hash FROM discovery_findings WHERE "
+                                       "identity_id = $1",
+                                       {identity->id}));
+  if (!found.empty()) {
+    cedar::RecordFields discovery;
+    discovery["drifted"] = !found[0].is_null(0);
+    discovery["enforce"] = discovery_enforced_;
+    attrs["discovery"] = cedar::Value::record(std::move(discovery));
+  }
   attrs["grants"] = string_set(std::move(grants));
   attrs["kind"] = std::string(directory::kind_name(identity->kind));
   if (auto cap = identity->labels.find("custody.dev/max-depth"); cap != identity->labels.end()) {

@@ -6,6 +6,7 @@
 //               tools:  Set<String> — "<audience> <tool>" per tool of an entitlement in force,
 //                                     "<audience> *" for an entitlement that names no tools;
 //               max_depth: Long — from the label custody.dev/max-depth (0 when malformed);
+//               discovery: {drifted, enforce: Bool} — identities discovery created;
 //   tags        its labels;
 //   parents     its owner, and Team::"<label team>" when it has a team label.
 // Entities are read at decision time (no cache outlives a request), so a suspension, a retired
@@ -40,11 +41,16 @@ class DirectoryEntities {
   // identity (the caller then looks elsewhere).
   Result<bool> load(const cedar::EntityUid& uid, cedar::EntityStore& layer);
 
+  // discovery.enforce of the identities discovery created (false: discovery.enforcement is
+  // "alert"). Default true.
+  void set_discovery_enforced(bool enforced) { discovery_enforced_ = enforced; }
+
  private:
   Result<bool> load_one(const cedar::EntityUid& uid, cedar::EntityStore& layer, int depth);
 
   store::Tx& tx_;
   Micros now_;
+  bool discovery_enforced_ = true;
   std::unordered_map<cedar::EntityUid, bool, cedar::EntityUidHash> loaded_;  // uid → found
 };
 

@@ -166,6 +166,7 @@ Result<std::vector<Decision>> Pdp::decide(const PdpSnapshot& snapshot, Directory
                                           const std::function<bool(const Decision&)>& stop) const {
   const CompiledBundle& bundle = *snapshot.bundle;
   const cedar::Schema* schema = bundle.schema.get();
+  directory.set_discovery_enforced(settings_.discovery_enforced);
 
   // The questions' uids, and the directory identities among them, in one layer for the batch.
   struct Uids {

@@ -41,6 +41,8 @@ struct PdpSettings {
   // AuthZEN type → Cedar entity type. Types not listed map to themselves.
   std::map<std::string, std::string> type_map = default_type_map();
   std::string action_type = "Action";
+  // discovery.enforcement: false in "alert" mode (discovered components' discovery.enforce).
+  bool discovery_enforced = true;
 
   // human→Human, service→Service, agent→Agent, mcp_server→McpServer, team→Team, tool→Tool.
   static std::map<std::string, std::string> default_type_map();

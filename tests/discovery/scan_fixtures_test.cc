@@ -326,8 +326,9 @@ TEST(ScanFixtures, ReportJsonShape) {
   EXPECT_EQ(j["schema"], "custody.discovery.report/v1");
   ASSERT_TRUE(j["findings"].is_array());
   for (const auto& f : j["findings"]) {
-    for (const char* k : {"client", "scope", "config_file", "server_name", "transport",
-                          "fingerprint", "secrets", "risks", "env_names", "header_names"}) {
+    for (const char* k :
+         {"client", "scope", "config_file", "server_name", "transport", "fingerprint",
+          "definition_hash", "secrets", "risks", "env_names", "header_names"}) {
       EXPECT_TRUE(f.contains(k)) << k;
     }
   }
