@@ -36,6 +36,9 @@ struct PresentedToken {
   int depth = 0;                // number of nested "act" levels
   std::optional<int> max_hops;  // "max_hops": further exchanges allowed; nullopt when absent
   nlohmann::json claims;
+  // A device-attested client assertion (device/assertion.h) presented as an actor token: the
+  // device it was attested on. The grant checks the device and the binding again.
+  std::optional<std::string> device_id;
 };
 
 // The claims of the token a delegation record stands for.

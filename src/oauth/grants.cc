@@ -5,6 +5,8 @@
 #include <set>
 
 #include "common/ids.h"
+#include "device/assertion.h"
+#include "device/workloads.h"
 #include "directory/entitlements.h"
 #include "directory/identity_rows.h"
 
@@ -255,7 +257,29 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
   Micros actor_exp = INT64_MAX;
   if (actor_token) {
     OAUTH_ASSIGN(PresentedToken a, verify(*actor_token, "actor_token"));
-    if (a.issuer == settings.issuer) {
+    if (a.device_id) {
+      // A device-attested assertion: the device must still be trusted and still allow the
+      // actor; the assertion is spent with the issuance, and the new token is bound to the
+      // device (revoked when it stops being trusted).
+      auto device = device::find_device(tx, *a.device_id);
+      if (!device.ok()) return OAuthError::server_error("cannot read the device");
+      if (!*device)
+        return OAuthError::invalid_request(
+            "actor_token refused: device " + *a.device_id + " is not enrolled", "actor");
+      if (auto why = device::unusable_reason(**device, settings.device_posture_max_age, in.now);
+          !why.empty())
+        return OAuthError::invalid_request("actor_token refused: " + why, "actor");
+      auto binding = device::find_binding(tx, *a.device_id, a.subject);
+      if (!binding.ok()) return OAuthError::server_error("cannot read device bindings");
+      if (!*binding)
+        return OAuthError::invalid_request(
+            "actor_token refused: " + a.subject + " is no longer allowed on device " + *a.device_id,
+            "actor");
+      out.one_time.push_back(
+          {"client_assertion", a.subject + ":" + a.jti, a.expires_at + settings.skew});
+      out.record.device_id = a.device_id;
+      out.audit["actor_device_id"] = *a.device_id;
+    } else if (a.issuer == settings.issuer) {
       auto live = delegation::is_live(tx, a.jti);
       if (!live.ok()) return OAuthError::server_error("cannot read delegation records");
       if (!*live) return OAuthError::invalid_request("actor_token was revoked", "revoked");

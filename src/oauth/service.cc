@@ -9,6 +9,7 @@
 #include "crypto/jws.h"
 #include "crypto/jwt.h"
 #include "delegation/record.h"
+#include "device/assertion.h"
 #include "directory/entitlements.h"
 #include "inventory/findings.h"
 #include "oauth/access_token.h"
@@ -159,6 +160,37 @@ TokenVerifier Service::subject_token_verifier() const {
     if (!claims.ok() || !claims->contains("iss") || !(*claims)["iss"].is_string())
       return OAuthError::invalid_request(w + " refused: it has no issuer", bound);
     std::string iss = (*claims)["iss"].get<std::string>();
+    // An actor token may be a device-attested client assertion custody signed for a process on
+    // an enrolled device (docs/devices.md): the actor is the assertion's identity.
+    if (w == "actor_token" && parsed->header.contains("typ") &&
+        parsed->header["typ"] == device::kAssertionType) {
+      auto keys = keys_.keys().snapshot();
+      crypto::JwtPolicy policy;
+      policy.jws.algorithms = all_algs();
+      policy.check_issuer = false;  // iss is the client; sub must equal it
+      policy.audience = settings_.token_endpoint();
+      policy.types = {std::string(device::kAssertionType)};
+      policy.skew = settings_.skew;
+      auto jwt = crypto::jwt_verify(token, keys->verification_keys, policy, clock_);
+      if (!jwt.ok())
+        return OAuthError::invalid_request(w + " refused: " + jwt.error().message, bound);
+      const auto& c = jwt->claims;
+      if (!c.contains("sub") || !c["sub"].is_string() || c.value("iss", "") != c["sub"] ||
+          !c.contains("device_id") || !c["device_id"].is_string() || !c.contains("jti") ||
+          !c["jti"].is_string())
+        return OAuthError::invalid_request(
+            w + " refused: a device-attested assertion needs iss = sub, device_id and jti", bound);
+      PresentedToken p;
+      p.issuer = settings_.issuer;
+      p.subject = c["sub"].get<std::string>();
+      p.jti = c["jti"].get<std::string>();
+      p.client_id = p.subject;
+      p.audience = {settings_.issuer};  // meant for custody itself
+      p.expires_at = c["exp"].get<std::int64_t>() * kMicrosPerSecond;
+      p.device_id = c["device_id"].get<std::string>();
+      p.claims = c;
+      return p;
+    }
     if (iss == settings_.issuer) {
       auto own = verify_own(token, false);
       if (!own.ok())

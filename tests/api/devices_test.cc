@@ -397,6 +397,44 @@ TEST_F(DevicesTest, ARevokedDeviceInvalidatesAnAssertionMintedBefore) {
   EXPECT_EQ(events[0]["details"]["after"], "untrusted");
 }
 
+TEST_F(DevicesTest, ADeviceAttestedAssertionServesAsAnActorToken) {
+  TestDevice d = enrol(owner_);
+  ASSERT_EQ(report(d, healthy_posture()).json()["trust"], "trusted");
+  // A hands its authority for B's audience on; B runs on the device; S requests the exchange.
+  Agent a = agent("actor-a"), b = agent("actor-b"), c = agent("actor-c"), svc = agent("actor-s");
+  entitle(a, "read", b.id);
+  entitle(a, "read", c.id);
+  entitle(b, "read", c.id);
+  ASSERT_EQ(admin()
+                .request("PUT", "/api/v1/devices/" + d.id + "/identities/" + b.id,
+                         json{{"selectors", {"uid:1000"}}})
+                .status,
+            200);
+  std::string subject = token_of(client_credentials(a, b.id, "read"));
+  ASSERT_FALSE(subject.empty());
+  auto exchange_as_b = [&](const std::string& actor_assertion) {
+    return exchange(svc, subject,
+                    {{"actor_token", actor_assertion},
+                     {"actor_token_type", "urn:ietf:params:oauth:token-type:jwt"},
+                     {"audience", c.id}});
+  };
+  std::string actor = assertion(d, b.id).json()["assertion"];
+  Response r = exchange_as_b(actor);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  json claims = claims_of(token_of(r));
+  EXPECT_EQ(claims["sub"], a.id);
+  EXPECT_EQ(claims["act"]["sub"], b.id);
+  EXPECT_EQ(claims["device_id"], d.id);
+  // The assertion is spent.
+  EXPECT_TRUE(Refused(exchange_as_b(actor), 401, "invalid_client", "", "already used"));
+  // The device degrades: an assertion minted before is refused as an actor token too.
+  std::string unused = assertion(d, b.id).json()["assertion"];
+  json bad = healthy_posture();
+  bad["disk_encryption"]["root_encrypted"] = false;
+  ASSERT_EQ(report(d, bad).json()["trust"], "untrusted");
+  EXPECT_TRUE(Refused(exchange_as_b(unused), 400, "invalid_request", "actor", "is untrusted"));
+}
+
 TEST_F(DevicesTest, WorkloadRefusalsReportedByTheAgentAreAudited) {
   TestDevice d = enrol(owner_);
   Response r = post_jwt("/api/v1/devices/" + d.id + "/events",
