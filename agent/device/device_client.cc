@@ -53,7 +53,7 @@ Result<DeviceState> enrol_device(const std::string& server_url, const std::strin
                                  const std::string& state_dir, const std::string& hostname,
                                  const std::string& platform) {
   CUSTODY_ASSIGN(auto url, net::parse_server_url(server_url));
-  net::HttpClientOptions options;
+  net::HttpClientOptions options = agent_http_options();
   options.user_agent = "custody-agent";
   net::HttpClient http(url, options);
   CUSTODY_ASSIGN(auto issuer, fetch_issuer(http));

@@ -24,9 +24,19 @@ Result<DeviceState> enrol_device(const std::string& server_url, const std::strin
                                  const std::string& state_dir, const std::string& hostname,
                                  const std::string& platform);
 
+// Bounds for calls to custodyd: a workload waits on them, so an unreachable custodyd must fail in
+// seconds, not in the generic client's 30 s.
+inline net::HttpClientOptions agent_http_options() {
+  net::HttpClientOptions o;
+  o.connect_timeout = std::chrono::milliseconds(5'000);
+  o.io_timeout = std::chrono::milliseconds(15'000);
+  o.max_body_bytes = 4 * 1024 * 1024;
+  return o;
+}
+
 class DeviceClient {
  public:
-  DeviceClient(DeviceState state, net::HttpClientOptions options = {});
+  DeviceClient(DeviceState state, net::HttpClientOptions options = agent_http_options());
 
   const DeviceState& state() const { return state_; }
 

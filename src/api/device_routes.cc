@@ -215,33 +215,42 @@ void add_events(http::Router& router, ApiContext& api) {
     std::string id(req.param("id"));
     auto jwt = signed_body(req);
     if (!jwt.ok()) return refuse(api, req, respond, id, "device.event", id, jwt.error());
-    signed_write(api, req, respond, id, "device.event", id,
-                 [&api, id, jwt = *jwt](store::Tx& tx, const std::string& rid,
-                                        Micros now) -> Result<Response> {
-                   CUSTODY_ASSIGN(auto v,
-                                  verified(api, tx, jwt, device::kRequestType, id, "event", now));
-                   const auto& c = v.claims;
-                   if (!c.contains("event") || !c["event"].is_string() ||
-                       c["event"].get<std::string>().rfind("workload.", 0) != 0 ||
-                       c["event"].get<std::string>().size() > 64)
-                     return Error::invalid("event must name a workload.* event", "event");
-                   audit::Event event;
-                   event.time = now;
-                   event.actor = id;
-                   event.action = "device." + c["event"].get<std::string>();
-                   event.target = c.contains("identity") && c["identity"].is_string()
-                                      ? c["identity"].get<std::string>().substr(0, 64)
-                                      : id;
-                   event.outcome = c.contains("outcome") && c["outcome"].is_string()
-                                       ? c["outcome"].get<std::string>().substr(0, 32)
-                                       : "refused";
-                   event.request_id = rid;
-                   event.details = {{"device", id}, {"reported_by", "custody-agent"}};
-                   for (const char* k : {"reason", "process", "request"})
-                     if (c.contains(k)) event.details[k] = c[k];
-                   CUSTODY_TRY(audit::append(tx, event));
-                   return http::json_response(202, {{"recorded", event.id}});
-                 });
+    signed_write(
+        api, req, respond, id, "device.event", id,
+        [&api, id, jwt = *jwt](store::Tx& tx, const std::string& rid,
+                               Micros now) -> Result<Response> {
+          CUSTODY_ASSIGN(auto v, verified(api, tx, jwt, device::kRequestType, id, "event", now));
+          const auto& c = v.claims;
+          if (!c.contains("event") || !c["event"].is_string() ||
+              c["event"].get<std::string>().rfind("workload.", 0) != 0 ||
+              c["event"].get<std::string>().size() > 64)
+            return Error::invalid("event must name a workload.* event", "event");
+          audit::Event event;
+          event.time = now;
+          event.actor = id;
+          event.action = "device." + c["event"].get<std::string>();
+          event.target = c.contains("identity") && c["identity"].is_string()
+                             ? c["identity"].get<std::string>().substr(0, 64)
+                             : id;
+          event.outcome = c.contains("outcome") && c["outcome"].is_string()
+                              ? c["outcome"].get<std::string>().substr(0, 32)
+                              : "refused";
+          event.request_id = rid;
+          event.details = {{"device", id}, {"reported_by", "custody-agent"}};
+          // Bounded and typed: the device's words go into the append-only log, and a
+          // process's arguments (which may hold secrets) never do.
+          if (c.contains("reason")) {
+            if (!c["reason"].is_string() || c["reason"].get<std::string>().size() > 2000)
+              return Error::invalid("reason must be a string of at most 2000 bytes", "reason");
+            event.details["reason"] = c["reason"];
+          }
+          if (c.contains("process")) {
+            CUSTODY_ASSIGN(auto process, device::evidence_from_json(c["process"]));
+            event.details["process"] = audited_process(process);
+          }
+          CUSTODY_TRY(audit::append(tx, event));
+          return http::json_response(202, {{"recorded", event.id}});
+        });
   });
 }
 

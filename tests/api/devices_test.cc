@@ -447,6 +447,15 @@ TEST_F(DevicesTest, WorkloadRefusalsReportedByTheAgentAreAudited) {
   auto events = audit_events(admin(), "action=device.workload.refused&actor=" + d.id);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["details"]["reason"], "no identity on this device matches the process");
+  // The process's arguments never reach the audit log; an unbounded reason is refused.
+  EXPECT_FALSE(events[0]["details"]["process"].contains("cmdline")) << events[0].dump();
+  EXPECT_EQ(events[0]["details"]["process"]["args"], 2);
+  Response huge = post_jwt(
+      "/api/v1/devices/" + d.id + "/events",
+      device_jwt(
+          d, "custody-device+jwt",
+          {{"req", "event"}, {"event", "workload.refused"}, {"reason", std::string(5000, 'x')}}));
+  EXPECT_TRUE(DeviceRefused(huge, 400, "at most 2000 bytes", "device.event"));
 }
 
 TEST(DevicesStale, AStaleReportMakesTheDeviceUntrusted) {
