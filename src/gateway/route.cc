@@ -22,8 +22,8 @@ std::string metadata_url(std::string_view issuer, std::string_view name) {
   // The issuer may have a path (behind a proxy): the well-known segment goes after the origin.
   std::string_view rest = issuer;
   std::size_t scheme = rest.find("://");
-  std::size_t path = scheme == std::string_view::npos ? std::string_view::npos
-                                                      : rest.find('/', scheme + 3);
+  std::size_t path =
+      scheme == std::string_view::npos ? std::string_view::npos : rest.find('/', scheme + 3);
   std::string origin(path == std::string_view::npos ? rest : rest.substr(0, path));
   std::string issuer_path(path == std::string_view::npos ? "" : rest.substr(path));
   return origin + "/.well-known/oauth-protected-resource" + issuer_path + "/mcp/" +
