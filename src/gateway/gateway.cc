@@ -96,6 +96,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   Micros now = 0;
   std::chrono::steady_clock::time_point started;
   std::string issuer;
+  std::string gateway_id;  // the gateway's own identity (route.h)
 
   std::optional<Route> route;
   std::optional<Caller> caller;
@@ -225,15 +226,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (oauth == nullptr)
       return respond(http::json_response(503, {{"error", "the server is starting"}}));
     issuer = oauth->settings().issuer;
-    if (gw.config_.gateway.identity.empty())
-      return refuse(http::json_response(503, {{"error", "temporarily_unavailable"},
-                                              {"error_description",
-                                               "the MCP gateway is not configured: set "
-                                               "gateway.identity (CUSTODY_GATEWAY_IDENTITY)"}}),
-                    "gateway.identity is not set", "unavailable");
 
     std::optional<AuthRefusal> auth_refusal;
     std::optional<Error> failure;
+    bool no_identity = false;
     std::optional<RpcRefusal> rpc_refusal;
     std::optional<std::string> denied_tool;  // inventory refusal text
     std::string denied_reason;
@@ -245,6 +241,16 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       }
       if (!*found) return ok_status();
       route = std::move(**found);
+      auto identity = gateway_identity(tx, gw.config_.gateway.identity);
+      if (!identity.ok()) {
+        failure = identity.error();
+        return ok_status();
+      }
+      if (!*identity) {
+        no_identity = true;
+        return ok_status();
+      }
+      gateway_id = std::move(**identity);
       CallerRequest cr{authorization, dpop, http_method, remote};
       auto who = authenticate_caller(tx, *oauth, *route, cr, gw.replay_, now);
       if (auto* refusal = std::get_if<AuthRefusal>(&who)) {
@@ -302,9 +308,17 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (!read.ok()) failure = read.error();
 
     if (!route && !failure) return refuse(not_found(), "no route " + route_name, "not_found");
-    if (!route)
+    if (!route || (failure && gateway_id.empty()))
       return refuse(http::json_response(502, {{"error", failure->message}}), failure->message,
                     "unavailable");
+    if (no_identity)
+      return refuse(http::json_response(
+                        503, {{"error", "temporarily_unavailable"},
+                              {"error_description",
+                               "the MCP gateway has no identity: label an active service "
+                               "identity custody.dev/role=mcp-gateway, or set gateway.identity "
+                               "(CUSTODY_GATEWAY_IDENTITY)"}}),
+                    "the gateway has no identity", "unavailable");
     if (auth_refusal) return refuse_auth(*auth_refusal);
     if (!origin_allowed(origin, issuer, gw.config_.gateway.allowed_origins))
       return refuse_rpc(403, rpc::kUpstreamError, "Origin " + origin + " is not allowed",
@@ -490,7 +504,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                        {"subject_token_type", kAccessTokenType},
                        {"resource", route->upstream_url},
                        {"scope", route->scope}};
-    oauth::Service::InProcessClient client{gw.config_.gateway.identity, {route->public_url}};
+    oauth::Service::InProcessClient client{gateway_id, {route->public_url}};
     auto self = shared_from_this();
     oauth->token_for(client, exchange, [self, key](oauth::Reply reply) {
       if (reply.status != 200 || !reply.body.contains("access_token")) {

@@ -30,6 +30,22 @@ std::string metadata_url(std::string_view issuer, std::string_view name) {
          std::string(name);
 }
 
+Result<std::optional<std::string>> gateway_identity(store::Tx& tx, const std::string& configured) {
+  if (!configured.empty()) return std::optional<std::string>(configured);
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT l.identity_id FROM identity_labels l "
+                                     "JOIN identities i ON i.id = l.identity_id "
+                                     "WHERE l.key = $1 AND l.value = 'mcp-gateway' AND "
+                                     "i.kind = 'service' AND i.state = 'active' "
+                                     "ORDER BY l.identity_id LIMIT 2",
+                                     {std::string(kRoleLabel)}));
+  if (rows.empty()) return std::optional<std::string>();
+  if (rows.size() > 1)
+    return Error::unprocessable("two active services are labelled " + std::string(kRoleLabel) +
+                                "=mcp-gateway (" + rows[0].text(0) + ", " + rows[1].text(0) +
+                                "); set gateway.identity");
+  return std::optional<std::string>(rows[0].text(0));
+}
+
 Result<std::optional<Route>> find_route(store::Tx& tx, std::string_view issuer,
                                         std::string_view name) {
   if (!valid_route_name(name)) return std::optional<Route>();
