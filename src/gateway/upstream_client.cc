@@ -36,6 +36,7 @@ namespace {
 
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 constexpr std::size_t kChunkBytes = 16 * 1024;
+constexpr int kMaxInterimResponses = 8;
 
 std::string lower_first(std::string text) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
@@ -299,6 +300,10 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     if (ended_) return;
     if (ec && may_retry(ec)) return retry();
     if (ec) return finish(io_error(ec, "waiting for the response", options_.response_timeout));
+    read_head();
+  }
+
+  void read_head() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     // Limits are counted here (Beast 1.74 skips its own check for a Content-Length when parsing
@@ -314,7 +319,7 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   // A pooled connection that the peer closed while idle fails like this before any response
   // byte; only then is the request sent again (it cannot have been processed twice knowingly).
   bool may_retry(const beast::error_code& ec) const {
-    return conn_->reused && !retried_ && conn_->buffer.size() == 0 &&
+    return conn_->reused && !retried_ && interim_responses_ == 0 && conn_->buffer.size() == 0 &&
            (!parser_ || !parser_->got_some()) && stale_connection_error(ec);
   }
 
@@ -333,6 +338,15 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     const auto& message = parser_->get();
     UpstreamHead head;
     head.status = static_cast<int>(message.result_int());
+    if (head.status / 100 == 1) {
+      // Interim responses (100 Continue, 103 Early Hints) precede the one that answers; the
+      // response timeout keeps bounding the wait for it. 101 would hand the connection over.
+      if (head.status == 101 || ++interim_responses_ > kMaxInterimResponses) {
+        return finish(Error::unavailable("malformed HTTP response: unexpected status " +
+                                         std::to_string(head.status)));
+      }
+      return read_head();
+    }
     for (const auto& field : message) {
       head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
@@ -438,6 +452,7 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   std::atomic<bool> ended_{false};  // written on the io thread only; read by cancel()
   std::atomic<bool> cancel_requested_{false};
   bool retried_ = false;
+  int interim_responses_ = 0;
   Clock::time_point deadline_;
   std::optional<tcp::resolver> resolver_;
   std::optional<asio::steady_timer> resolve_timer_;
