@@ -188,9 +188,18 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   void start(std::shared_ptr<UpstreamConnection> pooled, http::request<http::string_body> request) {
     request_ = std::move(request);
     if (cancel_requested_) return finish(Error::unavailable("cancelled"));
+    if (pooled) {
+      UpstreamPool::claim(*pooled);
+      // Bytes nobody asked for (a "408 Request Timeout", a TLS close_notify) mean the server is
+      // done with the connection, and would otherwise be read as this request's response.
+      beast::error_code ec;
+      if (pooled->tcp().socket().available(ec) > 0 || ec) {
+        pooled->close();
+        pooled.reset();
+      }
+    }
     if (!pooled) return connect();
     conn_ = std::move(pooled);
-    UpstreamPool::claim(*conn_);
     write();
   }
 

@@ -589,6 +589,29 @@ TEST(GatewayUpstream, RetriesOnceWhenThePooledConnectionWasClosed) {
   EXPECT_EQ(server.requests().size(), 2u);  // sent once on the new connection
 }
 
+TEST(GatewayUpstream, DoesNotReuseAConnectionThatSpokeUnasked) {
+  Gate idle_timeout;
+  TestServer server([&](const Request& r, Exchange& x) {
+    x.write(json_response(r.body()));
+    if (r.body() != "one") return true;
+    // Some servers answer an idle connection with a 408 before closing it.
+    idle_timeout.wait();
+    x.write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    return false;
+  });
+  UpstreamClient client(test_options());
+  Recorder first;
+  client.send(server.url(), post("one"), first.callbacks());
+  ASSERT_TRUE(first.wait_end());
+  idle_timeout.open();
+  ASSERT_TRUE(server.wait_closed(1));
+  Recorder second;
+  client.send(server.url(), post("two"), second.callbacks());
+  ASSERT_TRUE(second.wait_end());
+  EXPECT_EQ(second.log(), (std::vector<std::string>{"head 200", "body two", "end ok"}));
+  EXPECT_EQ(server.accepted(), 2);
+}
+
 TEST(GatewayUpstream, ReportsConnectionRefused) {
   std::uint16_t port;
   {
