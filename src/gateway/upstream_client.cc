@@ -266,10 +266,10 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
       }
     }
     conn_->tcp().expires_at(deadline_);
-    conn_->tcp().async_connect(
-        endpoints, [self = shared_from_this()](const beast::error_code& ec, const tcp::endpoint&) {
-          self->on_connected(ec);
-        });
+    conn_->tcp().async_connect(endpoints, [self = shared_from_this(), conn = conn_](
+                                              const beast::error_code& ec, const tcp::endpoint&) {
+      self->on_connected(ec);
+    });
   }
 
   void on_connected(const beast::error_code& ec) {
@@ -277,9 +277,9 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     if (ec) return finish(io_error(ec, "connecting", options_.connect_timeout));
     if (!conn_->tls()) return write();
     // The stream's expiry still bounds the handshake by the connect deadline.
-    conn_->tls()->async_handshake(
-        ssl::stream_base::client,
-        [self = shared_from_this()](const beast::error_code& ec) { self->on_handshake(ec); });
+    conn_->tls()->async_handshake(ssl::stream_base::client,
+                                  [self = shared_from_this(), conn = conn_](
+                                      const beast::error_code& ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(const beast::error_code& ec) {
@@ -299,9 +299,8 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     conn_->tcp().expires_after(options_.response_timeout);
     conn_->visit([&](auto& stream) {
       http::async_write(stream, request_,
-                        [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                          self->on_written(ec);
-                        });
+                        [self = shared_from_this(), conn = conn_](
+                            const beast::error_code& ec, std::size_t) { self->on_written(ec); });
     });
   }
 
@@ -320,8 +319,8 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     conn_->visit([&](auto& stream) {
       http::async_read_header(stream, conn_->buffer, *parser_,
-                              [self = shared_from_this()](const beast::error_code& ec,
-                                                          std::size_t) { self->on_head(ec); });
+                              [self = shared_from_this(), conn = conn_](
+                                  const beast::error_code& ec, std::size_t) { self->on_head(ec); });
     });
   }
 
@@ -383,10 +382,11 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     body.size = chunk_.size();
     body.more = true;
     conn_->visit([&](auto& stream) {
-      http::async_read_some(stream, conn_->buffer, *parser_,
-                            [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                              self->on_body_bytes(ec);
-                            });
+      http::async_read_some(
+          stream, conn_->buffer, *parser_,
+          [self = shared_from_this(), conn = conn_](const beast::error_code& ec, std::size_t) {
+            self->on_body_bytes(ec);
+          });
     });
   }
 
@@ -467,6 +467,8 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   std::optional<asio::steady_timer> resolve_timer_;
   bool resolve_timed_out_ = false;
 
+  // Each operation on the connection holds it too (the `conn` captures): Beast's operations use
+  // the stream and buffer until they complete, even after finish() or retry() let go of it.
   std::shared_ptr<UpstreamConnection> conn_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::array<char, kChunkBytes> chunk_{};
