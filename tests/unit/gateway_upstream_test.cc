@@ -569,6 +569,57 @@ TEST(GatewayUpstream, ReusesAKeptAliveConnection) {
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
+TEST(GatewayUpstream, ClosesConnectionsIdleLongerThanTheKeepalive) {
+  TestServer server([](const Request& r, Exchange& x) {
+    x.write(json_response(r.body()));
+    return true;
+  });
+  UpstreamOptions options = test_options();
+  options.idle_keepalive = 30ms;
+  UpstreamClient client(options);
+  Recorder first;
+  client.send(server.url(), post("one"), first.callbacks());
+  ASSERT_TRUE(first.wait_end());
+  ASSERT_TRUE(server.wait_closed(1));  // the server keeps it open: the client closed it
+  Recorder second;
+  client.send(server.url(), post("two"), second.callbacks());
+  ASSERT_TRUE(second.wait_end());
+  EXPECT_EQ(second.body(), "two");
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(GatewayUpstream, KeepsAtMostMaxIdleConnectionsPerHost) {
+  // Both requests are answered only once both have arrived, so two connections are open.
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  TestServer server([&](const Request& r, Exchange& x) {
+    {
+      std::unique_lock lock(mu);
+      ++arrived;
+      cv.notify_all();
+      cv.wait_for(lock, 3s, [&] { return arrived >= 2; });
+    }
+    x.write(json_response(r.body()));
+    return true;
+  });
+  UpstreamOptions options = test_options();
+  options.max_idle_per_host = 1;
+  UpstreamClient client(options);
+  Recorder a, b;
+  client.send(server.url(), post("a"), a.callbacks());
+  client.send(server.url(), post("b"), b.callbacks());
+  ASSERT_TRUE(a.wait_end());
+  ASSERT_TRUE(b.wait_end());
+  EXPECT_EQ(server.accepted(), 2);
+  ASSERT_TRUE(server.wait_closed(1));  // the older idle one
+  Recorder c;
+  client.send(server.url(), post("c"), c.callbacks());
+  ASSERT_TRUE(c.wait_end());
+  EXPECT_EQ(c.body(), "c");
+  EXPECT_EQ(server.accepted(), 2);
+}
+
 TEST(GatewayUpstream, RetriesOnceWhenThePooledConnectionWasClosed) {
   // Each response says keep-alive, then the server closes the connection as an idle timeout would.
   TestServer server([](const Request& r, Exchange& x) {
