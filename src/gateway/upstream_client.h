@@ -12,7 +12,9 @@
 //  - Connections: one pool per (scheme, host, port); an idle keep-alive connection is reused, at
 //    most `max_idle_per_host` stay idle (for up to `idle_keepalive`); a reused connection that
 //    turns out closed by the peer before any response byte is retried once on a fresh one (only
-//    then: a request is never sent twice after a byte of its response was read).
+//    then: a request is never sent twice after a byte of its response was read). A pooled
+//    connection that received bytes while idle (a 408, a TLS close_notify) is closed, not reused.
+//    A finished call's connection is back in the pool before its on_end runs.
 //  - Timeouts (errors name them): `connect_timeout` bounds resolve + TCP connect + TLS handshake;
 //    `response_timeout` bounds writing the request and waiting for the response head, and then
 //    each wait for more body bytes (so a silent SSE stream ends after that long without bytes).
