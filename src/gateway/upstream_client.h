@@ -31,7 +31,8 @@
 //    kInvalidArgument. A callback that throws ends its call with kInternal ("upstream call
 //    callback failed: …"). Never throws.
 //  - Thread safety: send() and cancel() may be called from any thread; the callbacks of one call
-//    never run concurrently. The destructor must not race with send().
+//    never run concurrently. The destructor must not race with send(), nor run in a callback
+//    (it joins the threads the callbacks run on).
 #pragma once
 
 #include <chrono>
