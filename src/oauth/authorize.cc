@@ -376,20 +376,20 @@ void AuthorizeEndpoint::decide(const OAuthRequest& f, WebReplyFn reply) const {
   event.details["aud"] = approved.resources;
   event.details["code_expires_at"] = (now + kAuthorizationCodeTtl) / kMicrosPerSecond;
   auto code = std::make_shared<std::string>();
-  store::Store& store = store_;
-  const crypto::SecretHasher& hasher = hasher_;
+  // The callbacks outlive this endpoint object; the store and the hasher live for the process.
+  store::Store* store = &store_;
+  const crypto::SecretHasher* hasher = &hasher_;
   std::string issuer = settings_.issuer;
   store_.write(
-      [approved, event, code, &hasher, now](store::Tx& tx) mutable -> Status {
-        CUSTODY_ASSIGN(*code, create_authorization_code(tx, hasher, approved, now));
+      [approved, event, code, hasher, now](store::Tx& tx) mutable -> Status {
+        CUSTODY_ASSIGN(*code, create_authorization_code(tx, *hasher, approved, now));
         return audit::append(tx, event);
       },
-      [reply, code, c, issuer, &store, event](Status s) mutable {
+      [reply, code, c, issuer, store, event](Status s) mutable {
         if (!s.ok()) {
           log::error("could not record an authorization code", {{"error", s.error().message}});
           auto e = OAuthError::temporarily_unavailable("the approval could not be recorded");
-          event.outcome.clear();
-          return refuse(store, std::move(event), e, error_redirect(c, e, issuer), reply);
+          return refuse(*store, std::move(event), e, error_redirect(c, e, issuer), reply);
         }
         std::vector<std::pair<std::string, std::string>> p = {{"code", *code}};
         if (c.state) p.emplace_back("state", *c.state);
