@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <ctime>
 #include <map>
 #include <regex>
 
@@ -311,7 +312,7 @@ TEST_F(AuthorizationCodeTest, HumanApprovesAndTheClientActsForTheHuman) {
   EXPECT_EQ(claims["sub"], human_);
   EXPECT_EQ(claims["client_id"], c.id);
   EXPECT_EQ(claims["act"], json({{"sub", c.id}}));
-  EXPECT_EQ(claims["aud"], kResource);
+  EXPECT_EQ(claims["aud"], std::string(kResource));
   EXPECT_EQ(claims["scope"], "tools:read");
   EXPECT_EQ(claims["custody"]["depth"], 1);
   Response record = admin().get("/api/v1/delegations/" + claims["jti"].get<std::string>());
@@ -340,7 +341,7 @@ TEST_F(AuthorizationCodeTest, WithoutScopeOrResourceTheHumansEntitlementsDecide)
   Response token = redeem(c, code, pkce.verifier);
   ASSERT_EQ(token.status, 200) << token.describe();
   json claims = claims_of(token_of(token));
-  EXPECT_EQ(claims["aud"], kResource);
+  EXPECT_EQ(claims["aud"], std::string(kResource));
   EXPECT_EQ(claims["scope"], "tools:call tools:read");
 }
 
