@@ -172,6 +172,53 @@ export class Gateway {
     return session;
   }
 
+  // Pushes the active policy bundle again with `text` added as interop.cedar (a push replaces the
+  // whole bundle); returns the new version.
+  async pushPolicy(text, description = 'interop MCP gateway test') {
+    const active = await this.custody.admin('GET', '/api/v1/policies/active');
+    const body = {
+      files: [...active.files.filter((f) => f.name !== 'interop.cedar'), { name: 'interop.cedar', text }],
+      description,
+    };
+    if (active.schema) body.schema = active.schema;
+    return this.custody.admin('POST', '/api/v1/policies', body);
+  }
+
+  // An owner-role admin token for the agent's owner (the human approvals are routed to).
+  async ownerToken() {
+    if (!this._ownerToken) {
+      const created = await this.custody.admin('POST', '/api/v1/tokens', {
+        role: 'owner',
+        identity_id: this.owner,
+        description: 'interop: the MCP owner',
+      });
+      this._ownerToken = created.token;
+      this.ownerTokenId = created.id;
+    }
+    return this._ownerToken;
+  }
+
+  // An admin API call with the owner's token; returns {status, body}.
+  async asOwner(method, pathname, body) {
+    const res = await fetch(this.custody.url + pathname, {
+      method,
+      headers: {
+        authorization: `Bearer ${await this.ownerToken()}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  // Another agent of the same owner, entitled like the first one to route `name`.
+  async secondAgent(name, tools = this.servers[name].tools) {
+    const id = await this.custody.agent(this.owner, { name: 'second MCP agent' });
+    await this.custody.entitle(id, this.servers[name].scope, this.routeUrl(name), tools ? { tools } : {});
+    return { id, secret: await this.custody.secret(id) };
+  }
+
   // Audit events of `action` (newest first), optionally only those after `since` (RFC 3339).
   async audit(action, query = {}) {
     const q = new URLSearchParams({ action, limit: '100', ...query });

@@ -8,8 +8,9 @@
 //                  of the answer is sent meanwhile)
 //   /garbage/mcp   the same, but a tools/call is answered 200 application/json with a body that
 //                  is not JSON
-// Tools: echo (harmless), export (high impact), slow_report (4 progress notifications 150 ms
-// apart, then the result); later_tool once addLaterTool() was called.
+// Tools: echo (harmless), export (high impact), purge and admin_reset (for refusals), slow_report
+// (4 progress notifications 150 ms apart, then the result); later_tool once addLaterTool() was
+// called.
 //
 // Every HTTP request is recorded (path, method, JSON-RPC method, Authorization header, session id)
 // in `requests` unless started with {record: false}.
@@ -70,6 +71,16 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
       async ({ dataset, format }) => ({
         content: [{ type: 'text', text: `exported ${dataset} as ${format ?? 'csv'}` }],
       }),
+    );
+    tools.purge = server.registerTool(
+      'purge',
+      { description: 'Deletes every record (the tests forbid it by policy).', inputSchema: {} },
+      async () => ({ content: [{ type: 'text', text: 'purged' }] }),
+    );
+    tools.admin_reset = server.registerTool(
+      'admin_reset',
+      { description: 'Resets the server (no agent is entitled to it).', inputSchema: {} },
+      async () => ({ content: [{ type: 'text', text: 'reset' }] }),
     );
     tools.slow_report = server.registerTool(
       'slow_report',

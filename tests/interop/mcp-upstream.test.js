@@ -24,7 +24,7 @@ async function connect(url, headers = {}) {
 test('tools, echo, progress and the Authorization header are seen', async () => {
   const client = await connect(up.mcpUrl, { authorization: 'Bearer abc' });
   const { tools } = await client.listTools();
-  assert.deepEqual(tools.map((t) => t.name).sort(), ['echo', 'export', 'slow_report']);
+  assert.deepEqual(tools.map((t) => t.name).sort(), ['admin_reset', 'echo', 'export', 'purge', 'slow_report']);
   assert.equal(tools.find((t) => t.name === 'echo').description, ECHO_DESCRIPTION);
   const r = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
   assert.deepEqual(r.content, [{ type: 'text', text: 'hi' }]);
