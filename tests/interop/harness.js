@@ -62,10 +62,10 @@ export async function startCustody({ env = {}, files = {} } = {}) {
     });
     const started = output.length;
     const url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`custodyd did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
-        STARTUP_TIMEOUT_MS,
-      );
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`custodyd did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`));
+      }, STARTUP_TIMEOUT_MS);
       const onData = (chunk) => {
         output += chunk.toString();
         const m = output.slice(started).match(/listening on (https?:\/\/[^"\s]+)/);
@@ -92,6 +92,7 @@ export async function startCustody({ env = {}, files = {} } = {}) {
   const url = await launch('127.0.0.1:0');
 
   const server = new Custody(url, dataDir, paths, () => output);
+  server.pid = () => child.pid; // the running custodyd's process id (it changes on restart)
   // Sends SIGTERM and resolves with the milliseconds until custodyd exited, or null when it was
   // still running after `ms` (then it is killed).
   server.terminate = async (ms) => {
