@@ -143,7 +143,9 @@ test('a call of a tool the agent is not entitled to is refused with -32003', asy
   assert.equal(err.code, -32003);
   assert.match(message(err), /admin_reset/);
   assert.equal(err.data?.custody?.decision, 'deny');
-  assert.ok(Array.isArray(err.data.custody.reasons));
+  // No permit applies; the PDP names the forbid that decided (the owner's entitlement does not
+  // list the tool either).
+  assert.deepEqual(err.data.custody.reasons, ['custody/agent-within-owner']);
   assert.equal(up.calls('tools/call').length, before, 'not forwarded');
 });
 
