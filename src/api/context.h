@@ -23,6 +23,10 @@ namespace custody::ssf {
 class Transmitter;
 }  // namespace custody::ssf
 
+namespace custody::gateway {
+class Gateway;
+}  // namespace custody::gateway
+
 namespace custody::api {
 
 struct ApiContext {
@@ -40,6 +44,8 @@ struct ApiContext {
   policy::Pdp* pdp = nullptr;
   // The Shared Signals transmitter behind /ssf/* (docs/ssf.md); null when not running (503).
   ssf::Transmitter* ssf = nullptr;
+  // The MCP gateway behind /mcp/{route} (docs/mcp-gateway.md); null when not running (503).
+  gateway::Gateway* gateway = nullptr;
 };
 
 }  // namespace custody::api

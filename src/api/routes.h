@@ -21,6 +21,7 @@ void add_approval_routes(http::Router& router, ApiContext& api);
 void add_ssf_routes(http::Router& router, ApiContext& api);
 void add_device_routes(http::Router& router, ApiContext& api);
 void add_discovery_routes(http::Router& router, ApiContext& api);
+void add_gateway_routes(http::Router& router, ApiContext& api);
 void add_operations_routes(http::Router& router, ApiContext& api, http::Metrics& metrics);
 
 inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics& metrics) {
@@ -39,6 +40,7 @@ inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics&
   add_ssf_routes(router, api);
   add_device_routes(router, api);
   add_discovery_routes(router, api);
+  add_gateway_routes(router, api);
 }
 
 }  // namespace custody::api

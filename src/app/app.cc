@@ -29,6 +29,7 @@
 #include "policy/approval_notifier.h"
 #include "policy/defaults.h"
 #include "policy/pdp.h"
+#include "gateway/gateway.h"
 #include "ssf/transmitter.h"
 #include "store/store.h"
 
@@ -303,6 +304,10 @@ int serve(const Config& config, const ServeOptions& options) {
   // Approver webhooks and CIBA pings (docs/approvals.md), sent by their own thread after commits.
   policy::ApprovalNotifier notifier(store, clock, api.hasher, config.approvals);
 
+  // The MCP gateway (docs/mcp-gateway.md): declared before the server, so that it outlives it.
+  gateway::Gateway mcp_gateway(store, clock, config, pdp, api.oauth);
+  api.gateway = &mcp_gateway;
+
   http::Metrics metrics;
   metrics.add_collector([&store] { return store_metrics(store); });
   http::Router router;
@@ -316,6 +321,7 @@ int serve(const Config& config, const ServeOptions& options) {
   server_options.limits = config.limits;
   server_options.larger_bodies.push_back(
       {"/api/v1/devices/", "/discovery", config.device.max_report_bytes});
+  server_options.larger_bodies.push_back({"/mcp/", "", config.gateway.max_message_bytes});
   server_options.tls = *tls;
   server_options.access_log = config.access_log;
   server_options.drain_ms = config.shutdown_drain_ms;

@@ -146,6 +146,20 @@ Key device_int(std::string name, std::int64_t DeviceConfig::*field, std::int64_t
           }};
 }
 
+Key gateway_int(std::string name, std::int64_t GatewayConfig::*field, std::int64_t lo,
+                std::int64_t hi) {
+  return {name, [=](Config& c, const std::string& t) {
+            return parse_int(name, t, lo, hi, &(c.gateway.*field));
+          }};
+}
+
+Key gateway_str(std::string name, std::string GatewayConfig::*field) {
+  return {name, [=](Config& c, const std::string& t) -> Status {
+            c.gateway.*field = t;
+            return ok_status();
+          }};
+}
+
 const std::vector<Key>& keys() {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   static const std::vector<Key> all = {
@@ -295,6 +309,28 @@ const std::vector<Key>& keys() {
       device_int("device.assertion_ttl_seconds", &DeviceConfig::assertion_ttl_seconds, 10, 3600),
       device_int("device.max_report_bytes", &DeviceConfig::max_report_bytes, 64 * 1024,
                  64LL * 1024 * 1024),
+      gateway_str("gateway.identity", &GatewayConfig::identity),
+      gateway_int("gateway.threads", &GatewayConfig::threads, 1, 64),
+      gateway_int("gateway.connect_timeout_ms", &GatewayConfig::connect_timeout_ms, 10, 600'000),
+      gateway_int("gateway.upstream_timeout_ms", &GatewayConfig::upstream_timeout_ms, 10,
+                  86'400'000),
+      gateway_int("gateway.max_message_bytes", &GatewayConfig::max_message_bytes, 1024,
+                  256LL * 1024 * 1024),
+      gateway_int("gateway.max_sessions", &GatewayConfig::max_sessions, 1, 10'000'000),
+      gateway_int("gateway.session_idle_seconds", &GatewayConfig::session_idle_seconds, 1,
+                  30LL * 24 * 3600),
+      gateway_int("gateway.max_argument_depth", &GatewayConfig::max_argument_depth, 1, 64),
+      {"gateway.audit_arguments",
+       [](Config& c, const std::string& t) -> Status {
+         bool yes = t == "true" || t == "1" || t == "yes" || t == "on";
+         bool no = t == "false" || t == "0" || t == "no" || t == "off";
+         if (!yes && !no)
+           return Error::invalid("config key gateway.audit_arguments: expected true or false",
+                                 "gateway.audit_arguments");
+         c.gateway.audit_arguments = yes;
+         return ok_status();
+       }},
+      gateway_str("gateway.allowed_origins", &GatewayConfig::allowed_origins),
       {"discovery.enforcement",
        [](Config& c, const std::string& t) -> Status {
          if (t != "deny" && t != "alert")

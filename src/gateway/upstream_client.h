@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "net/http_client.h"
@@ -54,7 +55,12 @@ struct SseEvent {
 // Incremental parser of an event stream: feed() arbitrary slices of bytes; complete events are
 // passed to `on_event`. Handles "\n", "\r\n" and "\r" line ends split across slices, a leading
 // UTF-8 BOM, comments (":"), fields without a colon, and the optional single space after it.
-// feed() returns an error (and stops) when one event's data grows beyond `max_event_bytes`.
+// Unknown fields, `id` values containing NUL and `retry` values that are not all digits are
+// ignored, as the WHATWG algorithm says. An event still open when the stream ends is not one
+// (the caller simply stops feeding).
+// feed() returns an error ("malformed event stream: event exceeds N bytes") when one event's
+// data plus the line being read grow beyond `max_event_bytes`; after that every feed() returns
+// the same error and delivers nothing.
 class SseParser {
  public:
   explicit SseParser(std::size_t max_event_bytes) : max_event_bytes_(max_event_bytes) {}
@@ -62,15 +68,20 @@ class SseParser {
 
  private:
   void line(std::string_view text, const std::function<void(SseEvent)>& on_event);
+  Status over_limit() const;
   std::size_t max_event_bytes_;
-  std::string pending_;  // an incomplete line
+  std::string pending_;     // an incomplete line
+  std::string bom_prefix_;  // the first bytes, until they show whether a BOM starts the stream
   bool bom_checked_ = false;
   bool last_was_cr_ = false;
+  bool failed_ = false;
   SseEvent current_;
 };
 
-// Writes one event in wire form: "id: …\nevent: …\ndata: …\n" (one data line per line of
-// `data`) and the blank line that ends it.
+// Writes one event in wire form: "id: …\nevent: …\nretry: …\ndata: …\n" (fields only when
+// present; one data line per line of `data`, whose "\r\n", "\r" and "\n" all end lines) and the
+// blank line that ends it. CR and LF are dropped from `id` and `event`, which cannot hold them,
+// so that no value can inject fields or events. SseParser reads the result back as `event`.
 std::string format_sse_event(const SseEvent& event);
 
 struct UpstreamRequest {

@@ -23,6 +23,68 @@ void Responder::operator()(Response response) const {
   if (state_->done.compare_exchange_strong(expected, true)) state_->send(std::move(response));
 }
 
+void BodyStream::write(std::string chunk) {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_ || cancelled_ || chunk.empty()) return;
+    queued_.push_back(std::move(chunk));
+    wake = std::move(wake_);
+    wake_ = nullptr;
+  }
+  if (wake) wake();
+}
+
+void BodyStream::close() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    wake = std::move(wake_);
+    wake_ = nullptr;
+  }
+  if (wake) wake();
+}
+
+bool BodyStream::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+void BodyStream::on_cancel(std::function<void()> callback) {
+  {
+    std::lock_guard lock(mu_);
+    if (!cancelled_) {
+      on_cancel_ = std::move(callback);
+      return;
+    }
+  }
+  callback();
+}
+
+BodyStream::Taken BodyStream::take(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  Taken out;
+  out.chunks.swap(queued_);
+  out.closed = closed_;
+  if (out.chunks.empty() && !closed_) wake_ = std::move(wake);
+  return out;
+}
+
+void BodyStream::cancel() {
+  std::function<void()> callback;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    queued_.clear();
+    wake_ = nullptr;
+    callback = std::move(on_cancel_);
+  }
+  if (callback) callback();
+}
+
 std::optional<std::string> url_decode(std::string_view text) {
   return form_decode(text);
 }

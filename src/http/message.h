@@ -8,6 +8,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,11 +39,45 @@ struct Request {
   std::string_view param(std::string_view name) const;
 };
 
+// A response body produced over time (e.g. server-sent events): the handler responds with a
+// Response whose `stream` is set, then writes chunks from any thread and closes it. The server
+// sends the head at once (chunked transfer coding) and each chunk as it comes, each write under
+// limits.write_timeout_ms; between chunks no timeout runs. When the client goes away (a write
+// fails) or the server stops, the stream is cancelled: writes are dropped and the on_cancel
+// callback runs once (on the writer's or the server's thread), so the producer can stop.
+class BodyStream {
+ public:
+  // Producer side.
+  void write(std::string chunk);
+  void close();
+  bool cancelled() const;
+  // Runs at once when already cancelled.
+  void on_cancel(std::function<void()> callback);
+
+  // Server side. take() moves out what is queued; when nothing is and the stream is open,
+  // `wake` is kept and called (once) when a write or close arrives.
+  struct Taken {
+    std::vector<std::string> chunks;
+    bool closed = false;
+  };
+  Taken take(std::function<void()> wake);
+  void cancel();
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> queued_;
+  bool closed_ = false;
+  bool cancelled_ = false;
+  std::function<void()> wake_;
+  std::function<void()> on_cancel_;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<BodyStream> stream;  // set: `body` is ignored and the body is streamed
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

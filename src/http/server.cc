@@ -93,6 +93,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       : server_(server), stream_(std::move(stream)), ctx_(ctx) {}
 
   ~Session() override {
+    if (body_stream_) body_stream_->cancel();
     server_.unregister_session(registration_);
     server_.active.fetch_sub(1);
     server_.metrics.connection_closed();
@@ -296,6 +297,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void send(Response r, const std::string& request_id) {
     if (server_.draining) keep_alive_ = false;
+    if (r.stream) return send_stream(std::move(r), request_id);
     response_.emplace();
     response_->result(static_cast<unsigned>(r.status));
     response_->version(11);
@@ -314,6 +316,77 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                              [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                                self->on_written(ec, n);
                              });
+  }
+
+  // A streamed body (Response::stream): the head with chunked transfer coding, then each chunk as
+  // the producer writes it, then the last chunk once it closes.
+  void send_stream(Response r, const std::string& request_id) {
+    body_stream_ = std::move(r.stream);
+    stream_head_.emplace();
+    stream_head_->result(static_cast<unsigned>(r.status));
+    stream_head_->version(11);
+    stream_head_->set(beast::http::field::server, "custody");
+    stream_head_->set(beast::http::field::content_type, r.content_type);
+    stream_head_->set("X-Request-Id", request_id);
+    for (auto& [k, v] : r.headers) stream_head_->set(k, v);
+    stream_head_->keep_alive(keep_alive_);
+    stream_head_->chunked(true);
+    serializer_.emplace(*stream_head_);
+    status_ = r.status;
+    request_id_ = request_id;
+    streamed_bytes_ = 0;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_.options.limits.write_timeout_ms));
+    beast::http::async_write_header(
+        stream_, *serializer_, [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->streamed_bytes_ += n;
+          if (ec) return self->end_stream(ec);
+          self->pump_stream();
+        });
+  }
+
+  void pump_stream() {
+    auto self = this->shared_from_this();
+    auto executor = ctx_.get_executor();
+    auto taken = body_stream_->take(
+        [self, executor] { net::post(executor, [self] { self->pump_stream(); }); });
+    if (!taken.chunks.empty()) {
+      chunk_.clear();
+      for (auto& c : taken.chunks) chunk_ += c;
+      bool last = taken.closed;
+      beast::get_lowest_layer(stream_).expires_after(
+          std::chrono::milliseconds(server_.options.limits.write_timeout_ms));
+      net::async_write(stream_, beast::http::make_chunk(net::buffer(chunk_)),
+                       [self, last](beast::error_code ec, size_t n) {
+                         self->streamed_bytes_ += n;
+                         if (ec) return self->end_stream(ec);
+                         if (last) return self->finish_stream();
+                         self->pump_stream();
+                       });
+      return;
+    }
+    if (taken.closed) return finish_stream();
+    // Waiting for the producer: no deadline while nothing is being written.
+    beast::get_lowest_layer(stream_).expires_never();
+  }
+
+  void finish_stream() {
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_.options.limits.write_timeout_ms));
+    net::async_write(stream_, beast::http::make_chunk_last(),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                       self->streamed_bytes_ += n;
+                       self->end_stream(ec);
+                     });
+  }
+
+  void end_stream(beast::error_code ec) {
+    if (ec) body_stream_->cancel();
+    body_stream_.reset();
+    serializer_.reset();
+    stream_head_.reset();
+    chunk_.clear();
+    on_written(ec, streamed_bytes_);
   }
 
   void on_written(beast::error_code ec, size_t bytes) {
@@ -358,6 +431,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::optional<Request> request_;
   std::optional<beast::http::response<beast::http::string_body>> response_;
+  std::shared_ptr<BodyStream> body_stream_;
+  std::optional<beast::http::response<beast::http::empty_body>> stream_head_;
+  std::optional<beast::http::response_serializer<beast::http::empty_body>> serializer_;
+  std::string chunk_;
+  size_t streamed_bytes_ = 0;
   std::list<std::pair<std::weak_ptr<SessionBase>, net::io_context*>>::iterator registration_;
   std::chrono::steady_clock::time_point started_;
   std::string remote_, route_, method_, path_, request_id_;

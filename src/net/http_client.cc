@@ -1,8 +1,5 @@
 #include "net/http_client.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +10,8 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <exception>
+
+#include "net/tls.h"
 
 namespace custody::net {
 namespace {
@@ -153,25 +152,6 @@ Result<tcp::resolver::results_type> resolve(asio::io_context& ioc, const ServerU
   return endpoints;
 }
 
-// Configures peer verification on one TLS connection: certificate chain against the default
-// trust store, the certificate's names against the host we meant to reach, and SNI.
-Status prepare_tls(ssl::stream<beast::tcp_stream>& stream, const ServerUrl& server) {
-  SSL* handle = stream.native_handle();
-  if (server.is_ip_literal()) {
-    // RFC 6066 forbids IP literals in SNI; the certificate must carry the IP in its SAN.
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), server.host.c_str()) != 1) {
-      return unavailable("cannot verify IP address " + server.host);
-    }
-  } else {
-    if (SSL_set1_host(handle, server.host.c_str()) != 1 ||
-        SSL_set_tlsext_host_name(handle, server.host.c_str()) != 1) {
-      return unavailable("cannot set up TLS for host " + server.host);
-    }
-  }
-  stream.set_verify_mode(ssl::verify_peer);
-  return ok_status();
-}
-
 }  // namespace
 
 std::string_view method_name(Method method) {
@@ -243,22 +223,18 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const try {
   }
 
   ssl::context context(ssl::context::tls_client);
-  context.set_default_verify_paths(ec);
-  if (ec) return unavailable("cannot load the system's trusted certificates: " + ec.message());
-  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  CUSTODY_TRY(make_verifying_context(context));
 
   ssl::stream<beast::tcp_stream> stream(ioc, context);
-  CUSTODY_TRY(prepare_tls(stream, server_));
+  CUSTODY_TRY(prepare_tls_peer(stream.native_handle(), server_));
   ec = connect(beast::get_lowest_layer(stream));
   if (ec) return step_error(ec, "connecting", options_.connect_timeout);
   ec = run_step(ioc, [&](auto handler) {
     stream.async_handshake(ssl::stream_base::client, std::move(handler));
   });
   if (ec) {
-    long verify = SSL_get_verify_result(stream.native_handle());
-    if (verify != X509_V_OK) {
-      return unavailable(std::string("TLS certificate verification failed: ") +
-                         X509_verify_cert_error_string(verify));
+    if (auto failure = certificate_failure(stream.native_handle())) {
+      return unavailable(std::move(*failure));
     }
     if (ec == beast::error::timeout) {
       return step_error(ec, "in the TLS handshake", options_.connect_timeout);

@@ -61,9 +61,15 @@ std::string normalize_htu(std::string_view url) {
   return scheme + "://" + authority + path;
 }
 
-OAuthResult<std::optional<DpopProof>> check_dpop_proof(const OAuthRequest& request,
-                                                       const Settings& settings,
-                                                       const DpopNonces& nonces, Micros now) {
+namespace {
+
+// The checks of both uses: `nonces` null at a resource server (no nonces there), `access_token`
+// set at a resource server (the proof's ath must be its hash).
+OAuthResult<std::optional<DpopProof>> check_proof(const OAuthRequest& request,
+                                                  const Settings& settings,
+                                                  const DpopNonces* nonces,
+                                                  const std::string_view* access_token,
+                                                  Micros now) {
   if (request.dpop.empty()) return std::optional<DpopProof>();
   if (request.dpop.size() > 1) return OAuthError::invalid_dpop_proof("more than one DPoP header");
   auto refuse = [](const std::string& why) {
@@ -99,13 +105,35 @@ OAuthResult<std::optional<DpopProof>> check_dpop_proof(const OAuthRequest& reque
   iat *= kMicrosPerSecond;
   if (iat > now + settings.skew) return refuse("iat is in the future");
   if (iat < now - settings.dpop_max_age - settings.skew) return refuse("the proof is too old");
-  if (settings.dpop_nonce) {
+  if (access_token != nullptr) {
+    std::string ath = base64url_encode(crypto::sha256(*access_token));
+    if (!c.contains("ath") || c["ath"] != ath)
+      return refuse("ath does not match the access token's hash");
+  }
+  if (nonces != nullptr && settings.dpop_nonce) {
     if (!c.contains("nonce") || !c["nonce"].is_string())
       return OAuthError::use_dpop_nonce("a DPoP nonce is required");
-    if (!nonces.valid(c["nonce"].get<std::string>(), now))
+    if (!nonces->valid(c["nonce"].get<std::string>(), now))
       return OAuthError::use_dpop_nonce("the DPoP nonce is stale or unknown");
   }
   return std::optional<DpopProof>(DpopProof{key->thumbprint(), c["jti"].get<std::string>(), iat});
+}
+
+}  // namespace
+
+OAuthResult<std::optional<DpopProof>> check_dpop_proof(const OAuthRequest& request,
+                                                       const Settings& settings,
+                                                       const DpopNonces& nonces, Micros now) {
+  return check_proof(request, settings, &nonces, nullptr, now);
+}
+
+OAuthResult<DpopProof> check_resource_dpop_proof(const OAuthRequest& request,
+                                                 std::string_view access_token,
+                                                 const Settings& settings, Micros now) {
+  if (request.dpop.empty())
+    return OAuthError::invalid_dpop_proof("a DPoP-bound token needs a DPoP proof");
+  OAUTH_ASSIGN(auto proof, check_proof(request, settings, nullptr, &access_token, now));
+  return std::move(*proof);
 }
 
 }  // namespace custody::oauth

@@ -48,6 +48,13 @@ OAuthResult<std::optional<DpopProof>> check_dpop_proof(const OAuthRequest& reque
                                                        const Settings& settings,
                                                        const DpopNonces& nonces, Micros now);
 
+// DPoP at a resource server (RFC 9449 §7.1), e.g. the MCP gateway: the same checks without server
+// nonces, plus ath = base64url(SHA-256(access token)). A missing proof is refused. Replay of the
+// proof's jti is the caller's to check.
+OAuthResult<DpopProof> check_resource_dpop_proof(const OAuthRequest& request,
+                                                 std::string_view access_token,
+                                                 const Settings& settings, Micros now);
+
 // The URL without query and fragment, scheme and host lower-cased, default port dropped; for htu.
 std::string normalize_htu(std::string_view url);
 

@@ -198,6 +198,18 @@ OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& 
   return out;
 }
 
+// The in-process client (the MCP gateway) acting for itself serves one of the subject token's
+// audiences (its route URL).
+static bool serves_audience(const GrantInput& in, const std::string& actor,
+                     const std::vector<std::string>& audience) {
+  if (in.actor_resources == nullptr || actor != in.client.identity.id) return false;
+  for (const auto& a : audience)
+    if (std::find(in.actor_resources->begin(), in.actor_resources->end(), a) !=
+        in.actor_resources->end())
+      return true;
+  return false;
+}
+
 OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
                                            const TokenVerifier& verify) {
   const auto& req = in.request;
@@ -320,7 +332,8 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
                                              m["sub"].get<std::string>() + ")",
                                          "may_act");
   } else if (std::find(subject.audience.begin(), subject.audience.end(), actor) ==
-             subject.audience.end()) {
+                 subject.audience.end() &&
+             !serves_audience(in, actor, subject.audience)) {
     return OAuthError::invalid_request("actor " + actor +
                                            " is not an audience of the subject token and not "
                                            "named by its may_act",

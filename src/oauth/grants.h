@@ -85,6 +85,9 @@ struct GrantInput {
   const std::optional<DpopProof>& dpop;
   const Settings& settings;
   Micros now = 0;
+  // Resource URLs the client serves (Service::InProcessClient): a subject token for one of them
+  // is meant for the client.
+  const std::vector<std::string>* actor_resources = nullptr;
 };
 
 // Verifies a presented token of either kind (custody's or a trusted issuer's); the Service's.

@@ -219,6 +219,14 @@ TokenVerifier Service::subject_token_verifier() const {
 }
 
 void Service::token(const OAuthRequest& req, ReplyFn reply) {
+  issue(req, nullptr, std::move(reply));
+}
+
+void Service::token_for(const InProcessClient& client, const OAuthRequest& req, ReplyFn reply) {
+  issue(req, &client, std::move(reply));
+}
+
+void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, ReplyFn reply) {
   Micros now = clock_.now();
   std::string actor;  // the authenticated client, once known
   std::string grant_type = req.param("grant_type").value_or("");
@@ -231,8 +239,20 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
       *decided = *repeated;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_,
-                                      keys_.keys().snapshot()->verification_keys, now);
+    OAuthResult<AuthenticatedClient> client = OAuthError::server_error("no client");
+    if (in_process == nullptr) {
+      client = authenticate_client(tx, req, settings_, hasher_,
+                                   keys_.keys().snapshot()->verification_keys, now);
+    } else if (grant_type != kGrantTokenExchange) {
+      client = OAuthError::unsupported_grant_type("in-process clients only exchange tokens");
+    } else {
+      auto identity = check_active_identity(tx, in_process->identity_id, "client");
+      if (identity.ok())
+        client = AuthenticatedClient{std::move(identity).value(), "in_process", "", std::nullopt,
+                                     0, std::nullopt, std::nullopt};
+      else
+        client = identity.error();
+    }
     if (!client.ok()) {
       *decided = client.error();
       return ok_status();
@@ -254,6 +274,7 @@ void Service::token(const OAuthRequest& req, ReplyFn reply) {
       return ok_status();
     }
     GrantInput in{req, *client, *dpop, settings_, now};
+    if (in_process != nullptr) in.actor_resources = &in_process->served_resources;
     *decided = grant_type == kGrantClientCredentials ? grant_client_credentials(tx, in)
                : grant_type == kGrantCiba            ? grant_ciba(tx, in, pdp_, verify)
                                                      : grant_token_exchange(tx, in, verify);

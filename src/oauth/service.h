@@ -48,6 +48,18 @@ class Service {
           std::string nonce_secret);
 
   void token(const OAuthRequest& request, ReplyFn reply);
+
+  // An in-process client that custody itself runs (the MCP gateway, docs/mcp-gateway.md): it
+  // does not authenticate (it is this process), but must be an active identity with an active
+  // owner like every client. `served_resources` are resource URLs it serves: a subject token
+  // whose aud names one of them counts as meant for this client (RFC 8693 actor check).
+  struct InProcessClient {
+    std::string identity_id;
+    std::vector<std::string> served_resources;
+  };
+  // A token request from `client`: only the token-exchange grant; everything else (bounds,
+  // policies, delegation record, audit, durability) as for token().
+  void token_for(const InProcessClient& client, const OAuthRequest& request, ReplyFn reply);
   void introspect(const OAuthRequest& request, ReplyFn reply);
   void revoke(const OAuthRequest& request, ReplyFn reply);
   // OpenID CIBA backchannel authentication request (ciba.h).
@@ -69,6 +81,8 @@ class Service {
   const policy::Pdp& pdp_;
   // Verifies a token exchange's subject or actor token (custody's own or a trusted issuer's).
   TokenVerifier subject_token_verifier() const;
+  // token() and token_for(): `in_process` null means the client authenticates in the request.
+  void issue(const OAuthRequest& request, const InProcessClient* in_process, ReplyFn reply);
   // Answers invalid_client for a client assertion whose jti was already used, auditing the
   // refusal in place of `event` (whose write lost).
   void refuse_replayed(audit::Event event, const Status& s, Micros now, const ReplyFn& reply);

@@ -172,6 +172,14 @@ Result<bool> approval_valid(store::Tx& tx, std::string_view id, const Question& 
          now < rows[0].integer(2);
 }
 
+Result<std::optional<std::string>> find_approved(store::Tx& tx, const Question& q, Micros now) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT id FROM approvals WHERE digest = $1 AND status = "
+                                     "'approved' AND expires_at > $2 ORDER BY id LIMIT 1",
+                                     {question_digest(q), now}));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows[0].text(0));
+}
+
 Status consume_approval(store::Tx& tx, std::string_view id, Micros now) {
   CUSTODY_ASSIGN(auto changed,
                  tx.exec("UPDATE approvals SET status = 'used', used_at = $2 WHERE id = $1 AND "

@@ -75,6 +75,11 @@ Result<Approval> decide_approval(store::Tx& tx, std::string_view id, bool approv
 // Whether `id` approves `question` now: approved, unused, unexpired and the same digest.
 Result<bool> approval_valid(store::Tx& tx, std::string_view id, const Question& question,
                             Micros now);
+// An approved, unused, unexpired approval of exactly this question (the same digest), for
+// enforcement points whose clients cannot carry an approval id (the MCP gateway: an approved
+// retry with the same arguments goes through once).
+Result<std::optional<std::string>> find_approved(store::Tx& tx, const Question& question,
+                                                 Micros now);
 // Marks it used; kConflict when another decision used it first (single use).
 Status consume_approval(store::Tx& tx, std::string_view id, Micros now);
 

@@ -1,0 +1,68 @@
+#include "gateway/route.h"
+
+#include "directory/identity_rows.h"
+
+namespace custody::gateway {
+
+bool valid_route_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
+std::string route_url(std::string_view issuer, std::string_view name) {
+  return std::string(issuer) + "/mcp/" + std::string(name);
+}
+
+std::string metadata_url(std::string_view issuer, std::string_view name) {
+  // The issuer may have a path (behind a proxy): the well-known segment goes after the origin.
+  std::string_view rest = issuer;
+  std::size_t scheme = rest.find("://");
+  std::size_t path = scheme == std::string_view::npos ? std::string_view::npos
+                                                      : rest.find('/', scheme + 3);
+  std::string origin(path == std::string_view::npos ? rest : rest.substr(0, path));
+  std::string issuer_path(path == std::string_view::npos ? "" : rest.substr(path));
+  return origin + "/.well-known/oauth-protected-resource" + issuer_path + "/mcp/" +
+         std::string(name);
+}
+
+Result<std::optional<Route>> find_route(store::Tx& tx, std::string_view issuer,
+                                        std::string_view name) {
+  if (!valid_route_name(name)) return std::optional<Route>();
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT l.identity_id FROM identity_labels l "
+                                     "JOIN identities i ON i.id = l.identity_id "
+                                     "WHERE l.key = $1 AND l.value = $2 AND i.kind = 'mcp_server' "
+                                     "AND i.state = 'active' ORDER BY l.identity_id LIMIT 2",
+                                     {std::string(kRouteLabel), std::string(name)}));
+  if (rows.empty()) return std::optional<Route>();
+  if (rows.size() > 1)
+    return Error::unprocessable("two active MCP servers claim the route \"" + std::string(name) +
+                                "\" (" + rows[0].text(0) + ", " + rows[1].text(0) + ")");
+  CUSTODY_ASSIGN(auto identity, directory::find_identity(tx, rows[0].text(0)));
+  if (!identity) return std::optional<Route>();
+  Route route;
+  route.name = std::string(name);
+  route.server = std::move(*identity);
+  auto url = route.server.labels.find(std::string(kUrlLabel));
+  if (url == route.server.labels.end())
+    return Error::unprocessable("MCP server " + route.server.id + " has no " +
+                                std::string(kUrlLabel) + " label");
+  route.upstream_url = url->second;
+  auto parsed = net::parse_endpoint_url(url->second);
+  if (!parsed.ok())
+    return Error::unprocessable("MCP server " + route.server.id + " has a malformed " +
+                                std::string(kUrlLabel) + ": " + parsed.error().message);
+  route.upstream = std::move(parsed).value();
+  route.public_url = route_url(issuer, name);
+  auto scope = route.server.labels.find(std::string(kScopeLabel));
+  route.scope = scope == route.server.labels.end() || scope->second.empty()
+                    ? std::string(kDefaultScope)
+                    : scope->second;
+  return std::optional<Route>(std::move(route));
+}
+
+}  // namespace custody::gateway
