@@ -97,7 +97,10 @@ async function openClient(url, auth) {
   const h = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL };
   const done = await post(agent, url, h, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
   if (done.status !== 202) throw new Error(`notifications/initialized at ${url}: ${done.status} ${done.body}`);
-  return { agent, url, headers: h, id: 1 };
+  // The gateway calls only tools it has seen listed (its inventory's baseline).
+  const list = await post(agent, url, h, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+  if (list.status !== 200) throw new Error(`tools/list at ${url}: ${list.status} ${list.body}`);
+  return { agent, url, headers: h, id: 2 };
 }
 
 // Runs the clients for `seconds`; returns latencies (ms) of successful calls and the error count.

@@ -131,6 +131,7 @@ test('a call forbidden by policy is refused with -32003, the tool and the policy
   assert.match(message(err), /interop\/never-purge/);
   const custody = err.data?.custody;
   assert.equal(custody?.decision, 'deny');
+  assert.equal(custody.reason, 'policy');
   assert.deepEqual(custody.reasons, ['interop/never-purge']);
   assert.equal(typeof custody.request_id, 'string');
   assert.ok(custody.request_id.length > 0);
@@ -242,11 +243,11 @@ test('the same over raw HTTP: the answer is an SSE stream with the progress even
 });
 
 test('each call is audited: gateway.call with the decision, gateway.call.result for forwarded ones', async () => {
+  // The event's outcome is the decision; details.name the tool (docs/mcp-gateway.md, "Audit").
   const calls = await gw.audit('gateway.call');
-  const find = (tool, outcome) =>
-    calls.find((e) => e.details?.tool === tool && (e.details?.outcome ?? e.details?.decision) === outcome);
+  const find = (tool, outcome) => calls.find((e) => e.details?.name === tool && e.outcome === outcome);
   const echo = find('echo', 'permit');
-  assert.ok(echo, `gateway.call for echo: ${JSON.stringify(calls.map((e) => e.details))}`);
+  assert.ok(echo, `gateway.call for echo: ${JSON.stringify(calls.map((e) => [e.outcome, e.details]))}`);
   assert.ok(JSON.stringify(echo).includes(gw.agent), 'the caller is named');
   // SHA-256 of the arguments (custody's canonical JSON of {"text": "hello through custody"}).
   const digest = createHash('sha256').update(JSON.stringify({ text: 'hello through custody' })).digest('hex');
@@ -258,10 +259,15 @@ test('each call is audited: gateway.call with the decision, gateway.call.result 
   assert.ok(find('export', 'permit'), 'gateway.call for the approved export');
 
   const results = await gw.audit('gateway.call.result');
-  const forwarded = results.filter((e) => ['echo', 'export', 'slow_report'].includes(e.details?.tool));
-  assert.ok(forwarded.some((e) => e.details.tool === 'echo'), JSON.stringify(results.map((e) => e.details)));
-  assert.ok(forwarded.some((e) => e.details.tool === 'export'));
-  assert.ok(forwarded.some((e) => e.details.tool === 'slow_report'));
-  assert.ok(!results.some((e) => e.details?.tool === 'purge' || e.details?.tool === 'admin_reset'),
+  const result = (tool) => results.find((e) => e.details?.name === tool);
+  for (const tool of ['echo', 'export', 'slow_report']) {
+    const r = result(tool);
+    assert.ok(r, `gateway.call.result for ${tool}: ${JSON.stringify(results.map((e) => e.details))}`);
+    assert.equal(r.outcome, 'success');
+    assert.equal(r.details.upstream_status, 200);
+    assert.equal(typeof r.details.latency_ms, 'number');
+  }
+  assert.ok(result('slow_report').details.latency_ms >= PROGRESS_STEPS * PROGRESS_INTERVAL_MS * 0.9);
+  assert.ok(!results.some((e) => e.details?.name === 'purge' || e.details?.name === 'admin_reset'),
     'no result for calls that were not forwarded');
 });

@@ -144,8 +144,9 @@ export class Gateway {
     return readRpc(res);
   }
 
-  // Raw initialize + notifications/initialized; returns the session id.
-  async session(name, token) {
+  // Raw initialize + notifications/initialized (+ tools/list with {list: true}: the gateway
+  // refuses calls of tools it has not seen listed); returns the session id.
+  async session(name, token, { list = false } = {}) {
     const init = await this.post(
       name,
       {
@@ -169,6 +170,11 @@ export class Gateway {
       { token, session },
     );
     if (done.status !== 202) throw new Error(`notifications/initialized -> ${done.status} ${done.text}`);
+    if (list) {
+      const tools = await this.post(name, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token, session });
+      if (tools.status !== 200 || !answer(tools.body, 1)?.result)
+        throw new Error(`tools/list -> ${tools.status} ${tools.text}`);
+    }
     return session;
   }
 

@@ -45,6 +45,16 @@ const waitFor = async (cond, ms = 3000) => {
   return cond();
 };
 
+test('before the gateway has seen a tools/list, no tool is callable (tool_unknown)', async () => {
+  // Not in docs/mcp-gateway.md: the gateway's own answer (fail closed, "list the server's tools
+  // first").
+  const err = await rpcError(mcp.client.callTool({ name: 'echo', arguments: { text: 'early' } }));
+  assert.equal(err.code, -32003);
+  assert.match(message(err), /echo/);
+  assert.equal(err.data?.custody?.reason, 'tool_unknown', JSON.stringify(err.data));
+  assert.equal(up.calls('tools/call').length, 0);
+});
+
 test('the first tools/list is the baseline: its tools are approved', async () => {
   assert.deepEqual(await names(), ['echo', 'export', 'slow_report']);
   const inv = await inventory();
@@ -72,8 +82,9 @@ test('a tool added later is pending: neither listed nor callable until approved'
   assert.equal(err.code, -32003);
   assert.match(message(err), /later_tool/);
   assert.match(message(err), /tool_pending/);
-  assert.equal(err.data?.custody?.decision, 'deny');
-  assert.ok(JSON.stringify(err.data.custody.reasons).includes('tool_pending'), JSON.stringify(err.data));
+  assert.equal(err.data?.custody?.decision, 'deny', JSON.stringify(err.data));
+  assert.equal(err.data.custody.reason, 'tool_pending');
+  assert.deepEqual(err.data.custody.reasons, [], 'no policy decided it');
   assert.equal(up.calls('tools/call').length, before, 'not forwarded');
 
   // The owner approves the current definition.
@@ -104,7 +115,8 @@ test('a tool whose description changed is blocked (tool_changed) until approved 
   assert.equal(err.code, -32003);
   assert.match(message(err), /echo/);
   assert.match(message(err), /tool_changed/);
-  assert.ok(JSON.stringify(err.data?.custody?.reasons).includes('tool_changed'), JSON.stringify(err.data));
+  assert.equal(err.data?.custody?.decision, 'deny', JSON.stringify(err.data));
+  assert.equal(err.data.custody.reason, 'tool_changed');
   assert.equal(up.calls('tools/call').length, before, 'not forwarded');
 
   const approved = await gw.asOwner('POST', `${inventoryPath()}/echo/approve`);

@@ -217,6 +217,7 @@ test('sessions: a request without Mcp-Session-Id after initialize is 400 (MCP tr
   // docs/mcp-gateway.md does not say; the MCP spec (2025-11-25, "Session Management") says a
   // server that requires a session answers 400 to a request without one, and the SDK's upstream
   // does: the gateway relays it (or answers the same itself).
+  await gw.session('files', token, { list: true }); // the inventory knows echo
   const r = await gw.post('files', call(9, 'echo', { text: 'no session' }), { token });
   assert.equal(r.status, 400, r.text);
   assert.equal(r.body?.error?.code, -32000, r.text);
@@ -243,7 +244,7 @@ test('upstream down: -32000 saying it is unreachable; a notification gets 502', 
 
 test('upstream slower than gateway.upstream_timeout_ms: -32000 timeout, connection not left hanging', async () => {
   const slow = await gw.token({ resource: gw.routeUrl('slow') });
-  const session = await gw.session('slow', slow);
+  const session = await gw.session('slow', slow, { list: true });
   const t0 = Date.now();
   const r = await gw.post('slow', call(3, 'echo', { text: 'too slow' }), { token: slow, session });
   const elapsed = Date.now() - t0;
@@ -263,7 +264,7 @@ test('upstream slower than gateway.upstream_timeout_ms: -32000 timeout, connecti
 
 test('upstream garbage: -32000 saying so', async () => {
   const garbage = await gw.token({ resource: gw.routeUrl('garbage') });
-  const session = await gw.session('garbage', garbage);
+  const session = await gw.session('garbage', garbage, { list: true });
   const r = await gw.post('garbage', call(6, 'echo', { text: 'x' }), { token: garbage, session });
   assertRpcError(r, { status: 200, code: -32000, id: 6, re: /malformed|garbage|invalid|not json|parse/i });
 });
