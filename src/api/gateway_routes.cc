@@ -22,10 +22,10 @@ using http::Responder;
 // The mcp_server identity `id`, visible to `who`.
 Result<directory::Identity> mcp_server(store::Tx& tx, const directory::Principal& who,
                                        std::string_view id) {
-  CUSTODY_ASSIGN(auto identity, directory::find_identity(tx, id));
+  CUSTODY_ASSIGN(auto identity, directory::rows::find_identity(tx, id));
   if (!identity || identity->kind != directory::Kind::kMcpServer)
     return Error::not_found("no MCP server " + std::string(id));
-  if (who.role == directory::Role::kOwner && !directory::can_manage(who, *identity))
+  if (who.role == directory::Role::kOwner && !directory::access::can_manage(who, *identity))
     return Error::not_found("no MCP server " + std::string(id));
   return std::move(*identity);
 }

@@ -25,11 +25,36 @@ ResourceShape shape_of(const std::string& method) {
   return {"call_tool", "tool", "name"};
 }
 
+// Leaves out of `value` what the schema type does not declare (records are closed in Cedar).
+void fit(nlohmann::json& value, const cedar::SchemaType* type) {
+  if (type == nullptr) return;
+  if (type->kind == cedar::SchemaType::Kind::kRecord && value.is_object()) {
+    for (auto it = value.begin(); it != value.end();) {
+      auto declared = type->attributes.find(it.key());
+      if (declared == type->attributes.end()) {
+        it = value.erase(it);
+      } else {
+        fit(it.value(), declared->second.type.get());
+        ++it;
+      }
+    }
+  } else if (type->kind == cedar::SchemaType::Kind::kSet && value.is_array()) {
+    for (auto& element : value) fit(element, type->element.get());
+  }
+}
+
 Result<std::vector<policy::Decision>> decide(store::Tx& tx, const policy::Pdp& pdp,
-                                             const std::vector<policy::Question>& questions,
-                                             Micros now, std::int64_t* version) {
+                                             std::vector<policy::Question> questions, Micros now,
+                                             std::int64_t* version) {
   auto snapshot = pdp.snapshot();
   if (version != nullptr) *version = snapshot->policy_version;
+  if (const cedar::Schema* schema = snapshot->bundle->schema.get()) {
+    for (auto& q : questions) {
+      auto uid = cedar::EntityUid::intern(pdp.settings().action_type, q.action);
+      if (const cedar::ActionDecl* action = schema->action(uid))
+        fit(q.context, action->context.get());
+    }
+  }
   policy::DirectoryEntities directory(tx, now);
   directory.set_discovery_enforced(pdp.settings().discovery_enforced);
   return pdp.decide(*snapshot, directory, questions);
@@ -111,7 +136,9 @@ policy::Question call_question(const Route& route, const Caller& caller, const C
                {"depth", caller.presented.depth},
                {"client", caller.presented.client_id}};
   if (target.method != "resources/read")
-    q.context["arguments"] = cedar_arguments(target.arguments, max_argument_depth);
+    q.context["arguments"] = target.arguments.is_object()
+                                 ? cedar_arguments(target.arguments, max_argument_depth)
+                                 : nlohmann::json::object();
   return q;
 }
 
@@ -154,7 +181,8 @@ Result<std::vector<bool>> callable_tools(store::Tx& tx, const policy::Pdp& pdp, 
   std::vector<policy::Question> questions;
   questions.reserve(names.size());
   for (const auto& name : names)
-    questions.push_back(call_question(route, caller, CallTarget{"tools/call", name, {}}, trust,
+    questions.push_back(call_question(route, caller,
+                                      CallTarget{"tools/call", name, nlohmann::json::object()}, trust,
                                       options.max_argument_depth));
   std::vector<bool> out;
   if (questions.empty()) return out;

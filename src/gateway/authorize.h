@@ -7,7 +7,10 @@
 // Tool {name, server} / McpResource {uri, server} / Prompt {name, server} whose server is the route
 // URL (the audience entitlements name); context {method, route, upstream, chain, depth, client,
 // arguments}. Arguments become Cedar values: numbers that are not integers become their decimal
-// text and nulls are dropped (Cedar has neither).
+// text and nulls are dropped (Cedar has neither). When the active bundle's schema declares the
+// action's context, what it does not declare is left out (Cedar records are closed): a policy on
+// an argument needs the argument declared, e.g. `arguments?: {rows?: Long}`. A declared argument
+// of the wrong type makes the question an error, which denies.
 //
 // An approval of exactly this question (same arguments) that a human granted is found and waives
 // the @approval policies once (it must then be consumed in the write that records the call).

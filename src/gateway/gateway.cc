@@ -205,6 +205,17 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     refuse(std::move(r), a.description, a.error.empty() ? "unauthenticated" : a.error);
   }
 
+  Response not_found() const {
+    Response r = http::json_response(
+        404, {{"type", "https://custody.dev/problems/not_found"},
+              {"title", "Not Found"},
+              {"status", 404},
+              {"detail", "no MCP server is routed at /mcp/" + route_name},
+              {"request_id", request_id}});
+    r.content_type = "application/problem+json";
+    return r;
+  }
+
   // --- the request -------------------------------------------------------------------------
 
   void start() {
@@ -289,9 +300,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (!read.ok()) failure = read.error();
 
     if (!route && !failure)
-      return refuse(http::problem(Error::not_found("no MCP server is routed at /mcp/" +
-                                                   route_name)),
-                    "no route " + route_name, "not_found");
+      return refuse(not_found(), "no route " + route_name, "not_found");
     if (!route)
       return refuse(http::json_response(502, {{"error", failure->message}}), failure->message,
                     "unavailable");

@@ -28,7 +28,7 @@ Result<std::string> tool_fingerprint(const nlohmann::json& tool) {
     return Error::invalid("a tool is an object with a string name", "tools");
   nlohmann::json definition = tool;
   definition.erase("name");
-  CUSTODY_ASSIGN(auto canonical, canonicalize(definition));
+  CUSTODY_ASSIGN(auto canonical, jcs::canonicalize(definition));
   return hex_encode(crypto::sha256(canonical));
 }
 

@@ -42,7 +42,7 @@ Result<std::optional<Route>> find_route(store::Tx& tx, std::string_view issuer,
   if (rows.size() > 1)
     return Error::unprocessable("two active MCP servers claim the route \"" + std::string(name) +
                                 "\" (" + rows[0].text(0) + ", " + rows[1].text(0) + ")");
-  CUSTODY_ASSIGN(auto identity, directory::find_identity(tx, rows[0].text(0)));
+  CUSTODY_ASSIGN(auto identity, directory::rows::find_identity(tx, rows[0].text(0)));
   if (!identity) return std::optional<Route>();
   Route route;
   route.name = std::string(name);
