@@ -54,9 +54,9 @@ test('protected resource metadata (RFC 9728) names the route and custody', async
 });
 
 test('the SDK discovers and authenticates by itself: 401, PRM, AS metadata, client_credentials', async () => {
-  mcp = await gw.connect('files');
+  const discovered = await gw.connect('files', { discover: true });
   const route = gw.routeUrl('files');
-  const log = mcp.log;
+  const log = discovered.log;
   // The first request went without a token and was refused with a pointer to the metadata.
   assert.equal(log[0].url, route);
   assert.equal(log[0].status, 401);
@@ -71,16 +71,18 @@ test('the SDK discovers and authenticates by itself: 401, PRM, AS metadata, clie
   assert.ok(log.indexOf(prm) < log.indexOf(token));
   // Then initialize went through.
   assert.ok(log.some((e) => e.url === route && e.status === 200 && e.at >= token.at));
-  assert.equal(mcp.client.getServerVersion()?.name, 'custody-interop-upstream');
+  assert.equal(discovered.client.getServerVersion()?.name, 'custody-interop-upstream');
 
   // The agent's token: audience the route, scope mcp, subject the agent.
-  const agentToken = mcp.provider.tokens().access_token;
+  const agentToken = discovered.provider.tokens().access_token;
   const claims = await gw.verify(agentToken, route);
   assert.equal(claims.sub, gw.agent);
   assert.equal(claims.scope, 'mcp');
 });
 
 test('tools/list is filtered: tools the agent may not call are absent', async () => {
+  // The agent's SDK client for the rest of this file, started with a token for the route.
+  mcp = await gw.connect('files');
   const { tools } = await mcp.client.listTools();
   const names = tools.map((t) => t.name).sort();
   // echo and slow_report are permitted, export needs approval (listed), purge is forbidden by
@@ -221,7 +223,7 @@ test('slow_report streams: progress notifications reach the client before the re
 
 test('the same over raw HTTP: the answer is an SSE stream with the progress events first', async () => {
   const token = await gw.token({ resource: gw.routeUrl('files') });
-  const session = await gw.session('files', token);
+  const session = await gw.session('files', token, { list: true });
   const r = await gw.post(
     'files',
     {

@@ -89,7 +89,14 @@ export class Gateway {
   // An MCP SDK client connected to route `name` (initialize done), authenticating with the SDK's
   // ClientCredentialsProvider. Every HTTP exchange the SDK makes is in `log` ({method, url,
   // status, at}).
-  async connect(name, { clientId = this.agent, clientSecret = this.secret, scope } = {}) {
+  //
+  // With `discover` the SDK starts without a token and finds its way to one (401, PRM, AS
+  // metadata, client_credentials with `resource`). Without it the provider starts with a token
+  // from custody's token endpoint for the route (`resource`, scope mcp): the SDK 1.32 refuses
+  // custody's authorization server metadata, which has no authorization_endpoint (custody has no
+  // authorization endpoint; RFC 8414 §2 allows leaving it out, the SDK's OAuthMetadataSchema
+  // requires it), so only the discovery test depends on that.
+  async connect(name, { clientId = this.agent, clientSecret = this.secret, scope, discover = false } = {}) {
     const log = [];
     const recordingFetch = async (url, init) => {
       const res = await fetch(url, init);
@@ -103,6 +110,10 @@ export class Gateway {
       expectedIssuer: this.custody.issuer,
       scope,
     });
+    if (!discover) {
+      const token = await this.token({ resource: this.routeUrl(name) }, { clientId, clientSecret });
+      provider.saveTokens({ access_token: token, token_type: 'Bearer' });
+    }
     const transport = new StreamableHTTPClientTransport(new URL(this.routeUrl(name)), {
       authProvider: provider,
       fetch: recordingFetch,
