@@ -25,7 +25,9 @@ let mcp; // {client, transport, provider, log} of the agent's SDK client on rout
 before(async () => {
   up = await startUpstream();
   gw = await startGateway({
-    routes: { files: up.mcpUrl },
+    // "second": the same upstream under another registration, listed for the first time by the
+    // list-then-call test.
+    routes: { files: up.mcpUrl, second: up.altUrl },
     // admin_reset is not listed: the agent is not entitled to it.
     agentTools: ['echo', 'export', 'slow_report', 'purge'],
   });
@@ -33,8 +35,12 @@ before(async () => {
 });
 
 after(async () => {
-  await gw?.stop();
-  await up?.close();
+  // The upstream closes even when custodyd did not stop cleanly (that error still fails the file).
+  try {
+    await gw?.stop();
+  } finally {
+    await up?.close();
+  }
 });
 
 // The JSON-RPC message of an McpError (the SDK prefixes "MCP error <code>: ").
@@ -93,7 +99,18 @@ test('tools/list is filtered: tools the agent may not call are absent', async ()
   assert.ok(listed.length >= 1, 'the gateway asked the upstream');
 });
 
+test('a tool the first tools/list showed can be called at once (the baseline is recorded before the listing is answered)', async () => {
+  // What every MCP client does: list, then call. The call comes right after the listing; the
+  // gateway must not refuse it as tool_unknown because it had not yet written the baseline.
+  const fresh = await gw.connect('second');
+  const { tools } = await fresh.client.listTools();
+  assert.ok(tools.some((t) => t.name === 'echo'));
+  const result = await fresh.client.callTool({ name: 'echo', arguments: { text: 'right after the listing' } });
+  assert.deepEqual(result.content, [{ type: 'text', text: 'right after the listing' }]);
+});
+
 test('an allowed call of echo goes through with the gateway\'s own token upstream', async () => {
+  await gw.inventoryRecorded('files', (inv) => inv.echo);
   const before = up.calls('tools/call').length;
   const result = await mcp.client.callTool({ name: 'echo', arguments: { text: 'hello through custody' } });
   assert.deepEqual(result.content, [{ type: 'text', text: 'hello through custody' }]);

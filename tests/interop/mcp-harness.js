@@ -185,8 +185,29 @@ export class Gateway {
       const tools = await this.post(name, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token, session });
       if (tools.status !== 200 || !answer(tools.body, 1)?.result)
         throw new Error(`tools/list -> ${tools.status} ${tools.text}`);
+      await this.inventoryRecorded(name);
     }
     return session;
+  }
+
+  // The tool inventory of route `name`'s server ({name: item}, through the admin API).
+  async inventory(name) {
+    const r = await this.custody.api('GET', `/api/v1/gateway/servers/${this.servers[name].id}/tools`);
+    if (r.status !== 200) throw new Error(`inventory -> ${r.status} ${JSON.stringify(r.body)}`);
+    return Object.fromEntries(r.body.items.map((t) => [t.name, t]));
+  }
+
+  // Waits (up to 3 s) until the inventory of route `name` satisfies `cond` (default: not empty).
+  // The gateway records what a tools/list showed after relaying the answer, so a test that is
+  // not about that ordering waits here (interop.mcp.gateway checks the ordering itself).
+  async inventoryRecorded(name, cond = (inv) => Object.keys(inv).length > 0) {
+    const end = Date.now() + 3000;
+    for (;;) {
+      const inv = await this.inventory(name);
+      if (cond(inv)) return inv;
+      if (Date.now() > end) throw new Error(`inventory of ${name} not as expected: ${JSON.stringify(inv)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   // Pushes the active policy bundle again with `text` added as interop.cedar (a push replaces the

@@ -25,13 +25,20 @@ before(async () => {
 });
 
 after(async () => {
-  await gw?.stop();
-  await up?.close();
+  // The upstream closes even when custodyd did not stop cleanly (that error still fails the file).
+  try {
+    await gw?.stop();
+  } finally {
+    await up?.close();
+  }
 });
 
 const message = (err) => err.message.replace(/^MCP error -?\d+: /, '');
 const inventoryPath = () => `/api/v1/gateway/servers/${gw.servers.files.id}/tools`;
-const inventory = async () => {
+// The inventory as the owner reads it; with `until`, once it satisfies that (the gateway records
+// what a listing showed just after relaying it: interop.mcp.gateway checks that ordering).
+const inventory = async (until) => {
+  if (until) await gw.inventoryRecorded('files', until);
   const r = await gw.asOwner('GET', inventoryPath());
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return Object.fromEntries(r.body.items.map((t) => [t.name, t]));
@@ -57,7 +64,7 @@ test('before the gateway has seen a tools/list, no tool is callable (tool_unknow
 
 test('the first tools/list is the baseline: its tools are approved', async () => {
   assert.deepEqual(await names(), ['echo', 'export', 'slow_report']);
-  const inv = await inventory();
+  const inv = await inventory((i) => i.echo);
   for (const name of ['echo', 'export', 'slow_report', 'purge', 'admin_reset']) {
     assert.equal(inv[name]?.status, 'approved', `${name}: ${JSON.stringify(inv[name])}`);
     assert.match(inv[name].fingerprint, /^[0-9a-f]{64}$/);
@@ -73,7 +80,7 @@ test('a tool added later is pending: neither listed nor callable until approved'
   assert.ok(await waitFor(() => listChanged > seenBefore), 'list_changed reached the client through the gateway');
 
   assert.deepEqual(await names(), ['echo', 'export', 'slow_report']);
-  const inv = await inventory();
+  const inv = await inventory((i) => i.later_tool);
   assert.equal(inv.later_tool?.status, 'pending', JSON.stringify(inv.later_tool));
   assert.match(inv.later_tool.fingerprint, /^[0-9a-f]{64}$/);
 
@@ -105,7 +112,7 @@ test('a tool whose description changed is blocked (tool_changed) until approved 
   up.setEchoDescription(CHANGED_DESCRIPTION);
   // The gateway learns of the change from the next tools/list it relays.
   assert.deepEqual(await names(), ['export', 'later_tool', 'slow_report']);
-  const inv = await inventory();
+  const inv = await inventory((i) => i.echo.fingerprint !== old.fingerprint);
   assert.equal(inv.echo.status, 'changed', JSON.stringify(inv.echo));
   assert.notEqual(inv.echo.fingerprint, old.fingerprint);
   assert.ok(inv.echo.changed_at);
@@ -130,9 +137,12 @@ test('a tool whose description changed is blocked (tool_changed) until approved 
 });
 
 test('changing it back is a change too', async () => {
+  const approved = (await inventory()).echo;
   up.setEchoDescription(ECHO_DESCRIPTION);
   assert.ok(!(await names()).includes('echo'));
-  assert.equal((await inventory()).echo.status, 'changed');
+  const inv = await inventory((i) => i.echo.fingerprint !== approved.fingerprint);
+  assert.equal(inv.echo.status, 'changed');
+  assert.notEqual(inv.echo.fingerprint, inv.echo.approved_fingerprint);
 });
 
 test('inventory changes are audited (gateway.tool.*)', async () => {
@@ -143,7 +153,7 @@ test('inventory changes are audited (gateway.tool.*)', async () => {
   assert.ok(about('echo').length >= 2, `echo: ${about('echo')}`); // changed, approved
 });
 
-test('only the owner or an admin approves; an unknown tool or server is 404', async () => {
+test('only the owner or an admin approves (another owner gets 404); an unknown tool or server is 404', async () => {
   const stranger = await gw.custody.human('Stranger');
   const token = (
     await gw.custody.admin('POST', '/api/v1/tokens', { role: 'owner', identity_id: stranger })
@@ -152,8 +162,9 @@ test('only the owner or an admin approves; an unknown tool or server is 404', as
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },
   });
-  assert.equal(res.status, 403);
-  assert.equal((await res.json()).type, 'https://custody.dev/problems/permission_denied');
+  // Another owner does not see the server at all (as with other owners' delegations, 404).
+  assert.equal(res.status, 404);
+  assert.equal((await res.json()).type, 'https://custody.dev/problems/not_found');
   assert.equal((await inventory()).echo.status, 'changed', 'not approved by a stranger');
 
   const unknown = await gw.asOwner('POST', `${inventoryPath()}/no_such_tool/approve`);

@@ -3,7 +3,7 @@
 // responses as the SDK sends them by default), on a random loopback port.
 //
 // Endpoints (each its own set of sessions; the tools are shared):
-//   /mcp           the normal server
+//   /mcp           the normal server (/alt/mcp: the same, to register it a second time)
 //   /slow/mcp      the same, but a tools/call is held `slowMs` before the server sees it (no byte
 //                  of the answer is sent meanwhile)
 //   /garbage/mcp   the same, but a tools/call is answered 200 application/json with a body that
@@ -126,7 +126,7 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
   async function handle(req, res) {
     const url = new URL(req.url, 'http://upstream');
     let mode;
-    if (url.pathname === '/mcp') mode = 'normal';
+    if (url.pathname === '/mcp' || url.pathname === '/alt/mcp') mode = 'normal';
     else if (url.pathname === '/slow/mcp') mode = 'slow';
     else if (url.pathname === '/garbage/mcp') mode = 'garbage';
     else {
@@ -154,11 +154,11 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
       });
 
     let session = sessionId ? sessions.get(sessionId) : undefined;
-    if (session && session.mode !== mode) session = undefined;
+    if (session && session.path !== url.pathname) session = undefined;
     if (!session) {
       if (req.method === 'POST' && !sessionId && isInitializeRequest(body)) {
         const { server, tools } = buildServer();
-        const entry = { server, tools, mode, transport: null };
+        const entry = { server, tools, mode, path: url.pathname, transport: null };
         entry.transport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           onsessioninitialized: (id) => sessions.set(id, entry),
@@ -216,6 +216,7 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
     mcpUrl: `${base}/mcp`,
     slowUrl: `${base}/slow/mcp`,
     garbageUrl: `${base}/garbage/mcp`,
+    altUrl: `${base}/alt/mcp`,
     requests,
     slowClosed,
     sessions,
