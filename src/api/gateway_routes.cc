@@ -64,8 +64,7 @@ void approve_tool(ApiContext& api, Request& req, Responder respond) {
         e.details = {{"name", name},
                      {"fingerprint", tool.fingerprint},
                      {"previous_status", gateway::tool_status_name(before->status())},
-                     {"previous_approved_fingerprint",
-                      before->approved_fingerprint.value_or("")}};
+                     {"previous_approved_fingerprint", before->approved_fingerprint.value_or("")}};
         CUSTODY_TRY(audit::append(tx, e));
         return http::json_response(200, gateway::to_json(tool));
       });
@@ -80,13 +79,13 @@ void add_gateway_routes(http::Router& router, ApiContext& api) {
         return respond(http::problem(req, Error::unavailable("the MCP gateway is not running")));
       api.gateway->handle(req, std::move(respond));
     });
-  router.add("GET", "/.well-known/oauth-protected-resource/mcp/{route}",
-             [&api](Request& req, Responder respond) {
-               if (api.gateway == nullptr)
-                 return respond(
-                     http::problem(req, Error::unavailable("the MCP gateway is not running")));
-               api.gateway->metadata(req, std::move(respond));
-             });
+  router.add(
+      "GET", "/.well-known/oauth-protected-resource/mcp/{route}",
+      [&api](Request& req, Responder respond) {
+        if (api.gateway == nullptr)
+          return respond(http::problem(req, Error::unavailable("the MCP gateway is not running")));
+        api.gateway->metadata(req, std::move(respond));
+      });
   router.add("GET", "/api/v1/gateway/servers/{id}/tools",
              [&api](Request& req, Responder respond) { list_tools(api, req, respond); });
   router.add("POST", "/api/v1/gateway/servers/{id}/tools/{name}/approve",

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "device/compliance.h"
 #include "directory/admin_tokens.h"
+#include "gateway/gateway.h"
 #include "http/server.h"
 #include "oauth/key_manager.h"
 #include "oauth/replay.h"
@@ -29,7 +30,6 @@
 #include "policy/approval_notifier.h"
 #include "policy/defaults.h"
 #include "policy/pdp.h"
-#include "gateway/gateway.h"
 #include "ssf/transmitter.h"
 #include "store/store.h"
 

@@ -108,16 +108,16 @@ struct DeviceConfig {
 
 // The MCP gateway (docs/mcp-gateway.md).
 struct GatewayConfig {
-  std::string identity;                         // the gateway's service identity (svc_…)
-  std::int64_t threads = 1;                     // threads of the upstream client
-  std::int64_t connect_timeout_ms = 5'000;      // to an upstream
-  std::int64_t upstream_timeout_ms = 60'000;    // to the response head, and between body bytes
+  std::string identity;                              // the gateway's service identity (svc_…)
+  std::int64_t threads = 1;                          // threads of the upstream client
+  std::int64_t connect_timeout_ms = 5'000;           // to an upstream
+  std::int64_t upstream_timeout_ms = 60'000;         // to the response head, and between body bytes
   std::int64_t max_message_bytes = 4 * 1024 * 1024;  // one JSON-RPC message, either way
-  std::int64_t max_sessions = 100'000;          // MCP sessions remembered
-  std::int64_t session_idle_seconds = 3'600;    // a session unused this long is forgotten
-  std::int64_t max_argument_depth = 16;         // tool arguments deeper than this reach Cedar as text
-  bool audit_arguments = false;                 // put the arguments themselves in gateway.call events
-  std::string allowed_origins;                  // comma-separated; empty: only the issuer's origin
+  std::int64_t max_sessions = 100'000;               // MCP sessions remembered
+  std::int64_t session_idle_seconds = 3'600;         // a session unused this long is forgotten
+  std::int64_t max_argument_depth = 16;  // tool arguments deeper than this reach Cedar as text
+  bool audit_arguments = false;          // put the arguments themselves in gateway.call events
+  std::string allowed_origins;           // comma-separated; empty: only the issuer's origin
 };
 
 struct Config {

@@ -129,12 +129,9 @@ policy::Question call_question(const Route& route, const Caller& caller, const C
   q.resource.type = shape.type;
   q.resource.id = route.public_url + " " + target.name;
   q.resource.properties = {{shape.name_attribute, target.name}, {"server", route.public_url}};
-  q.context = {{"method", target.method},
-               {"route", route.name},
-               {"upstream", route.upstream_url},
-               {"chain", caller.chain},
-               {"depth", caller.presented.depth},
-               {"client", caller.presented.client_id}};
+  q.context = {{"method", target.method},         {"route", route.name},
+               {"upstream", route.upstream_url},  {"chain", caller.chain},
+               {"depth", caller.presented.depth}, {"client", caller.presented.client_id}};
   if (target.method != "resources/read")
     q.context["arguments"] = target.arguments.is_object()
                                  ? cedar_arguments(target.arguments, max_argument_depth)
@@ -150,8 +147,7 @@ Result<CallDecision> decide_call(store::Tx& tx, const policy::Pdp& pdp, const Ro
     CUSTODY_ASSIGN(out.device_trust,
                    device_trust(tx, *caller.device_id, now, options.max_posture_age));
   }
-  out.question =
-      call_question(route, caller, target, out.device_trust, options.max_argument_depth);
+  out.question = call_question(route, caller, target, out.device_trust, options.max_argument_depth);
   CUSTODY_ASSIGN(auto approved, policy::find_approved(tx, out.question, now));
   out.question.approved = approved.has_value();
   CUSTODY_ASSIGN(auto decisions, decide(tx, pdp, {out.question}, now, &out.policy_version));
@@ -182,8 +178,8 @@ Result<std::vector<bool>> callable_tools(store::Tx& tx, const policy::Pdp& pdp, 
   questions.reserve(names.size());
   for (const auto& name : names)
     questions.push_back(call_question(route, caller,
-                                      CallTarget{"tools/call", name, nlohmann::json::object()}, trust,
-                                      options.max_argument_depth));
+                                      CallTarget{"tools/call", name, nlohmann::json::object()},
+                                      trust, options.max_argument_depth));
   std::vector<bool> out;
   if (questions.empty()) return out;
   CUSTODY_ASSIGN(auto decisions, decide(tx, pdp, questions, now, nullptr));

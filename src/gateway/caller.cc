@@ -29,7 +29,8 @@ void collect_chain(const nlohmann::json& act, std::vector<std::string>& actors) 
   // act nests prior actors inside the current one: {sub: C, act: {sub: B}} is B then C.
   if (!act.is_object()) return;
   if (act.contains("act")) collect_chain(act["act"], actors);
-  if (act.contains("sub") && act["sub"].is_string()) actors.push_back(act["sub"].get<std::string>());
+  if (act.contains("sub") && act["sub"].is_string())
+    actors.push_back(act["sub"].get<std::string>());
 }
 
 // RFC 6750 §3: quoted-string values; descriptions are ours, but strip what would break quoting.
@@ -76,8 +77,8 @@ std::variant<Caller, AuthRefusal> authenticate_caller(store::Tx& tx, const oauth
                        " (request it with resource=" + route.public_url + ")");
   if (std::find(presented->scopes.begin(), presented->scopes.end(), route.scope) ==
       presented->scopes.end())
-    return refusal(403, "insufficient_scope", "the access token lacks the " + route.scope +
-                                                  " scope");
+    return refusal(403, "insufficient_scope",
+                   "the access token lacks the " + route.scope + " scope");
   if (presented->cnf_jkt) {
     if (scheme != "dpop")
       return refusal(401, "invalid_token",
@@ -104,8 +105,7 @@ std::variant<Caller, AuthRefusal> authenticate_caller(store::Tx& tx, const oauth
   caller.chain.push_back(presented->subject);
   collect_chain(presented->act, caller.chain);
   caller.principal = caller.chain.back();
-  if (auto d = presented->claims.find("device_id");
-      d != presented->claims.end() && d->is_string())
+  if (auto d = presented->claims.find("device_id"); d != presented->claims.end() && d->is_string())
     caller.device_id = d->get<std::string>();
   caller.session_owner = presented->subject + " " + presented->client_id;
   caller.presented = std::move(presented).value();

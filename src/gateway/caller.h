@@ -38,9 +38,9 @@ struct AuthRefusal {
 };
 
 struct CallerRequest {
-  std::string_view authorization;     // the Authorization header
-  std::vector<std::string> dpop;      // every DPoP header
-  std::string method;                 // for the DPoP proof's htm
+  std::string_view authorization;  // the Authorization header
+  std::vector<std::string> dpop;   // every DPoP header
+  std::string method;              // for the DPoP proof's htm
   std::string remote_address;
 };
 

@@ -47,7 +47,8 @@ Response rpc_error(int status, const nlohmann::json& id, int code, std::string_v
 
 bool lists(std::string_view header, std::string_view type) {
   // Accept lists media types; a wildcard counts.
-  return header.find(type) != std::string_view::npos || header.find("*/*") != std::string_view::npos;
+  return header.find(type) != std::string_view::npos ||
+         header.find("*/*") != std::string_view::npos;
 }
 
 std::string origin_of(std::string_view url) {
@@ -95,6 +96,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   Micros now = 0;
   std::chrono::steady_clock::time_point started;
   std::string issuer;
+  std::string gateway_id;  // the gateway's own identity (route.h)
 
   std::optional<Route> route;
   std::optional<Caller> caller;
@@ -182,23 +184,24 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     e.details["status"] = r.status;
     auto self = shared_from_this();
     auto answer = std::make_shared<Response>(std::move(r));
-    gw.store_.write([e](store::Tx& tx) mutable { return audit::append(tx, e); },
-                    [self, answer](Status s) {
-                      if (!s.ok())
-                        log::error("could not audit a gateway refusal",
-                                   {{"error", s.error().message}});
-                      self->respond(std::move(*answer));
-                    });
+    gw.store_.write(
+        [e](store::Tx& tx) mutable { return audit::append(tx, e); },
+        [self, answer](Status s) {
+          if (!s.ok())
+            log::error("could not audit a gateway refusal", {{"error", s.error().message}});
+          self->respond(std::move(*answer));
+        });
   }
 
-  void refuse_rpc(int status, int code, const std::string& message_text,
-                  const std::string& outcome, const nlohmann::json& data = nullptr) {
+  void refuse_rpc(int status, int code, const std::string& message_text, const std::string& outcome,
+                  const nlohmann::json& data = nullptr) {
     refuse(rpc_error(status, rpc_id(), code, message_text, data), message_text, outcome);
   }
 
   void refuse_auth(const AuthRefusal& a) {
-    nlohmann::json body = {{"error", a.error.empty() ? "invalid_token" : a.error},
-                           {"error_description", a.description}};
+    // RFC 6750 §3.1: no error code when the request carried no credentials.
+    nlohmann::json body = {{"error_description", a.description}};
+    if (!a.error.empty()) body["error"] = a.error;
     Response r = http::json_response(a.status, body);
     if (route && (a.status == 401 || a.status == 403))
       r.header("WWW-Authenticate", challenge(a, *route, issuer));
@@ -206,12 +209,12 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   }
 
   Response not_found() const {
-    Response r = http::json_response(
-        404, {{"type", "https://custody.dev/problems/not_found"},
-              {"title", "Not Found"},
-              {"status", 404},
-              {"detail", "no MCP server is routed at /mcp/" + route_name},
-              {"request_id", request_id}});
+    Response r =
+        http::json_response(404, {{"type", "https://custody.dev/problems/not_found"},
+                                  {"title", "Not Found"},
+                                  {"status", 404},
+                                  {"detail", "no MCP server is routed at /mcp/" + route_name},
+                                  {"request_id", request_id}});
     r.content_type = "application/problem+json";
     return r;
   }
@@ -223,15 +226,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (oauth == nullptr)
       return respond(http::json_response(503, {{"error", "the server is starting"}}));
     issuer = oauth->settings().issuer;
-    if (gw.config_.gateway.identity.empty())
-      return refuse(http::json_response(503, {{"error", "temporarily_unavailable"},
-                                              {"error_description",
-                                               "the MCP gateway is not configured: set "
-                                               "gateway.identity (CUSTODY_GATEWAY_IDENTITY)"}}),
-                    "gateway.identity is not set", "unavailable");
 
     std::optional<AuthRefusal> auth_refusal;
     std::optional<Error> failure;
+    bool no_identity = false;
     std::optional<RpcRefusal> rpc_refusal;
     std::optional<std::string> denied_tool;  // inventory refusal text
     std::string denied_reason;
@@ -243,6 +241,16 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       }
       if (!*found) return ok_status();
       route = std::move(**found);
+      auto identity = gateway_identity(tx, gw.config_.gateway.identity);
+      if (!identity.ok()) {
+        failure = identity.error();
+        return ok_status();
+      }
+      if (!*identity) {
+        no_identity = true;
+        return ok_status();
+      }
+      gateway_id = std::move(**identity);
       CallerRequest cr{authorization, dpop, http_method, remote};
       auto who = authenticate_caller(tx, *oauth, *route, cr, gw.replay_, now);
       if (auto* refusal = std::get_if<AuthRefusal>(&who)) {
@@ -299,11 +307,18 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     });
     if (!read.ok()) failure = read.error();
 
-    if (!route && !failure)
-      return refuse(not_found(), "no route " + route_name, "not_found");
-    if (!route)
+    if (!route && !failure) return refuse(not_found(), "no route " + route_name, "not_found");
+    if (!route || (failure && gateway_id.empty()))
       return refuse(http::json_response(502, {{"error", failure->message}}), failure->message,
                     "unavailable");
+    if (no_identity)
+      return refuse(http::json_response(
+                        503, {{"error", "temporarily_unavailable"},
+                              {"error_description",
+                               "the MCP gateway has no identity: label an active service "
+                               "identity custody.dev/role=mcp-gateway, or set gateway.identity "
+                               "(CUSTODY_GATEWAY_IDENTITY)"}}),
+                    "the gateway has no identity", "unavailable");
     if (auth_refusal) return refuse_auth(*auth_refusal);
     if (!origin_allowed(origin, issuer, gw.config_.gateway.allowed_origins))
       return refuse_rpc(403, rpc::kUpstreamError, "Origin " + origin + " is not allowed",
@@ -342,26 +357,23 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (rpc_refusal)
       return refuse_rpc(rpc_refusal->code == rpc::kInvalidParams ? 200 : 400, rpc_refusal->code,
                         rpc_refusal->message, "invalid_argument");
-    if (message->kind != MessageKind::kResponse && !target &&
-        !forwarded_method(message->method))
-      return refuse_rpc(200, rpc::kMethodNotFound,
-                        "method " + message->method.substr(0, 100) +
-                            " is not forwarded by the custody gateway",
-                        "invalid_argument");
+    if (message->kind != MessageKind::kResponse && !target && !forwarded_method(message->method))
+      return refuse_rpc(
+          200, rpc::kMethodNotFound,
+          "method " + message->method.substr(0, 100) + " is not forwarded by the custody gateway",
+          "invalid_argument");
     if (message->method != "initialize" && !check_session()) return;
     if (denied_tool) return deny_call(denied_reason, *denied_tool, {});
     if (target && failure)
-      return deny_call("policy_error", "the policy decision point refused the question: " +
-                                           failure->message,
-                       {});
-    if (failure)
-      return refuse_rpc(200, rpc::kInternalError, failure->message, "internal");
+      return deny_call("policy_error",
+                       "the policy decision point refused the question: " + failure->message, {});
+    if (failure) return refuse_rpc(200, rpc::kInternalError, failure->message, "internal");
     if (!target) return forward();
     if (decision->outcome == "deny") {
-      std::string why = decision->reasons.empty()
-                            ? std::string("no policy permits it")
-                            : "forbidden by " + join(decision->reasons, ", ");
-      if (!decision->errors.empty()) why += " (policy errors: " + join(decision->errors, "; ") + ")";
+      std::string why = decision->reasons.empty() ? std::string("no policy permits it")
+                                                  : "forbidden by " + join(decision->reasons, ", ");
+      if (!decision->errors.empty())
+        why += " (policy errors: " + join(decision->errors, "; ") + ")";
       return deny_call("policy", why, decision->reasons);
     }
     if (decision->outcome == "approval_required") return hold_for_approval();
@@ -405,12 +417,12 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                              {"reasons", policies},
                              {"request_id", request_id}}}};
     auto self = shared_from_this();
-    gw.store_.write([e](store::Tx& tx) mutable { return audit::append(tx, e); },
-                    [self, text, data](Status s) {
-                      if (!s.ok())
-                        log::error("could not audit a gateway deny", {{"error", s.error().message}});
-                      self->respond(rpc_error(200, self->rpc_id(), rpc::kDenied, text, data));
-                    });
+    gw.store_.write(
+        [e](store::Tx& tx) mutable { return audit::append(tx, e); },
+        [self, text, data](Status s) {
+          if (!s.ok()) log::error("could not audit a gateway deny", {{"error", s.error().message}});
+          self->respond(rpc_error(200, self->rpc_id(), rpc::kDenied, text, data));
+        });
   }
 
   void hold_for_approval() {
@@ -420,10 +432,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     Micros ttl = gw.config_.pdp.approval_ttl_seconds * kMicrosPerSecond;
     gw.store_.write(
         [self, e, approval, ttl](store::Tx& tx) mutable -> Status {
-          CUSTODY_ASSIGN(*approval, policy::request_approval(
-                                        tx, self->decision->question,
-                                        self->decision->approval_labels,
-                                        self->caller->principal, self->now, ttl));
+          CUSTODY_ASSIGN(*approval,
+                         policy::request_approval(tx, self->decision->question,
+                                                  self->decision->approval_labels,
+                                                  self->caller->principal, self->now, ttl));
           e.details["approval"] = approval->id;
           e.details["approval_labels"] = self->decision->approval_labels;
           return audit::append(tx, e);
@@ -437,15 +449,14 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
           std::string text = self->what() + " needs a human's approval (" + approval->id +
                              ", approver " + approval->approver +
                              "); call again with the same arguments once it is approved";
-          nlohmann::json data = {
-              {"custody",
-               {{"decision", "approval_required"},
-                {"approval",
-                 {{"id", approval->id},
-                  {"approver", approval->approver},
-                  {"expires_at", format_rfc3339(approval->expires_at)},
-                  {"labels", self->decision->approval_labels}}},
-                {"request_id", self->request_id}}}};
+          nlohmann::json data = {{"custody",
+                                  {{"decision", "approval_required"},
+                                   {"approval",
+                                    {{"id", approval->id},
+                                     {"approver", approval->approver},
+                                     {"expires_at", format_rfc3339(approval->expires_at)},
+                                     {"labels", self->decision->approval_labels}}},
+                                   {"request_id", self->request_id}}}};
           self->respond(rpc_error(200, self->rpc_id(), rpc::kApprovalRequired, text, data));
         });
   }
@@ -493,7 +504,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                        {"subject_token_type", kAccessTokenType},
                        {"resource", route->upstream_url},
                        {"scope", route->scope}};
-    oauth::Service::InProcessClient client{gw.config_.gateway.identity, {route->public_url}};
+    oauth::Service::InProcessClient client{gateway_id, {route->public_url}};
     auto self = shared_from_this();
     oauth->token_for(client, exchange, [self, key](oauth::Reply reply) {
       if (reply.status != 200 || !reply.body.contains("access_token")) {
@@ -551,7 +562,8 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (message && message->method == "initialize" && h.status / 100 == 2)
       if (auto sid = h.header("Mcp-Session-Id"); sid && sane_session_id(*sid))
         gw.sessions_.add(route->name, *sid, caller->session_owner, gw.clock_.now());
-    if (http_method == "DELETE" && h.status / 100 == 2) gw.sessions_.remove(route->name, session_id);
+    if (http_method == "DELETE" && h.status / 100 == 2)
+      gw.sessions_.remove(route->name, session_id);
     if (!h.event_stream) return;
     stream = std::make_shared<http::BodyStream>();
     auto self = shared_from_this();
@@ -583,8 +595,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (!is_request()) return text;
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_object() || !j.contains("id") || j["id"] != message->id) return text;
-    if (j.contains("error") && j["error"].is_object())
-      rpc_error_code = j["error"].value("code", 0);
+    if (j.contains("error") && j["error"].is_object()) rpc_error_code = j["error"].value("code", 0);
     if (j.contains("result") && j["result"].is_object() && j["result"].contains("isError"))
       is_error = j["result"]["isError"].is_boolean() && j["result"]["isError"].get<bool>();
     if (tools_list && j.contains("result") && j["result"].is_object() &&
@@ -638,15 +649,17 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     }
     tools = std::move(kept);
     if (!s.ok() || change.empty()) return;
-    audit::Event e = event(change.baseline ? "gateway.tool.baseline" : "gateway.tool.observed",
-                           "success");
+    audit::Event e =
+        event(change.baseline ? "gateway.tool.baseline" : "gateway.tool.observed", "success");
     e.target = route->server.id;
     nlohmann::json added = nlohmann::json::array(), changed = nlohmann::json::array();
     for (const auto& a : change.added)
-      added.push_back({{"name", a.name}, {"fingerprint", a.fingerprint},
+      added.push_back({{"name", a.name},
+                       {"fingerprint", a.fingerprint},
                        {"status", tool_status_name(a.status())}});
     for (const auto& c : change.changed)
-      changed.push_back({{"name", c.name}, {"fingerprint", c.fingerprint},
+      changed.push_back({{"name", c.name},
+                         {"fingerprint", c.fingerprint},
                          {"approved_fingerprint", c.approved_fingerprint.value_or("")}});
     e.details["added"] = added;
     e.details["changed"] = changed;
@@ -723,14 +736,14 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   // gateway.call.result for authorized calls, after the answer (see gateway.h).
   void record_result(const std::string& failure) {
     if (!target) return;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          started)
-                    .count();
-    std::string outcome = !failure.empty()                     ? "upstream_error"
-                          : rpc_error_code                      ? "error"
-                          : (is_error && *is_error)             ? "tool_error"
-                          : upstream_status / 100 == 2          ? "success"
-                                                                : "upstream_error";
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    std::string outcome = !failure.empty()             ? "upstream_error"
+                          : rpc_error_code             ? "error"
+                          : (is_error && *is_error)    ? "tool_error"
+                          : upstream_status / 100 == 2 ? "success"
+                                                       : "upstream_error";
     audit::Event e = call_event(outcome);
     e.action = "gateway.call.result";
     e.time = gw.clock_.now();
@@ -805,15 +818,13 @@ void Gateway::metadata(http::Request& req, http::Responder respond) {
   });
   if (!s.ok()) return respond(http::problem(req, s.error()));
   if (!route)
-    return respond(
-        http::problem(req, Error::not_found("no MCP server is routed at /mcp/" + name)));
-  nlohmann::json body = {
-      {"resource", route->public_url},
-      {"authorization_servers", {issuer}},
-      {"scopes_supported", {route->scope}},
-      {"bearer_methods_supported", {"header"}},
-      {"dpop_signing_alg_values_supported", {"ES256", "EdDSA", "RS256"}},
-      {"resource_name", route->server.display_name}};
+    return respond(http::problem(req, Error::not_found("no MCP server is routed at /mcp/" + name)));
+  nlohmann::json body = {{"resource", route->public_url},
+                         {"authorization_servers", {issuer}},
+                         {"scopes_supported", {route->scope}},
+                         {"bearer_methods_supported", {"header"}},
+                         {"dpop_signing_alg_values_supported", {"ES256", "EdDSA", "RS256"}},
+                         {"resource_name", route->server.display_name}};
   Response r = http::json_response(200, body);
   r.header("Cache-Control", "public, max-age=60");
   respond(std::move(r));

@@ -123,10 +123,10 @@ Status apply_inventory_change(store::Tx& tx, const InventoryChange& change) {
          store::opt(t.approved_at)}));
   }
   for (const auto& t : change.changed) {
-    CUSTODY_TRY(tx.exec(
-        "UPDATE gateway_tools SET fingerprint = $3, definition = $4, changed_at = $5 "
-        "WHERE server_id = $1 AND name = $2",
-        {t.server_id, t.name, t.fingerprint, t.definition.dump(), t.changed_at}));
+    CUSTODY_TRY(
+        tx.exec("UPDATE gateway_tools SET fingerprint = $3, definition = $4, changed_at = $5 "
+                "WHERE server_id = $1 AND name = $2",
+                {t.server_id, t.name, t.fingerprint, t.definition.dump(), t.changed_at}));
   }
   return ok_status();
 }

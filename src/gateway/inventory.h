@@ -48,7 +48,7 @@ Result<std::optional<InventoryTool>> find_tool(store::Tx& tx, const std::string&
 // What a tools/list answer changes in the inventory: tools to insert or update. Tools no longer
 // listed stay in the inventory (an upstream may page or hide them).
 struct InventoryChange {
-  bool baseline = false;  // the server had no inventory: everything listed is approved
+  bool baseline = false;               // the server had no inventory: everything listed is approved
   std::vector<InventoryTool> added;    // new tools (approved when baseline, else pending)
   std::vector<InventoryTool> changed;  // known tools whose fingerprint differs
   bool empty() const { return added.empty() && changed.empty(); }

@@ -22,12 +22,28 @@ std::string metadata_url(std::string_view issuer, std::string_view name) {
   // The issuer may have a path (behind a proxy): the well-known segment goes after the origin.
   std::string_view rest = issuer;
   std::size_t scheme = rest.find("://");
-  std::size_t path = scheme == std::string_view::npos ? std::string_view::npos
-                                                      : rest.find('/', scheme + 3);
+  std::size_t path =
+      scheme == std::string_view::npos ? std::string_view::npos : rest.find('/', scheme + 3);
   std::string origin(path == std::string_view::npos ? rest : rest.substr(0, path));
   std::string issuer_path(path == std::string_view::npos ? "" : rest.substr(path));
   return origin + "/.well-known/oauth-protected-resource" + issuer_path + "/mcp/" +
          std::string(name);
+}
+
+Result<std::optional<std::string>> gateway_identity(store::Tx& tx, const std::string& configured) {
+  if (!configured.empty()) return std::optional<std::string>(configured);
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT l.identity_id FROM identity_labels l "
+                                     "JOIN identities i ON i.id = l.identity_id "
+                                     "WHERE l.key = $1 AND l.value = 'mcp-gateway' AND "
+                                     "i.kind = 'service' AND i.state = 'active' "
+                                     "ORDER BY l.identity_id LIMIT 2",
+                                     {std::string(kRoleLabel)}));
+  if (rows.empty()) return std::optional<std::string>();
+  if (rows.size() > 1)
+    return Error::unprocessable("two active services are labelled " + std::string(kRoleLabel) +
+                                "=mcp-gateway (" + rows[0].text(0) + ", " + rows[1].text(0) +
+                                "); set gateway.identity");
+  return std::optional<std::string>(rows[0].text(0));
 }
 
 Result<std::optional<Route>> find_route(store::Tx& tx, std::string_view issuer,

@@ -19,6 +19,9 @@ inline constexpr std::string_view kRouteLabel = "custody.dev/mcp-route";
 inline constexpr std::string_view kUrlLabel = "custody.dev/mcp-url";
 inline constexpr std::string_view kScopeLabel = "custody.dev/mcp-scope";
 inline constexpr std::string_view kDefaultScope = "mcp";
+// The gateway's own identity, when gateway.identity does not name one: the active service
+// identity with this label set to "mcp-gateway".
+inline constexpr std::string_view kRoleLabel = "custody.dev/role";
 
 struct Route {
   std::string name;
@@ -28,6 +31,11 @@ struct Route {
   std::string public_url;      // <issuer>/mcp/<name>: the resource callers' tokens are for
   std::string scope;           // the scope a caller's token must carry
 };
+
+// The gateway's identity: `configured` (gateway.identity) when set, else the one active service
+// labelled custody.dev/role=mcp-gateway; nullopt when there is none. Two labelled ones are
+// kUnprocessable (an admin's error, named).
+Result<std::optional<std::string>> gateway_identity(store::Tx& tx, const std::string& configured);
 
 // [a-z0-9][a-z0-9._-]{0,62}
 bool valid_route_name(std::string_view name);

@@ -36,6 +36,7 @@ namespace {
 
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 constexpr std::size_t kChunkBytes = 16 * 1024;
+constexpr int kMaxInterimResponses = 8;
 
 std::string lower_first(std::string text) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
@@ -187,9 +188,18 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   void start(std::shared_ptr<UpstreamConnection> pooled, http::request<http::string_body> request) {
     request_ = std::move(request);
     if (cancel_requested_) return finish(Error::unavailable("cancelled"));
+    if (pooled) {
+      UpstreamPool::claim(*pooled);
+      // Bytes nobody asked for (a "408 Request Timeout", a TLS close_notify) mean the server is
+      // done with the connection, and would otherwise be read as this request's response.
+      beast::error_code ec;
+      if (pooled->tcp().socket().available(ec) > 0 || ec) {
+        pooled->close();
+        pooled.reset();
+      }
+    }
     if (!pooled) return connect();
     conn_ = std::move(pooled);
-    UpstreamPool::claim(*conn_);
     write();
   }
 
@@ -256,10 +266,10 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
       }
     }
     conn_->tcp().expires_at(deadline_);
-    conn_->tcp().async_connect(
-        endpoints, [self = shared_from_this()](const beast::error_code& ec, const tcp::endpoint&) {
-          self->on_connected(ec);
-        });
+    conn_->tcp().async_connect(endpoints, [self = shared_from_this(), conn = conn_](
+                                              const beast::error_code& ec, const tcp::endpoint&) {
+      self->on_connected(ec);
+    });
   }
 
   void on_connected(const beast::error_code& ec) {
@@ -267,9 +277,9 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     if (ec) return finish(io_error(ec, "connecting", options_.connect_timeout));
     if (!conn_->tls()) return write();
     // The stream's expiry still bounds the handshake by the connect deadline.
-    conn_->tls()->async_handshake(
-        ssl::stream_base::client,
-        [self = shared_from_this()](const beast::error_code& ec) { self->on_handshake(ec); });
+    conn_->tls()->async_handshake(ssl::stream_base::client,
+                                  [self = shared_from_this(), conn = conn_](
+                                      const beast::error_code& ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(const beast::error_code& ec) {
@@ -289,9 +299,8 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     conn_->tcp().expires_after(options_.response_timeout);
     conn_->visit([&](auto& stream) {
       http::async_write(stream, request_,
-                        [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                          self->on_written(ec);
-                        });
+                        [self = shared_from_this(), conn = conn_](
+                            const beast::error_code& ec, std::size_t) { self->on_written(ec); });
     });
   }
 
@@ -299,6 +308,10 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     if (ended_) return;
     if (ec && may_retry(ec)) return retry();
     if (ec) return finish(io_error(ec, "waiting for the response", options_.response_timeout));
+    read_head();
+  }
+
+  void read_head() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     // Limits are counted here (Beast 1.74 skips its own check for a Content-Length when parsing
@@ -306,15 +319,15 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     conn_->visit([&](auto& stream) {
       http::async_read_header(stream, conn_->buffer, *parser_,
-                              [self = shared_from_this()](const beast::error_code& ec,
-                                                          std::size_t) { self->on_head(ec); });
+                              [self = shared_from_this(), conn = conn_](
+                                  const beast::error_code& ec, std::size_t) { self->on_head(ec); });
     });
   }
 
   // A pooled connection that the peer closed while idle fails like this before any response
   // byte; only then is the request sent again (it cannot have been processed twice knowingly).
   bool may_retry(const beast::error_code& ec) const {
-    return conn_->reused && !retried_ && conn_->buffer.size() == 0 &&
+    return conn_->reused && !retried_ && interim_responses_ == 0 && conn_->buffer.size() == 0 &&
            (!parser_ || !parser_->got_some()) && stale_connection_error(ec);
   }
 
@@ -333,6 +346,15 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     const auto& message = parser_->get();
     UpstreamHead head;
     head.status = static_cast<int>(message.result_int());
+    if (head.status / 100 == 1) {
+      // Interim responses (100 Continue, 103 Early Hints) precede the one that answers; the
+      // response timeout keeps bounding the wait for it. 101 would hand the connection over.
+      if (head.status == 101 || ++interim_responses_ > kMaxInterimResponses) {
+        return finish(Error::unavailable("malformed HTTP response: unexpected status " +
+                                         std::to_string(head.status)));
+      }
+      return read_head();
+    }
     for (const auto& field : message) {
       head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
@@ -360,10 +382,11 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
     body.size = chunk_.size();
     body.more = true;
     conn_->visit([&](auto& stream) {
-      http::async_read_some(stream, conn_->buffer, *parser_,
-                            [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                              self->on_body_bytes(ec);
-                            });
+      http::async_read_some(
+          stream, conn_->buffer, *parser_,
+          [self = shared_from_this(), conn = conn_](const beast::error_code& ec, std::size_t) {
+            self->on_body_bytes(ec);
+          });
     });
   }
 
@@ -438,11 +461,14 @@ class Call final : public UpstreamCall, public std::enable_shared_from_this<Call
   std::atomic<bool> ended_{false};  // written on the io thread only; read by cancel()
   std::atomic<bool> cancel_requested_{false};
   bool retried_ = false;
+  int interim_responses_ = 0;
   Clock::time_point deadline_;
   std::optional<tcp::resolver> resolver_;
   std::optional<asio::steady_timer> resolve_timer_;
   bool resolve_timed_out_ = false;
 
+  // Each operation on the connection holds it too (the `conn` captures): Beast's operations use
+  // the stream and buffer until they complete, even after finish() or retry() let go of it.
   std::shared_ptr<UpstreamConnection> conn_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::array<char, kChunkBytes> chunk_{};

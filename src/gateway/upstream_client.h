@@ -4,13 +4,17 @@
 //
 // Contract:
 //  - The client owns its io threads (`threads`, default 1). Callbacks run on them, in order:
-//    on_head once, then either on_body once (a non-SSE response, the whole body) or on_event per
-//    SSE event, then on_end exactly once, last, whatever happened (also after cancel()). A call
-//    that fails before a head arrived gets only on_end with the error.
+//    on_head once, then either on_body once (a non-SSE response, the whole body; "" when it has
+//    none, as a 202 has) or on_event per SSE event, then on_end exactly once, last, whatever
+//    happened (also after cancel()). A call that fails before a head arrived gets only on_end
+//    with the error; one that fails later gets on_end with the error next. Interim 1xx responses
+//    are skipped. Empty callbacks are allowed.
 //  - Connections: one pool per (scheme, host, port); an idle keep-alive connection is reused, at
 //    most `max_idle_per_host` stay idle (for up to `idle_keepalive`); a reused connection that
 //    turns out closed by the peer before any response byte is retried once on a fresh one (only
-//    then: a request is never sent twice after a byte of its response was read).
+//    then: a request is never sent twice after a byte of its response was read). A pooled
+//    connection that received bytes while idle (a 408, a TLS close_notify) is closed, not reused.
+//    A finished call's connection is back in the pool before its on_end runs.
 //  - Timeouts (errors name them): `connect_timeout` bounds resolve + TCP connect + TLS handshake;
 //    `response_timeout` bounds writing the request and waiting for the response head, and then
 //    each wait for more body bytes (so a silent SSE stream ends after that long without bytes).
@@ -21,8 +25,14 @@
 //    work), host name or IP literal checked, SNI sent. No way to turn it off.
 //  - Errors are Code::kUnavailable ("connection refused", "timed out after 5000 ms connecting",
 //    "timed out after 30000 ms waiting for the response", "response body exceeds 4194304 bytes",
-//    "malformed event stream: …"), and "cancelled" after cancel(). Never throws.
-//  - Thread safety: send() and cancel() may be called from any thread.
+//    "malformed HTTP response: …", "malformed event stream: …", "TLS certificate verification
+//    failed: …"), and "cancelled" after cancel(). A request the client refuses to send (target
+//    not starting with '/', a header name or value with CR, LF or NUL) ends with
+//    kInvalidArgument. A callback that throws ends its call with kInternal ("upstream call
+//    callback failed: …"). Never throws.
+//  - Thread safety: send() and cancel() may be called from any thread; the callbacks of one call
+//    never run concurrently. The destructor must not race with send(), nor run in a callback
+//    (it joins the threads the callbacks run on).
 #pragma once
 
 #include <chrono>
@@ -84,6 +94,10 @@ class SseParser {
 // so that no value can inject fields or events. SseParser reads the result back as `event`.
 std::string format_sse_event(const SseEvent& event);
 
+// The request line's target is `server.base_path + target`. Host, User-Agent, Content-Length and
+// `Connection: keep-alive` are the client's; caller headers that would change the framing or the
+// connection (Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE,
+// Trailer) are dropped.
 struct UpstreamRequest {
   net::Method method = net::Method::kPost;  // kPost, kGet or kDelete
   std::string target;                       // path and query, as the route's URL has them
@@ -116,7 +130,9 @@ struct UpstreamOptions {
 };
 
 // A call in flight; cancel() closes its connection (the connection is not reused) and ends the
-// call with kUnavailable "cancelled" unless it has already ended.
+// call with kUnavailable "cancelled" unless it has already ended. Once cancel() has returned, no
+// callback but on_end starts. Calling it again, after the end, or after the client is gone does
+// nothing.
 class UpstreamCall {
  public:
   virtual ~UpstreamCall() = default;
@@ -126,7 +142,7 @@ class UpstreamCall {
 class UpstreamClient {
  public:
   explicit UpstreamClient(UpstreamOptions options);
-  ~UpstreamClient();  // cancels what is in flight, joins the threads
+  ~UpstreamClient();  // cancels what is in flight (each gets on_end), joins the threads
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
 

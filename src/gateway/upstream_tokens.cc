@@ -10,8 +10,7 @@ std::optional<std::string> UpstreamTokens::find(const std::string& key, Micros n
   return it->second.token;
 }
 
-void UpstreamTokens::put(const std::string& key, std::string token, Micros expires_at,
-                         Micros now) {
+void UpstreamTokens::put(const std::string& key, std::string token, Micros expires_at, Micros now) {
   std::lock_guard lock(mu_);
   if (entries_.size() >= max_entries_) {
     // Expired entries first; if that is not enough, start over (each is one exchange away).

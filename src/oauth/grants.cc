@@ -201,7 +201,7 @@ OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& 
 // The in-process client (the MCP gateway) acting for itself serves one of the subject token's
 // audiences (its route URL).
 static bool serves_audience(const GrantInput& in, const std::string& actor,
-                     const std::vector<std::string>& audience) {
+                            const std::vector<std::string>& audience) {
   if (in.actor_resources == nullptr || actor != in.client.identity.id) return false;
   for (const auto& a : audience)
     if (std::find(in.actor_resources->begin(), in.actor_resources->end(), a) !=

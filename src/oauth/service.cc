@@ -248,8 +248,13 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
     } else {
       auto identity = check_active_identity(tx, in_process->identity_id, "client");
       if (identity.ok())
-        client = AuthenticatedClient{std::move(identity).value(), "in_process", "", std::nullopt,
-                                     0, std::nullopt, std::nullopt};
+        client = AuthenticatedClient{std::move(identity).value(),
+                                     "in_process",
+                                     "",
+                                     std::nullopt,
+                                     0,
+                                     std::nullopt,
+                                     std::nullopt};
       else
         client = identity.error();
     }
