@@ -19,6 +19,9 @@ before(async () => {
   gw = await startGateway({
     routes: { files: up.mcpUrl },
     env: { CUSTODY_LIMITS_MAX_CONNECTIONS: MAX_CONNECTIONS },
+    // Here the gateway's identity is named by CUSTODY_GATEWAY_IDENTITY (custodyd restarted with
+    // it) rather than found by its label, as in the other files.
+    restartWithIdentity: true,
   });
   token = await gw.token({ resource: gw.routeUrl('files') });
 });

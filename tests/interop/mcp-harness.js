@@ -4,9 +4,9 @@
 // SDK clients that find their way to a token by themselves (401 -> protected resource metadata ->
 // authorization server metadata -> client_credentials with `resource`).
 //
-// CUSTODY_GATEWAY_IDENTITY must name the gateway's identity when custodyd starts, and the id is
-// custody's to choose (POST /api/v1/identities), so custodyd is started, seeded, then restarted
-// on the same port and data directory with the variable set (harness.js server.restart).
+// The gateway's own identity is the active service labelled custody.dev/role=mcp-gateway, found
+// on each request, so no restart is needed (with `restartWithIdentity`, custodyd is instead
+// restarted on the same port and data directory with CUSTODY_GATEWAY_IDENTITY naming it).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -16,6 +16,7 @@ import { startCustody } from './harness.js';
 export const ROUTE_LABEL = 'custody.dev/mcp-route';
 export const URL_LABEL = 'custody.dev/mcp-url';
 export const SCOPE_LABEL = 'custody.dev/mcp-scope';
+export const ROLE_LABEL = 'custody.dev/role';
 export const MCP_SCOPE = 'mcp';
 export const DEFAULT_TOOLS = ['echo', 'export', 'slow_report', 'later_tool'];
 
@@ -25,11 +26,21 @@ export const PROTOCOL_VERSION = '2025-11-25';
 // Starts custodyd with the gateway. `routes` maps a route name to an upstream URL or to
 // {url, scope?, agentTools?}; `agentTools` is what the agent's (and its owner's) entitlement for
 // each route lists (null: an entitlement without a tools list, i.e. every tool).
-export async function startGateway({ routes, agentTools = DEFAULT_TOOLS, env = {}, files = {} }) {
+export async function startGateway({
+  routes,
+  agentTools = DEFAULT_TOOLS,
+  env = {},
+  files = {},
+  restartWithIdentity = false,
+}) {
   const custody = await startCustody({ env, files });
   try {
     const owner = await custody.human('MCP owner');
-    const gateway = await custody.agent(owner, { kind: 'service', name: 'custody MCP gateway' });
+    const gateway = await custody.agent(owner, {
+      kind: 'service',
+      name: 'custody MCP gateway',
+      labels: restartWithIdentity ? undefined : { [ROLE_LABEL]: 'mcp-gateway' },
+    });
     const servers = {};
     for (const [name, spec] of Object.entries(routes)) {
       const { url, scope, agentTools: tools = agentTools, register = true } =
@@ -58,7 +69,7 @@ export async function startGateway({ routes, agentTools = DEFAULT_TOOLS, env = {
       await custody.entitle(owner, s.scope, s.routeUrl, opts);
     }
     const secret = await custody.secret(agent);
-    await custody.restart({ env: { CUSTODY_GATEWAY_IDENTITY: gateway } });
+    if (restartWithIdentity) await custody.restart({ env: { CUSTODY_GATEWAY_IDENTITY: gateway } });
     return new Gateway(custody, { owner, gateway, agent, secret, servers });
   } catch (err) {
     await custody.stop().catch(() => {});

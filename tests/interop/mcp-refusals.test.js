@@ -26,7 +26,9 @@ before(async () => {
     agentTools: ['echo', 'export', 'slow_report'],
     env: {
       CUSTODY_GATEWAY_UPSTREAM_TIMEOUT_MS: UPSTREAM_TIMEOUT_MS,
+      // A request may be as large as the larger of the two (docs/mcp-gateway.md, Configuration).
       CUSTODY_GATEWAY_MAX_MESSAGE_BYTES: MAX_MESSAGE_BYTES,
+      CUSTODY_LIMITS_MAX_BODY_BYTES: MAX_MESSAGE_BYTES,
     },
   });
   token = await gw.token({ resource: gw.routeUrl('files') });
@@ -170,7 +172,7 @@ test('not JSON-RPC 2.0: 400 -32600', async () => {
 test('a message over gateway.max_message_bytes: 413', async () => {
   const session = await gw.session('files', token, { list: true });
   const before = up.requests.length;
-  // Over gateway.max_message_bytes (64 KiB here), under limits.max_body_bytes (1 MiB).
+  // Over gateway.max_message_bytes and limits.max_body_bytes (both 64 KiB here).
   const big = call(1, 'echo', { text: 'x'.repeat(MAX_MESSAGE_BYTES + 1024) });
   const r = await gw.post('files', big, { token, session });
   assert.equal(r.status, 413, r.text.slice(0, 500));
