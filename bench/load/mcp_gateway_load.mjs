@@ -221,7 +221,7 @@ try {
   console.error(err);
   status = 1;
 } finally {
-  await gw.stop().catch((e) => console.error(String(e)));
+  await gw.stop().catch((e) => console.error(String(e).split('\n')[0]));
   upstream.child.kill('SIGTERM');
 }
 process.exit(status);
