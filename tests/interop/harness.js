@@ -19,7 +19,9 @@ export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 const STARTUP_TIMEOUT_MS = 20000;
 
 // Starts custodyd. `env` adds CUSTODY_* settings; `files` maps file names to contents written into
-// the data directory before start (their paths are returned in `paths`).
+// the data directory before start (their paths are returned in `paths`). server.restart({env})
+// starts it again on the same port and data directory with more settings (e.g. one naming an
+// identity created through the API).
 export async function startCustody({ env = {}, files = {} } = {}) {
   const binary = process.env.CUSTODYD;
   if (!binary) throw new Error('CUSTODYD must name the custodyd binary');
@@ -39,46 +41,58 @@ export async function startCustody({ env = {}, files = {} } = {}) {
     CUSTODY_ACCESS_LOG: 'false',
     CUSTODY_THREADS: '2',
   });
-  for (const [k, v] of Object.entries(env)) childEnv[k] = typeof v === 'function' ? v(paths) : String(v);
+  const addEnv = (more) => {
+    for (const [k, v] of Object.entries(more))
+      childEnv[k] = typeof v === 'function' ? v(paths) : String(v);
+  };
+  addEnv(env);
 
-  const child = spawn(binary, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    cwd: dataDir,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let child;
   let output = '';
   let exited = null;
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`custodyd did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
-      STARTUP_TIMEOUT_MS,
-    );
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const m = output.match(/listening on (https?:\/\/[^"\s]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      clearTimeout(timer);
-      reject(new Error(`custodyd exited (${code ?? signal}) before listening:\n${output}`));
-    });
-  });
   const kill = () => {
     if (exited === null) child.kill('SIGKILL');
   };
-  process.once('exit', kill);
+  const launch = async (listen) => {
+    exited = null;
+    child = spawn(binary, ['--listen', listen, '--data-dir', dataDir], {
+      cwd: dataDir,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const started = output.length;
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`custodyd did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`));
+      }, STARTUP_TIMEOUT_MS);
+      const onData = (chunk) => {
+        output += chunk.toString();
+        const m = output.slice(started).match(/listening on (https?:\/\/[^"\s]+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      child.on('exit', (code, signal) => {
+        exited = { code, signal };
+        clearTimeout(timer);
+        reject(new Error(`custodyd exited (${code ?? signal}) before listening:\n${output}`));
+      });
+    });
+    process.once('exit', kill);
+    return url;
+  };
+  const url = await launch('127.0.0.1:0');
 
   const server = new Custody(url, dataDir, paths, () => output);
+  server.pid = () => child.pid; // the running custodyd's process id (it changes on restart)
   // Sends SIGTERM and resolves with the milliseconds until custodyd exited, or null when it was
   // still running after `ms` (then it is killed).
   server.terminate = async (ms) => {
@@ -92,6 +106,23 @@ export async function startCustody({ env = {}, files = {} } = {}) {
       await done;
     }
     return result;
+  };
+  // Stops custodyd (SIGTERM) and starts it again on the same address and data directory, with
+  // `env` added to its settings. Throws when it did not exit cleanly within 5 s.
+  server.restart = async ({ env: more = {} } = {}) => {
+    process.removeListener('exit', kill);
+    if (exited === null) {
+      const done = new Promise((resolve) => child.once('close', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(timer);
+      if (exited.code !== 0)
+        throw new Error(`custodyd exited with ${exited.code ?? exited.signal} on restart; its output:\n${output}`);
+    }
+    addEnv(more);
+    const again = await launch(new URL(server.url).host);
+    if (again !== server.url) throw new Error(`custodyd came back on ${again}, not ${server.url}`);
   };
   // Stops custodyd (SIGTERM, SIGKILL after 5 s). Throws, after cleaning up, when it had to be
   // killed or exited unclean (a sanitizer report, a crash): call it from after() hooks.
@@ -160,12 +191,11 @@ export class Custody {
     return (await this.admin('POST', '/api/v1/identities', body)).id;
   }
 
-  async entitle(id, scope, resource) {
-    return this.admin('POST', `/api/v1/identities/${id}/entitlements`, {
-      scope,
-      resource,
-      justification: 'interop test',
-    });
+  // `tools` (optional) lists the MCP tools the entitlement grants.
+  async entitle(id, scope, resource, { tools } = {}) {
+    const body = { scope, resource, justification: 'interop test' };
+    if (tools) body.tools = tools;
+    return this.admin('POST', `/api/v1/identities/${id}/entitlements`, body);
   }
 
   // A new client secret for `id` (returned once by custody).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs interop test files (default: all *.test.js here) with Node's built-in test runner, against
 # the custodyd named by $CUSTODYD, or (cedar-*.test.js) the cedar_eval named by $CEDAR_EVAL. ctest
-# runs it once per file (interop.oauth.*, interop.cedar.*); docs/testing.md.
+# runs it once per file (interop.oauth.*, interop.mcp.*, interop.cedar.*); docs/testing.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "interop: $*" >&2; exit 1; }
@@ -17,13 +17,19 @@ set -- "${files[@]}"
 cd "$here"
 if (( $# == 0 )); then set -- *.test.js; fi
 # What the files need: cedar-*.test.js the official Cedar engine and cedar_eval ($CEDAR_EVAL),
-# the others the OAuth clients and custodyd ($CUSTODYD).
-oauth=0 cedar=0
+# mcp-*.test.js the MCP SDK (and zod, for the upstream's tools) besides what the others need: the
+# OAuth clients and custodyd ($CUSTODYD).
+oauth=0 cedar=0 mcp=0
 for file in "$@"; do
-  if [[ $(basename "$file") == cedar-* ]]; then cedar=1; else oauth=1; fi
+  case $(basename "$file") in
+    cedar-*) cedar=1 ;;
+    mcp-*) mcp=1 oauth=1 ;;
+    *) oauth=1 ;;
+  esac
 done
 deps=()
 (( oauth )) && deps+=(openid-client oauth4webapi jose)
+(( mcp )) && deps+=(@modelcontextprotocol/sdk zod)
 (( cedar )) && deps+=(@cedar-policy/cedar-wasm)
 for dep in "${deps[@]}"; do
   [[ -f "$here/node_modules/$dep/package.json" ]] ||

@@ -1,0 +1,227 @@
+// Driver of bench/load/mcp_gateway_load.sh: `tools/call echo` latency with N concurrent clients,
+// straight to an upstream MCP server (the SDK's, tests/interop/mcp-upstream.js, in its own
+// process) and through custodyd's MCP gateway, in the same run and with the same client: raw
+// HTTP/1.1 keep-alive POSTs, one connection and one initialized MCP session per client, so the
+// client's own overhead is the same on both paths. Prints p50/p99 per path and the gateway's
+// overhead (gateway - direct) at p50 and p99.
+//
+// Environment: CUSTODYD (required), DURATION_S [10], WARMUP_S [2], CONCURRENCY [32],
+// ROUNDS [1] (direct, gateway, direct, gateway, ... ; the percentiles pool the rounds),
+// CUSTODY_THREADS [2] (custodyd's worker threads).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startGateway } from '../../tests/interop/mcp-harness.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const DURATION_S = Number(process.env.DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.WARMUP_S ?? 2);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
+const ROUNDS = Number(process.env.ROUNDS ?? 1);
+const THREADS = process.env.CUSTODY_THREADS ?? '2';
+const PATHS = (process.env.PATHS ?? 'direct gateway').split(/\s+/).filter(Boolean);
+const PROTOCOL = '2025-11-25';
+
+function startUpstreamProcess() {
+  const child = spawn(process.execPath, [path.join(here, '../../tests/interop/mcp-upstream.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve({ child, ...JSON.parse(line) });
+    });
+    child.on('exit', (code) => reject(new Error(`upstream exited (${code})`)));
+  });
+}
+
+// One POST on `agent`; resolves {status, headers, body} with the whole body read.
+function post(agent, url, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// The JSON-RPC messages of a JSON or SSE body.
+function messages(r) {
+  if ((r.headers['content-type'] ?? '').startsWith('text/event-stream'))
+    return r.body
+      .split(/\r?\n\r?\n/)
+      .map((b) => b.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n'))
+      .filter(Boolean)
+      .map((d) => JSON.parse(d));
+  return r.body ? [JSON.parse(r.body)] : [];
+}
+
+async function openClient(url, auth) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers = auth ? { authorization: `Bearer ${auth}` } : {};
+  const init = await post(
+    agent,
+    url,
+    headers,
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    }),
+  );
+  const session = init.headers['mcp-session-id'];
+  if (init.status !== 200 || !session) throw new Error(`initialize at ${url}: ${init.status} ${init.body}`);
+  const h = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL };
+  const done = await post(agent, url, h, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  if (done.status !== 202) throw new Error(`notifications/initialized at ${url}: ${done.status} ${done.body}`);
+  // The gateway calls only tools it has seen listed (its inventory's baseline).
+  const list = await post(agent, url, h, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+  if (list.status !== 200) throw new Error(`tools/list at ${url}: ${list.status} ${list.body}`);
+  return { agent, url, headers: h, id: 2 };
+}
+
+// Runs the clients for `seconds`; returns latencies (ms) of successful calls and the error count.
+async function run(clients, seconds, record) {
+  const lat = [];
+  let errors = 0;
+  let firstError = null;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < end) {
+        const id = c.id++;
+        const body = JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'bench' } },
+        });
+        const t0 = performance.now();
+        let ok = false;
+        try {
+          const r = await post(c.agent, c.url, c.headers, body);
+          const m = r.status === 200 ? messages(r).find((x) => x.id === id) : null;
+          ok = m?.result?.content?.[0]?.text === 'bench';
+          if (!ok) firstError ??= `${r.status} ${r.body.slice(0, 300)}`;
+        } catch (err) {
+          firstError ??= String(err);
+        }
+        const t = performance.now() - t0;
+        if (ok) {
+          if (record) lat.push(t);
+        } else errors++;
+      }
+    }),
+  );
+  return { lat, errors, firstError };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const cpuTicks = (pid) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+  } catch {
+    return NaN;
+  }
+};
+
+const upstream = await startUpstreamProcess();
+const gw = await startGateway({
+  routes: { bench: upstream.mcp },
+  agentTools: ['echo'],
+  env: { CUSTODY_THREADS: THREADS },
+});
+let status = 0;
+try {
+  const token = await gw.token({ resource: gw.routeUrl('bench') });
+  const paths = {
+    direct: { url: upstream.mcp, auth: token },
+    gateway: { url: gw.routeUrl('bench'), auth: token },
+  };
+  const results = { direct: { lat: [], errors: 0, seconds: 0, cpu: 0 }, gateway: { lat: [], errors: 0, seconds: 0, cpu: 0 } };
+  const clients = {};
+  for (const name of PATHS) {
+    const p = paths[name];
+    clients[name] = [];
+    for (let i = 0; i < CONCURRENCY; i++) clients[name].push(await openClient(p.url, p.auth));
+    const w = await run(clients[name], WARMUP_S, false);
+    if (w.errors) console.error(`${name} warm-up: ${w.errors} errors, first: ${w.firstError}`);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of PATHS) {
+      const before = cpuTicks(gw.custody.pid());
+      const r = await run(clients[name], DURATION_S, true);
+      const res = results[name];
+      res.cpu += cpuTicks(gw.custody.pid()) - before;
+      res.lat.push(...r.lat);
+      res.errors += r.errors;
+      res.seconds += DURATION_S;
+      if (r.errors) console.error(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+    }
+  }
+  const hz = 100; // USER_HZ on Linux
+  const row = (name) => {
+    const r = results[name];
+    const s = r.lat.sort((a, b) => a - b);
+    return {
+      name,
+      n: s.length,
+      rps: s.length / r.seconds,
+      p50: pct(s, 50),
+      p90: pct(s, 90),
+      p99: pct(s, 99),
+      errors: r.errors,
+      cpu: (r.cpu / hz) * 1e6 / Math.max(1, s.length + r.errors),
+    };
+  };
+  const rows = PATHS.map(row);
+  const d = rows.find((r) => r.name === 'direct');
+  const g = rows.find((r) => r.name === 'gateway');
+  console.log(`${CONCURRENCY} clients, ${DURATION_S} s x ${ROUNDS} per path, custodyd threads ${THREADS}`);
+  console.log(['path', 'calls', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'custodyd cpu/call', 'errors'].map((x) => x.padStart(10)).join(' '));
+  for (const r of rows)
+    console.log(
+      [r.name, r.n, r.rps.toFixed(0), r.p50.toFixed(3), r.p90.toFixed(3), r.p99.toFixed(3), `${r.cpu.toFixed(0)}us`, r.errors]
+        .map((x) => String(x).padStart(10))
+        .join(' '),
+    );
+  if (d && g) {
+    const o50 = g.p50 - d.p50;
+    const o99 = g.p99 - d.p99;
+    console.log(`overhead (gateway - direct): p50 ${o50.toFixed(3)} ms (target <= 1 ms), p99 ${o99.toFixed(3)} ms (target <= 3 ms)`);
+    console.log(`targets: ${o50 <= 1 && o99 <= 3 ? 'met' : 'NOT met'}`);
+  }
+  if (rows.some((r) => r.errors)) status = 1;
+  for (const list of Object.values(clients)) for (const c of list) c.agent.destroy();
+} catch (err) {
+  console.error(err);
+  status = 1;
+} finally {
+  await gw.stop().catch((e) => console.error(String(e).split('\n')[0]));
+  upstream.child.kill('SIGTERM');
+}
+process.exit(status);
