@@ -39,6 +39,18 @@ std::optional<directory::Kind> kind_of_cedar_type(std::string_view cedar_type) {
   return std::nullopt;
 }
 
+Result<const std::vector<directory::Entitlement>*> DirectoryEntities::entitlements(
+    const std::string& id) {
+  if (auto it = entitlements_.find(id); it != entitlements_.end()) return &it->second;
+  CUSTODY_ASSIGN(auto read, directory::active_entitlements(tx_, id, now_));
+  return &entitlements_.emplace(id, std::move(read)).first->second;
+}
+
+void DirectoryEntities::add_known(directory::rows::IdentityFacts facts) {
+  std::string id = facts.identity.id;
+  known_.emplace(std::move(id), std::move(facts));
+}
+
 Result<bool> DirectoryEntities::load(const cedar::EntityUid& uid, cedar::EntityStore& layer) {
   return load_one(uid, layer, 0);
 }
@@ -52,12 +64,22 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
     loaded_.emplace(uid, false);
     return false;
   }
-  CUSTODY_ASSIGN(auto identity, directory::rows::find_identity(tx_, uid.id()));
-  if (!identity) {
+  // The row with its discovery state in one statement (or as the caller already read it).
+  std::optional<directory::rows::IdentityFacts> read;
+  const directory::rows::IdentityFacts* facts = nullptr;
+  if (auto known = known_.find(uid.id()); known != known_.end()) {
+    facts = &known->second;
+  } else {
+    CUSTODY_ASSIGN(read, directory::rows::find_identity_facts(tx_, uid.id()));
+    if (read) facts = &*read;
+  }
+  if (facts == nullptr) {
     loaded_.emplace(uid, false);
     return false;
   }
-  CUSTODY_ASSIGN(auto entitlements, directory::active_entitlements(tx_, identity->id, now_));
+  const directory::Identity* identity = &facts->identity;
+  CUSTODY_ASSIGN(const std::vector<directory::Entitlement>* ents, entitlements(identity->id));
+  const auto& entitlements = *ents;
 
   cedar::Entity entity;
   entity.uid = uid;
@@ -75,12 +97,9 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
   }
   // RecordFields appends in key order in O(1): keep the names sorted.
   attrs["audiences"] = string_set(std::move(audiences));
-  CUSTODY_ASSIGN(auto found, tx_.query("SELECT drifted_hash FROM discovery_findings WHERE "
-                                       "identity_id = $1",
-                                       {identity->id}));
-  if (!found.empty()) {
+  if (facts->discovered) {
     cedar::RecordFields discovery;
-    discovery["drifted"] = !found[0].is_null(0);
+    discovery["drifted"] = facts->drifted;
     discovery["enforce"] = discovery_enforced_;
     attrs["discovery"] = cedar::Value::record(std::move(discovery));
   }
