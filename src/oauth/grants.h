@@ -77,6 +77,12 @@ struct Issuance {
   std::vector<std::string> parent_audience;
   // CIBA: the approval this token is bound to, consumed (single use) by the issuing write.
   std::string approval_id;
+  // Identity rows with their facts that client authentication and the grant read (the client,
+  // the subject, the actor and their owners), and the transaction they come from:
+  // authorize_issuance reuses them instead of reading them again, but only within that same
+  // transaction, so that the decision sees the state the grant checked.
+  std::vector<directory::rows::IdentityFacts> read;
+  const store::Tx* read_in = nullptr;
 };
 
 struct GrantInput {

@@ -64,6 +64,8 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
   // The directory as entities, within this transaction; created first so that the initiator's
   // entitlements, read for the context, are read once when the initiator is an entity too.
   policy::DirectoryEntities directory(tx, now);
+  if (issuance.read_in == &tx)
+    for (const auto& facts : issuance.read) directory.add_known(facts);
 
   // The context as a Cedar record, built directly (no JSON round trip; names in key order, which
   // RecordFields appends in O(1)).
@@ -78,7 +80,7 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
     // The audiences the initiator itself is entitled to (none for an external subject).
     cedar::SetElements initiator_audiences;
     if (directory::kind_of_id(r.subject)) {
-      auto ents = directory.entitlements(r.subject);
+      auto ents = directory.grants_in_force(r.subject);
       if (!ents.ok()) return OAuthError::server_error("cannot read entitlements");
       for (const auto& e : **ents) initiator_audiences.emplace_back(e.resource);
     }
