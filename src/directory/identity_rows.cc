@@ -53,6 +53,26 @@ Result<std::optional<Identity>> find_identity(store::Tx& tx, std::string_view id
   return std::optional<Identity>(std::move(identity));
 }
 
+Result<std::optional<IdentityFacts>> find_identity_facts(store::Tx& tx, std::string_view id) {
+  // CASE … THEN 1 ELSE 0: integers on both SQLite and PostgreSQL (whose EXISTS is a boolean).
+  static const std::string sql =
+      "SELECT i.id, i.kind, i.display_name, i.description, i.labels, i.owner_id, i.state, "
+      "i.version, i.created_at, i.updated_at, "
+      "CASE WHEN EXISTS (SELECT 1 FROM device_identities d WHERE d.identity_id = i.id) THEN 1 "
+      "ELSE 0 END, "
+      "CASE WHEN f.identity_id IS NULL THEN 0 ELSE 1 END, "
+      "CASE WHEN f.drifted_hash IS NULL THEN 0 ELSE 1 END "
+      "FROM identities i LEFT JOIN discovery_findings f ON f.identity_id = i.id WHERE i.id = $1";
+  CUSTODY_ASSIGN(store::Rows found, tx.query(sql, {std::string(id)}));
+  if (found.empty()) return std::optional<IdentityFacts>();
+  IdentityFacts facts;
+  CUSTODY_ASSIGN(facts.identity, identity_from_row(found[0]));
+  facts.device_bound = found[0].integer(10) != 0;
+  facts.discovered = found[0].integer(11) != 0;
+  facts.drifted = found[0].integer(12) != 0;
+  return std::optional<IdentityFacts>(std::move(facts));
+}
+
 Status insert_identity(store::Tx& tx, const Identity& identity) {
   CUSTODY_TRY(tx.exec(
       "INSERT INTO identities (id, kind, display_name, description, labels, owner_id, state, "

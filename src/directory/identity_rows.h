@@ -25,6 +25,18 @@ Result<Identity> identity_from_row(const store::Row& row);
 // The identity with this id, or nullopt.
 Result<std::optional<Identity>> find_identity(store::Tx& tx, std::string_view id);
 
+// An identity with the facts about it that authentication and policy decisions ask for with
+// it, read in one statement instead of three point queries: whether it is bound to devices
+// (device_identities; device-bound identities authenticate only with device-attested
+// assertions) and the state of its discovery finding (discovery_findings).
+struct IdentityFacts {
+  Identity identity;
+  bool device_bound = false;
+  bool discovered = false;  // discovery created it (it has a finding)
+  bool drifted = false;     // its finding reports a launch definition other than the registered
+};
+Result<std::optional<IdentityFacts>> find_identity_facts(store::Tx& tx, std::string_view id);
+
 Status insert_identity(store::Tx& tx, const Identity& identity);
 // Writes the mutable fields of `identity` (already at its new version) when the stored version
 // is still `previous_version`; kPreconditionFailed when another change got there first.

@@ -51,7 +51,8 @@ OAuthResult<AuthenticatedClient> by_secret(store::Tx& tx, const std::string& id,
       return OAuthError::server_error("cannot check client credentials");
     return OAuthError::invalid_client("invalid client credentials", basic);
   }
-  auto identity = check_active_identity(tx, id, "client");
+  std::vector<directory::rows::IdentityFacts> read;
+  auto identity = check_active_identity(tx, id, "client", read);
   if (!identity.ok()) {
     OAuthError e = identity.error();
     e.status = 401;
@@ -59,16 +60,17 @@ OAuthResult<AuthenticatedClient> by_secret(store::Tx& tx, const std::string& id,
     e.basic_challenge = basic;
     return e;
   }
-  auto bound = device::is_device_bound(tx, id);
-  if (!bound.ok()) return OAuthError::server_error("cannot read device bindings");
-  if (*bound) return device_bound_refusal(id);
+  // Read with the identity's row (device_identities).
+  if (read.front().device_bound) return device_bound_refusal(id);
   return AuthenticatedClient{std::move(identity).value(),
                              basic ? "client_secret_basic" : "client_secret_post",
                              cred->id,
                              std::nullopt,
                              0,
                              std::nullopt,
-                             std::nullopt};
+                             std::nullopt,
+                             std::move(read),
+                             &tx};
 }
 
 // A device-attested assertion: the device must still be usable and still allow the client.
@@ -172,27 +174,29 @@ OAuthResult<AuthenticatedClient> by_assertion(store::Tx& tx, const OAuthRequest&
     return refuse("exp is too far in the future (at most " +
                   std::to_string(settings.assertion_max_lifetime / kMicrosPerSecond) + " s)");
 
-  auto identity = check_active_identity(tx, client_id, "client");
+  std::vector<directory::rows::IdentityFacts> read;
+  auto identity = check_active_identity(tx, client_id, "client", read);
   if (!identity.ok()) {
     OAuthError e = identity.error();
     e.status = 401;
     e.error = "invalid_client";
     return e;
   }
+  bool device_bound = read.front().device_bound;  // read with the identity's row
   AuthenticatedClient out{std::move(identity).value(),
                           device_attested ? "device_attested_jwt" : "private_key_jwt",
                           ids[*matched],
                           client_id + ":" + c["jti"].get<std::string>(),
                           exp + settings.skew,
                           std::nullopt,
-                          std::nullopt};
+                          std::nullopt,
+                          std::move(read),
+                          &tx};
   if (device_attested) {
     OAUTH_ASSIGN(bool usable, check_device(tx, c, client_id, settings, now, out));
     (void)usable;
-  } else {
-    auto bound = device::is_device_bound(tx, client_id);
-    if (!bound.ok()) return OAuthError::server_error("cannot read device bindings");
-    if (*bound) return device_bound_refusal(client_id);
+  } else if (device_bound) {
+    return device_bound_refusal(client_id);
   }
   return out;
 }
@@ -248,12 +252,21 @@ OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthR
 
 OAuthResult<directory::Identity> check_active_identity(store::Tx& tx, std::string_view id,
                                                        std::string_view role) {
+  std::vector<directory::rows::IdentityFacts> read;
+  return check_active_identity(tx, id, role, read);
+}
+
+OAuthResult<directory::Identity> check_active_identity(
+    store::Tx& tx, std::string_view id, std::string_view role,
+    std::vector<directory::rows::IdentityFacts>& read) {
   std::string r(role);
-  auto found = directory::rows::find_identity(tx, id);
+  // With its facts: one statement, and the device binding and discovery state come with it.
+  auto found = directory::rows::find_identity_facts(tx, id);
   if (!found.ok()) return OAuthError::server_error("cannot read identity");
   if (!*found)
     return OAuthError::invalid_request(r + " " + std::string(id) + " is not registered", r);
-  directory::Identity identity = std::move(**found);
+  read.push_back(std::move(**found));
+  directory::Identity identity = read.back().identity;
   if (identity.kind == directory::Kind::kHuman && role == "client")
     return OAuthError::unauthorized_client("humans cannot be OAuth clients", r);
   if (identity.state != directory::State::kActive)
@@ -262,12 +275,13 @@ OAuthResult<directory::Identity> check_active_identity(store::Tx& tx, std::strin
   if (identity.kind != directory::Kind::kHuman) {
     if (!identity.owner_id)
       return OAuthError::invalid_grant(r + " " + identity.id + " has no owner", "owner");
-    auto owner = directory::rows::find_identity(tx, *identity.owner_id);
+    auto owner = directory::rows::find_identity_facts(tx, *identity.owner_id);
     if (!owner.ok()) return OAuthError::server_error("cannot read identity");
-    if (!*owner || (*owner)->state != directory::State::kActive)
+    if (*owner) read.push_back(std::move(**owner));
+    if (!*owner || read.back().identity.state != directory::State::kActive)
       return OAuthError::invalid_grant(
           "owner " + *identity.owner_id + " of " + r + " " + identity.id + " is " +
-              (*owner ? std::string(directory::state_name((*owner)->state)) : "missing"),
+              (*owner ? std::string(directory::state_name(read.back().identity.state)) : "missing"),
           "owner");
   }
   return identity;

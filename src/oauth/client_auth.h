@@ -22,9 +22,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "crypto/keyed_hash.h"
+#include "directory/identity_rows.h"
 #include "directory/model.h"
 #include "oauth/outcome.h"
 #include "oauth/request.h"
@@ -46,6 +48,11 @@ struct AuthenticatedClient {
   // certified (the token request must then prove it).
   std::optional<std::string> device_id;
   std::optional<std::string> device_jkt;
+  // The rows authentication read, with their facts (the client's, with whether it is
+  // device-bound, and its owner's), for later steps of the same request within the same read
+  // transaction (issuance_policy.h reuses them instead of reading them again).
+  std::vector<directory::rows::IdentityFacts> read;
+  const store::Tx* read_in = nullptr;  // the transaction `read` comes from
 };
 
 // The client_id the request claims (for audit events of refusals), without checking anything.
@@ -61,5 +68,10 @@ OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthR
 // the refusal ("client", "actor", "subject"); `bound` is the failed bound for token exchange.
 OAuthResult<directory::Identity> check_active_identity(store::Tx& tx, std::string_view id,
                                                        std::string_view role);
+// The same check; appends the rows it read (the identity's and, for a non-human, its owner's)
+// with their facts to `read`, also when the check fails.
+OAuthResult<directory::Identity> check_active_identity(
+    store::Tx& tx, std::string_view id, std::string_view role,
+    std::vector<directory::rows::IdentityFacts>& read);
 
 }  // namespace custody::oauth

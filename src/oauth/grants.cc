@@ -73,8 +73,11 @@ bool dpop_required(const GrantInput& in) {
 }
 
 // The parts every grant shares: DPoP binding, one-time values, the may_act request, ids, times.
-OAuthResult<Issuance> start_issuance(const GrantInput& in, std::string grant_type) {
+OAuthResult<Issuance> start_issuance(store::Tx& tx, const GrantInput& in, std::string grant_type) {
   Issuance out;
+  // What authentication read, when it read it in this transaction.
+  out.read_in = &tx;
+  if (in.client.read_in == &tx) out.read = in.client.read;
   if (!in.dpop && dpop_required(in))
     return OAuthError::invalid_dpop_proof("client " + in.client.identity.id +
                                           " must present a DPoP proof");
@@ -196,7 +199,7 @@ OAuthResult<Issuance> begin_issuance(const GrantInput& in, std::string grant_typ
 }
 
 OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& in) {
-  OAUTH_ASSIGN(auto out, start_issuance(in, std::string(kGrantClientCredentials)));
+  OAUTH_ASSIGN(auto out, start_issuance(tx, in, std::string(kGrantClientCredentials)));
   OAUTH_ASSIGN(auto scopes, requested_scopes(in.request));
   OAUTH_ASSIGN(auto audiences, requested_audiences(in.request));
   OAUTH_ASSIGN(auto ents, entitlements_of(tx, in.client.identity.id, in.now));
@@ -249,7 +252,7 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
   if (actor_type && *actor_type != kTokenTypeAccessToken && *actor_type != kTokenTypeJwt)
     return OAuthError::invalid_request("actor_token_type is not supported");
 
-  OAUTH_ASSIGN(auto out, start_issuance(in, std::string(kGrantTokenExchange)));
+  OAUTH_ASSIGN(auto out, start_issuance(tx, in, std::string(kGrantTokenExchange)));
   out.issued_token_type = issued_type;
   OAUTH_ASSIGN(auto scopes, requested_scopes(req));
   OAUTH_ASSIGN(auto audiences, requested_audiences(req));
@@ -269,7 +272,7 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
           "subject_token was revoked (delegation " + parent->id + ")", "revoked");
   }
   if (is_identity_id(subject.subject) && own) {
-    auto active = check_active_identity(tx, subject.subject, "subject");
+    auto active = check_active_identity(tx, subject.subject, "subject", out.read);
     if (!active.ok()) {
       OAuthError e = active.error();
       e.error = "invalid_request";
@@ -327,7 +330,7 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
   // The client itself was checked when it authenticated; an actor named by an actor token is
   // checked here.
   if (actor != in.client.identity.id && is_identity_id(actor)) {
-    auto active = check_active_identity(tx, actor, "actor");
+    auto active = check_active_identity(tx, actor, "actor", out.read);
     if (!active.ok()) {
       OAuthError e = active.error();
       e.error = "invalid_request";

@@ -80,6 +80,12 @@ struct Issuance {
   std::string approval_id;
   // Authorization code: the code's keyed hash, spent (single use) by the issuing write.
   std::string authorization_code;
+  // Identity rows with their facts that client authentication and the grant read (the client,
+  // the subject, the actor and their owners), and the transaction they come from:
+  // authorize_issuance reuses them instead of reading them again, but only within that same
+  // transaction, so that the decision sees the state the grant checked.
+  std::vector<directory::rows::IdentityFacts> read;
+  const store::Tx* read_in = nullptr;
 };
 
 struct GrantInput {

@@ -5,6 +5,7 @@
 
 #include "directory/entitlements.h"
 #include "directory/model.h"
+#include "policy/cedar/extensions.h"
 #include "policy/directory_entities.h"
 
 namespace custody::oauth {
@@ -36,6 +37,13 @@ std::vector<std::string> chain_of(const Issuance& issuance) {
   return chain;
 }
 
+cedar::Value string_set(const std::vector<std::string>& items) {
+  cedar::SetElements elements;
+  elements.reserve(items.size());
+  for (const auto& s : items) elements.emplace_back(s);
+  return cedar::Value::set(std::move(elements));
+}
+
 std::string annotation(const policy::CompiledBundle& bundle, const std::string& id,
                        const char* name) {
   const cedar::Policy* p = bundle.policies.find(id);
@@ -53,39 +61,53 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
   bool exchange = r.grant_type == kGrantTokenExchange;
   auto snapshot = pdp.snapshot();
 
-  nlohmann::json base = {
-      {"scopes", r.scopes},
-      {"lifetime_seconds", std::max<Micros>(0, r.expires_at - now) / kMicrosPerSecond},
-      {"now", {{"__extn", {{"fn", "datetime"}, {"arg", format_rfc3339(now)}}}}},
-      {"dpop", r.cnf_jkt.has_value()}};
-  if (r.max_hops) base["max_hops"] = *r.max_hops;
+  // The directory as entities, within this transaction; created first so that the initiator's
+  // entitlements, read for the context, are read once when the initiator is an entity too.
+  policy::DirectoryEntities directory(tx, now);
+  if (issuance.read_in == &tx)
+    for (const auto& facts : issuance.read) directory.add_known(facts);
+
+  // The context as a Cedar record, built directly (no JSON round trip; names in key order, which
+  // RecordFields appends in O(1)).
+  cedar::RecordFields base;
   if (exchange) {
     auto chain = chain_of(issuance);
-    std::set<std::string> kinds;
-    for (const auto& id : chain) kinds.insert(kind_text(id));
-    // The audiences the initiator itself is entitled to (none for an external subject).
-    std::set<std::string> initiator_audiences;
-    if (directory::kind_of_id(r.subject)) {
-      auto ents = directory::active_entitlements(tx, r.subject, now);
-      if (!ents.ok()) return OAuthError::server_error("cannot read entitlements");
-      for (const auto& e : *ents) initiator_audiences.insert(e.resource);
+    cedar::SetElements kinds, members;
+    for (const auto& id : chain) {
+      kinds.emplace_back(kind_text(id));
+      members.emplace_back(id);
     }
-    base["initiator"] = r.subject;
-    base["initiator_kind"] = kind_text(r.subject);
-    base["chain"] = std::set<std::string>(chain.begin(), chain.end());
-    base["chain_kinds"] = kinds;
-    base["depth"] = r.depth;
-    base["parent_scopes"] = issuance.parent_scopes;
-    base["initiator_audiences"] = initiator_audiences;
+    // The audiences the initiator itself is entitled to (none for an external subject).
+    cedar::SetElements initiator_audiences;
+    if (directory::kind_of_id(r.subject)) {
+      auto ents = directory.grants_in_force(r.subject);
+      if (!ents.ok()) return OAuthError::server_error("cannot read entitlements");
+      for (const auto& e : **ents) initiator_audiences.emplace_back(e.resource);
+    }
+    base["chain"] = cedar::Value::set(std::move(members));
+    base["chain_kinds"] = cedar::Value::set(std::move(kinds));
     base["client"] = r.client_id;
+    base["depth"] = std::int64_t{r.depth};
+    base["dpop"] = r.cnf_jkt.has_value();
+    base["initiator"] = r.subject;
+    base["initiator_audiences"] = cedar::Value::set(std::move(initiator_audiences));
+    base["initiator_kind"] = kind_text(r.subject);
   } else {
+    base["dpop"] = r.cnf_jkt.has_value();
     base["grant_type"] = r.grant_type;
   }
+  base["lifetime_seconds"] =
+      std::int64_t{std::max<Micros>(0, r.expires_at - now) / kMicrosPerSecond};
+  if (r.max_hops) base["max_hops"] = std::int64_t{*r.max_hops};
+  // Milliseconds, as a Cedar datetime holds them (rounded down, like the RFC 3339 text was).
+  base["now"] = cedar::make_datetime(now >= 0 ? now / 1000 : -((-now + 999) / 1000));
+  if (exchange) base["parent_scopes"] = string_set(issuance.parent_scopes);
+  base["scopes"] = string_set(r.scopes);
 
   std::vector<policy::Question> questions;
   for (const auto& audience : r.audience) {
     policy::Question q;
-    nlohmann::json context = base;
+    cedar::RecordFields context = base;
     context["audience"] = audience;
     if (exchange) {
       q.subject = identity_ref(r.actor);
@@ -99,12 +121,11 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
       q.action = "obtain";
       q.resource = {"Audience", audience, nlohmann::json::object()};
     }
-    q.context = std::move(context);
+    q.cedar_context = cedar::Value::record(std::move(context));
     q.approved = approved;
     questions.push_back(std::move(q));
   }
 
-  policy::DirectoryEntities directory(tx, now);
   auto decisions = pdp.decide(*snapshot, directory, questions,
                               [](const policy::Decision& d) { return !d.allow; });
   if (!decisions.ok())

@@ -293,7 +293,11 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
     if (!decided->ok()) return ok_status();
     Issuance& issuance = decided->value();
     issuance.audit["client_auth"] = client->method;
-    auto drifted = inventory::is_drifted(tx, client->identity.id);
+    // Read with the client's row when it authenticated in this transaction.
+    Result<bool> drifted = client->read_in == &tx && !client->read.empty() &&
+                                   client->read.front().identity.id == client->identity.id
+                               ? Result<bool>(client->read.front().drifted)
+                               : inventory::is_drifted(tx, client->identity.id);
     if (!drifted.ok()) return drifted.error();
     if (*drifted && settings_.deny_drifted) {
       *decided = OAuthError::invalid_grant(

@@ -1,8 +1,8 @@
 #include "policy/directory_entities.h"
 
 #include <charconv>
+#include <nlohmann/json.hpp>
 
-#include "directory/entitlements.h"
 #include "directory/identity_rows.h"
 
 namespace custody::policy {
@@ -39,6 +39,39 @@ std::optional<directory::Kind> kind_of_cedar_type(std::string_view cedar_type) {
   return std::nullopt;
 }
 
+Result<const std::vector<DirectoryEntities::Grant>*> DirectoryEntities::grants_in_force(
+    const std::string& id) {
+  if (auto it = grants_.find(id); it != grants_.end()) return &it->second;
+  // In force as directory::active_entitlements has it (not revoked, not expired at now_), with
+  // only the columns entities use: no order is needed, since they become Cedar sets.
+  static const std::string sql =
+      "SELECT scope, resource, tools FROM entitlements WHERE identity_id = $1 AND revoked_at IS "
+      "NULL AND (expires_at IS NULL OR expires_at > $2)";
+  CUSTODY_ASSIGN(store::Rows rows, tx_.query(sql, {id, now_}));
+  std::vector<Grant> read;
+  read.reserve(rows.size());
+  for (const auto& row : rows) {
+    Grant g{row.text(0), row.text(1), std::nullopt};
+    if (!row.is_null(2)) {
+      auto tools = nlohmann::json::parse(row.text(2), nullptr, false);
+      if (!tools.is_array())
+        return Error::internal("an entitlement of " + id + " has broken tools JSON");
+      g.tools.emplace();
+      for (const auto& t : tools) {
+        if (!t.is_string())
+          return Error::internal("an entitlement of " + id + " has broken tools JSON");
+        g.tools->push_back(t.get<std::string>());
+      }
+    }
+    read.push_back(std::move(g));
+  }
+  return &grants_.emplace(id, std::move(read)).first->second;
+}
+
+void DirectoryEntities::add_known(const directory::rows::IdentityFacts& facts) {
+  known_.emplace(facts.identity.id, &facts);
+}
+
 Result<bool> DirectoryEntities::load(const cedar::EntityUid& uid, cedar::EntityStore& layer) {
   return load_one(uid, layer, 0);
 }
@@ -52,12 +85,22 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
     loaded_.emplace(uid, false);
     return false;
   }
-  CUSTODY_ASSIGN(auto identity, directory::rows::find_identity(tx_, uid.id()));
-  if (!identity) {
+  // The row with its discovery state in one statement (or as the caller already read it).
+  std::optional<directory::rows::IdentityFacts> read;
+  const directory::rows::IdentityFacts* facts = nullptr;
+  if (auto known = known_.find(uid.id()); known != known_.end()) {
+    facts = known->second;
+  } else {
+    CUSTODY_ASSIGN(read, directory::rows::find_identity_facts(tx_, uid.id()));
+    if (read) facts = &*read;
+  }
+  if (facts == nullptr) {
     loaded_.emplace(uid, false);
     return false;
   }
-  CUSTODY_ASSIGN(auto entitlements, directory::active_entitlements(tx_, identity->id, now_));
+  const directory::Identity* identity = &facts->identity;
+  CUSTODY_ASSIGN(const std::vector<Grant>* grants_read, grants_in_force(identity->id));
+  const auto& entitlements = *grants_read;
 
   cedar::Entity entity;
   entity.uid = uid;
@@ -75,12 +118,9 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
   }
   // RecordFields appends in key order in O(1): keep the names sorted.
   attrs["audiences"] = string_set(std::move(audiences));
-  CUSTODY_ASSIGN(auto found, tx_.query("SELECT drifted_hash FROM discovery_findings WHERE "
-                                       "identity_id = $1",
-                                       {identity->id}));
-  if (!found.empty()) {
+  if (facts->discovered) {
     cedar::RecordFields discovery;
-    discovery["drifted"] = !found[0].is_null(0);
+    discovery["drifted"] = facts->drifted;
     discovery["enforce"] = discovery_enforced_;
     attrs["discovery"] = cedar::Value::record(std::move(discovery));
   }
@@ -97,9 +137,11 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
             : std::int64_t{0};
   }
   attrs["name"] = identity->display_name;
+  std::optional<cedar::EntityUid> owner;
   if (identity->owner_id) {
-    attrs["owner"] = cedar::EntityUid::intern("Human", *identity->owner_id);
-    entity.parents.push_back(cedar::EntityUid::intern("Human", *identity->owner_id));
+    owner = cedar::EntityUid::intern("Human", *identity->owner_id);
+    attrs["owner"] = *owner;
+    entity.parents.push_back(*owner);
   }
   attrs["scopes"] = string_set(std::move(scopes));
   attrs["state"] = std::string(directory::state_name(identity->state));
@@ -108,8 +150,6 @@ Result<bool> DirectoryEntities::load_one(const cedar::EntityUid& uid, cedar::Ent
   if (auto team = identity->labels.find("team"); team != identity->labels.end())
     entity.parents.push_back(cedar::EntityUid::intern("Team", team->second));
 
-  std::optional<cedar::EntityUid> owner;
-  if (identity->owner_id) owner = cedar::EntityUid::intern("Human", *identity->owner_id);
   CUSTODY_TRY(layer.add(std::move(entity)));
   loaded_.emplace(uid, true);
   // The owner is read too, so that policies can test principal.owner's state and grants. Owners

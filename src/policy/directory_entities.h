@@ -17,9 +17,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "directory/identity_rows.h"
 #include "directory/model.h"
 #include "policy/cedar/entities.h"
 #include "store/store.h"
@@ -41,6 +43,23 @@ class DirectoryEntities {
   // identity (the caller then looks elsewhere).
   Result<bool> load(const cedar::EntityUid& uid, cedar::EntityStore& layer);
 
+  // What an entitlement in force contributes to an entity (its scopes, audiences, grants and
+  // tools) and to a context: only these columns are read.
+  struct Grant {
+    std::string scope;
+    std::string resource;
+    std::optional<std::vector<std::string>> tools;  // nullopt: every tool
+  };
+  // The entitlements in force of identity `id`, read once per reader: loading the identity as an
+  // entity, and callers that need them for the context (issuance_policy.h), share one read.
+  Result<const std::vector<Grant>*> grants_in_force(const std::string& id);
+
+  // Makes `facts` (read by the caller within this reader's transaction) the identity's row for
+  // load(), which then does not read it again. The caller must have read it in the same
+  // transaction, so that the decision sees one consistent state, and keeps it alive as long as
+  // this reader. A second row for an id is ignored.
+  void add_known(const directory::rows::IdentityFacts& facts);
+
   // discovery.enforce of the identities discovery created (false: discovery.enforcement is
   // "alert"). Default true.
   void set_discovery_enforced(bool enforced) { discovery_enforced_ = enforced; }
@@ -52,6 +71,8 @@ class DirectoryEntities {
   Micros now_;
   bool discovery_enforced_ = true;
   std::unordered_map<cedar::EntityUid, bool, cedar::EntityUidHash> loaded_;  // uid → found
+  std::unordered_map<std::string, std::vector<Grant>> grants_;               // by identity id
+  std::unordered_map<std::string_view, const directory::rows::IdentityFacts*> known_;  // by id
 };
 
 }  // namespace custody::policy

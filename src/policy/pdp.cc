@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "policy/cedar/entities_json.h"
+#include "policy/cedar/validator.h"
 #include "policy/directory_entities.h"
 #include "policy/policy_store.h"
 
@@ -42,6 +43,16 @@ Status merge_properties(cedar::Entity& entity, const nlohmann::json& properties,
     entity.attrs[name] = std::move(value).value();
   }
   return ok_status();
+}
+
+// A context built in C++: checked as context_from_json would parse it.
+Result<cedar::Value> context_of(const cedar::Value& context, const cedar::Schema* schema,
+                                const cedar::EntityUid& action) {
+  if (!context.is_record()) return Error::invalid("the context must be a record");
+  const cedar::ActionDecl* decl = schema != nullptr ? schema->action(action) : nullptr;
+  if (decl != nullptr && decl->context && !cedar::value_conforms(context, *decl->context))
+    return Error::invalid("the context does not match the context type of " + action.to_string());
+  return context;
 }
 
 }  // namespace
@@ -191,7 +202,8 @@ Result<std::vector<Decision>> Pdp::decide(const PdpSnapshot& snapshot, Directory
   for (std::size_t i = 0; i < questions.size(); ++i) {
     const Question& q = questions[i];
     const Uids& u = uids[i];
-    auto context = cedar::context_from_json(q.context, schema, u.action);
+    auto context = q.cedar_context ? context_of(*q.cedar_context, schema, u.action)
+                                   : cedar::context_from_json(q.context, schema, u.action);
     if (!context.ok())
       return std::move(Error::invalid("context: " + context.error().message, "context"))
           .with("index", std::to_string(i));

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,11 @@ struct Question {
   std::string action;
   EntityRef resource;
   nlohmann::json context = nlohmann::json::object();
+  // The context built in C++ (a record), used instead of `context` when set: it skips the JSON
+  // round trip (custody's own questions, e.g. issuance_policy.h). With a schema that declares
+  // the action, it must conform to the declared context type (kInvalidArgument otherwise, as a
+  // JSON context that does not parse by it).
+  std::optional<cedar::Value> cedar_context;
   // A human approved exactly this question (approvals.h checked it): @approval policies are
   // waived for it.
   bool approved = false;

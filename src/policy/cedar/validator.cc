@@ -761,8 +761,10 @@ std::optional<std::string> check_scope_names(const Policy& p, const TypeEnvironm
   return std::nullopt;
 }
 
-// Whether a value has a schema type (records closed, optional attributes may be missing).
-bool conforms(const Value& v, const SchemaType& t) {
+}  // namespace
+
+// Records are closed; optional attributes may be missing.
+bool value_conforms(const Value& v, const SchemaType& t) {
   using SK = SchemaType::Kind;
   switch (t.kind) {
     case SK::kBool:
@@ -778,7 +780,7 @@ bool conforms(const Value& v, const SchemaType& t) {
     case SK::kSet:
       if (!v.is_set()) return false;
       for (const auto& e : v.as_set()) {
-        if (!conforms(e, *t.element)) return false;
+        if (!value_conforms(e, *t.element)) return false;
       }
       return true;
     case SK::kRecord: {
@@ -786,7 +788,7 @@ bool conforms(const Value& v, const SchemaType& t) {
       const auto& fields = v.as_record();
       for (const auto& [name, value] : fields) {
         auto it = t.attributes.find(*name);
-        if (it == t.attributes.end() || !conforms(value, *it->second.type)) return false;
+        if (it == t.attributes.end() || !value_conforms(value, *it->second.type)) return false;
       }
       for (const auto& [name, attr] : t.attributes) {
         if (attr.required && fields.count(name) == 0) return false;
@@ -796,8 +798,6 @@ bool conforms(const Value& v, const SchemaType& t) {
   }
   return false;
 }
-
-}  // namespace
 
 Status validate_request(const Request& request, const Schema& schema) {
   const ActionDecl* action = schema.action(request.action);
@@ -812,7 +812,7 @@ Status validate_request(const Request& request, const Schema& schema) {
   if (!applies(action->resource_types, request.resource.type()))
     return Error::invalid("action " + request.action.to_string() + " does not apply to resource " +
                           request.resource.to_string());
-  if (!conforms(request.context, *action->context))
+  if (!value_conforms(request.context, *action->context))
     return Error::invalid("the context does not match the context type of " +
                           request.action.to_string());
   return ok_status();

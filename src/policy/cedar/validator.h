@@ -31,6 +31,11 @@ struct ValidationError {
 // All errors of all policies (empty: the policy set validates).
 std::vector<ValidationError> validate(const PolicySet& policies, const Schema& schema);
 
+// True when `value` has the schema type `type`: the right kinds, entity types and extension
+// types; records with only declared attributes and every required one (what validate_request
+// asks of a context, and what context_from_json guarantees).
+bool value_conforms(const Value& value, const SchemaType& type);
+
 // Checks a request against the schema: the action is declared and applies to the principal's and
 // the resource's types, and the context has the action's context type (exactly its attributes,
 // with the declared types). Contexts built by context_from_json with the schema already conform.

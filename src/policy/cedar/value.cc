@@ -18,6 +18,13 @@ struct DataKeyHash {
   }
 };
 
+// Type and attribute names looked up by their text without building a std::string (record
+// fields intern every name they are given, so this lookup is on every attribute write).
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 // The intern table. Entries are heap nodes that are never freed, so handles stay valid forever.
 // Lookups of known uids (the common case once policies and entities are loaded) take a shared lock
 // only, so request threads do not serialize on it.
@@ -39,7 +46,7 @@ class UidTable {
   const std::string* intern_type(std::string_view type) {
     {
       std::shared_lock lock(mu_);
-      auto it = types_.find(std::string(type));
+      auto it = types_.find(type);
       if (it != types_.end()) return &*it;
     }
     std::unique_lock lock(mu_);
@@ -56,11 +63,11 @@ class UidTable {
     return nullptr;
   }
   const std::string* intern_type_locked(std::string_view type) {
-    auto it = types_.find(std::string(type));
+    auto it = types_.find(type);
     if (it == types_.end()) it = types_.insert(std::string(type)).first;
     return &*it;  // unordered_set nodes never move
   }
-  std::unordered_set<std::string> types_;
+  std::unordered_set<std::string, NameHash, std::equal_to<>> types_;
   std::shared_mutex mu_;
   std::unordered_multimap<std::size_t, const EntityUid::Data*> buckets_;
 };
