@@ -2,6 +2,8 @@
 //  - BM_DurableAppend: events appended into SQLite through the group-commit writer, each event
 //    its own queued work (as requests do), durable (WAL, synchronous=FULL) and fed to the
 //    in-memory Merkle tree by the commit hook; events/s sustained. Target ≥ 100,000/s.
+//  - BM_DurableAppendIndexed: the same with the derived index's indexer thread running.
+//  - BM_IndexCatchUp: the indexer deriving the filter index of events appended without it.
 //  - BM_HashAndTreeAppend: canonical event + leaf hash + tree append, per event. Target ≤ 2 µs.
 //  - BM_Verify: `custody audit verify` of a SQLite store of 1,000,000 events (leaf hashes
 //    recomputed from the rows, tree rebuilt, heads checked). Target < 5 s.
@@ -11,6 +13,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +24,7 @@
 
 #include "audit/canonical_event.h"
 #include "audit/events.h"
+#include "audit/index.h"
 #include "audit/log.h"
 #include "audit/merkle_tree.h"
 #include "audit/verify.h"
@@ -87,13 +91,16 @@ Result<std::unique_ptr<AuditLog>> open_log(store::Store& store, const Clock& clo
   return AuditLog::open(store, std::move(key), clock, options);
 }
 
-// range(0) events in works of range(1) events each.
-void BM_DurableAppend(benchmark::State& state) {
+// range(0) events in works of range(1) events each. `with_indexer`: the derived index's indexer
+// thread (audit/index.h) runs meanwhile and shares the writer, as in custodyd.
+void durable_append(benchmark::State& state, bool with_indexer) {
   const std::int64_t events = state.range(0);
   const std::int64_t per_work = state.range(1);
+  const std::int64_t works = (events + per_work - 1) / per_work;
   FixedClock clock(kT0);
   auto store = open_or_die("sqlite:" + (bench_dir() / ("append-" + std::to_string(events) + "-" +
-                                                       std::to_string(per_work) + ".db"))
+                                                       std::to_string(per_work) + "-" +
+                                                       std::to_string(with_indexer) + ".db"))
                                            .string(),
                            10'000'000);
   auto log = open_log(*store, clock);
@@ -105,32 +112,66 @@ void BM_DurableAppend(benchmark::State& state) {
       return r.ok() ? ok_status() : Status(r.error());
     });
   }
+  std::unique_ptr<AuditIndexer> indexer;
+  if (with_indexer) {
+    indexer = std::make_unique<AuditIndexer>(*store, AuditIndexer::Options{});
+    indexer->start();
+  }
   std::int64_t next = 0;
   for (auto _ : state) {
     std::mutex mu;
     std::condition_variable cv;
     std::int64_t done = 0, failed = 0;
-    for (std::int64_t i = 0; i < events; ++i) {
-      store->write([e = sample(next + i)](store::Tx& tx) mutable { return append(tx, e); },
-                   [&](Status s) {
-                     std::lock_guard lk(mu);
-                     ++done;
-                     if (!s.ok()) ++failed;
-                     if (done == events) cv.notify_one();
-                   });
+    for (std::int64_t i = 0; i < events; i += per_work) {
+      // Built here, as request handlers do, not on the writer thread.
+      std::vector<Event> batch;
+      for (std::int64_t j = i; j < std::min(events, i + per_work); ++j)
+        batch.push_back(sample(next + j));
+      store->write(
+          [batch = std::move(batch)](store::Tx& tx) mutable -> Status {
+            for (Event& e : batch) CUSTODY_TRY(append(tx, e));
+            return ok_status();
+          },
+          [&](Status s) {
+            std::lock_guard lk(mu);
+            ++done;
+            if (!s.ok()) ++failed;
+            if (done == works) cv.notify_one();
+          });
     }
     std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return done == events; });
+    cv.wait(lk, [&] { return done == works; });
     if (failed) state.SkipWithError("appends failed");
     next += events;
   }
   if ((*log)->size() != static_cast<std::uint64_t>(next)) state.SkipWithError("tree lags");
+  if (indexer) {
+    // How far behind the indexer was when the appends ended.
+    auto w = store->read([&](store::Tx& tx) -> Status {
+      CUSTODY_ASSIGN(const std::int64_t through, indexed_through(tx));
+      state.counters["index_lag_events"] = static_cast<double>(next - through);
+      return ok_status();
+    });
+    (void)w;
+    indexer->stop();
+  }
   state.SetItemsProcessed(next);
   state.counters["events_per_s"] =
       benchmark::Counter(static_cast<double>(next), benchmark::Counter::kIsRate);
   log->reset();
   store->close();
 }
+void BM_DurableAppend(benchmark::State& state) {
+  durable_append(state, false);
+}
+void BM_DurableAppendIndexed(benchmark::State& state) {
+  durable_append(state, true);
+}
+BENCHMARK(BM_DurableAppendIndexed)
+    ->Args({200'000, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_DurableAppend)
     ->Args({200'000, 1})
     ->Args({200'000, 10})
@@ -201,6 +242,50 @@ BENCHMARK(BM_DurablePlainInsert)
     ->Args({200'000, 16})
     ->Args({200'000, 32})
     ->Args({200'000, 63})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The indexer catching up: range(0) events appended without it (in large transactions, not
+// timed), then index_pending in batches of range(1) until the watermark reaches the last event.
+// Events/s indexed, each batch a durable group commit of its own.
+void BM_IndexCatchUp(benchmark::State& state) {
+  const std::int64_t events = state.range(0);
+  const std::int64_t batch = state.range(1);
+  auto store = open_or_die("sqlite:" +
+                           (bench_dir() / ("catchup-" + std::to_string(batch) + ".db")).string());
+  constexpr std::int64_t kChunk = 50'000;
+  for (std::int64_t c = 0; c < events; c += kChunk) {
+    Status st = store->write_sync([&](store::Tx& tx) -> Status {
+      for (std::int64_t i = c; i < std::min(events, c + kChunk); ++i) {
+        Event e = sample(i);
+        CUSTODY_TRY(append(tx, e));
+      }
+      return ok_status();
+    });
+    if (!st.ok()) throw std::runtime_error(st.error().message);
+  }
+  std::int64_t indexed = 0;
+  for (auto _ : state) {
+    for (;;) {
+      auto n = index_pending(*store, batch);
+      if (!n.ok()) {
+        state.SkipWithError(n.error().message.c_str());
+        break;
+      }
+      if (*n == 0) break;
+      indexed += *n;
+    }
+  }
+  if (indexed != events) state.SkipWithError("the indexer did not reach the last event");
+  state.SetItemsProcessed(indexed);
+  state.counters["events_per_s"] =
+      benchmark::Counter(static_cast<double>(indexed), benchmark::Counter::kIsRate);
+  store->close();
+}
+BENCHMARK(BM_IndexCatchUp)
+    ->Args({200'000, 10'000})
+    ->Args({200'000, 1'000})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -18,6 +18,7 @@
 #include "app/kek.h"
 #include "app/server_secret.h"
 #include "audit/events.h"
+#include "audit/index.h"
 #include "audit/log.h"
 #include "common/log.h"
 #include "device/compliance.h"
@@ -248,6 +249,9 @@ int serve(const Config& config, const ServeOptions& options) {
   }
   api.audit_log = audit_log->get();
   (*audit_log)->start();
+  // Audit filters' index, derived off the append path (audit/index.h).
+  audit::AuditIndexer audit_indexer(store, {});
+  audit_indexer.start();
 
   auto boot = bootstrap_admin(store, config, api.hasher, clock);
   if (!boot.ok()) {
@@ -402,6 +406,7 @@ int serve(const Config& config, const ServeOptions& options) {
   server.stop();
   transmitter.stop();
   notifier.stop();
+  audit_indexer.stop();
   (*audit_log)->stop();  // a final signed head over every committed event
   maintenance.reset();
   pdp_refresh.reset();

@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include "audit/leaf_seq.h"
 #include "common/encoding.h"
 
 namespace custody::audit {
@@ -88,11 +89,15 @@ Result<std::int64_t> archive_expired(store::Store& store, Micros cutoff, std::ui
       CUSTODY_ASSIGN(store::Rows bound,
                      tx.query("SELECT COALESCE(MAX(end_leaf), 0) FROM audit_archive_segments"));
       const std::int64_t first = bound[0].integer(0);
+      if (first >= static_cast<std::int64_t>(max_leaf)) return ok_status();
+      // No index on leaf_index: the leaves are read in seq order from their lowest possible seq.
+      CUSTODY_ASSIGN(const LeafSeqBounds seqs, leaf_seq_bounds(tx));
       CUSTODY_ASSIGN(store::Rows rows,
                      tx.query("SELECT " + std::string(kEventColumns) +
-                                  " FROM audit_events WHERE leaf_index >= $1 AND leaf_index < $2 "
-                                  "ORDER BY leaf_index LIMIT $3",
-                              {first, static_cast<std::int64_t>(max_leaf), segment_events}));
+                                  " FROM audit_events WHERE seq >= $1 AND leaf_index >= $2 AND "
+                                  "leaf_index < $3 ORDER BY seq LIMIT $4",
+                              {seqs.first_seq(first), first, static_cast<std::int64_t>(max_leaf),
+                               segment_events}));
       std::string jsonl, hashes;
       std::int64_t next = first, first_seq = 0, last_seq = 0;
       Micros first_time = 0, last_time = 0;
@@ -116,8 +121,10 @@ Result<std::int64_t> archive_expired(store::Store& store, Micros cutoff, std::ui
                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                   {first, next, first_seq, last_seq, first_time, last_time, hashes,
                    base64_encode(compress_segment(jsonl)), now}));
-      CUSTODY_TRY(tx.exec("DELETE FROM audit_events WHERE leaf_index >= $1 AND leaf_index < $2",
-                          {first, next}));
+      CUSTODY_TRY(
+          tx.exec("DELETE FROM audit_events WHERE seq >= $1 AND seq <= $2 AND "
+                  "leaf_index >= $3 AND leaf_index < $4",
+                  {first_seq, last_seq, first, next}));
       this_round = next - first;
       return ok_status();
     }));

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "audit/canonical_event.h"
+#include "audit/index.h"
 #include "audit/merkle.h"
 #include "common/encoding.h"
 #include "common/ids.h"
@@ -171,36 +172,127 @@ Status append(store::Tx& tx, Event& event) {
   return ok_status();
 }
 
+namespace {
+
+// Builds one part of a list() query: the events of the seq range `tail` (seq > watermark) or
+// not (seq ≤ watermark), with every filter applied to the event row itself, so the derived index
+// only ever narrows which rows are read, never decides what matches.
+class PartQuery {
+ public:
+  PartQuery(const EventFilter& f, std::int64_t watermark, bool tail)
+      : f_(f), watermark_(watermark), tail_(tail) {}
+
+  // The audit_keys key to read the indexed part through (the most selective filter that has
+  // one), or "" to scan audit_events by seq.
+  static std::string index_key(const EventFilter& f) {
+    if (f.delegation_id && !f.delegation_id->empty()) return "d:" + *f.delegation_id;
+    if (f.chain_root && !f.chain_root->empty()) return "c:" + *f.chain_root;
+    if (f.target && !f.target->empty()) return "t:" + *f.target;
+    if (f.actor && !f.actor->empty()) return "a:" + *f.actor;
+    return "";
+  }
+
+  // `seq_bounds`: an inclusive seq range that holds every indexed match (from time blocks).
+  std::string sql(const std::string& key,
+                  std::optional<std::pair<std::int64_t, std::int64_t>> seq_bounds,
+                  std::int64_t limit) {
+    const bool keyed = !tail_ && !key.empty();
+    // With a key, seq is read from audit_keys so that its primary key gives the order.
+    const std::string seq = keyed ? "k.seq" : "e.seq";
+    std::string sql = "SELECT ";
+    for (std::string_view cols = kEventColumns;;) {
+      const auto comma = cols.find(", ");
+      sql += "e.";
+      sql += cols.substr(0, comma);
+      if (comma == std::string_view::npos) break;
+      sql += ", ";
+      cols.remove_prefix(comma + 2);
+    }
+    if (keyed)
+      sql += " FROM audit_keys k JOIN audit_events e ON e.seq = k.seq WHERE k.key = " + param(key);
+    else
+      sql += " FROM audit_events e WHERE 1 = 1";
+    sql += tail_ ? " AND " + seq + " > " + param(watermark_)
+                 : " AND " + seq + " <= " + param(watermark_);
+    if (seq_bounds) {
+      sql += " AND " + seq + " >= " + param(seq_bounds->first);
+      sql += " AND " + seq + " <= " + param(seq_bounds->second);
+    }
+    if (f_.before_seq) sql += " AND " + seq + " < " + param(*f_.before_seq);
+    if (f_.after_seq) sql += " AND " + seq + " > " + param(*f_.after_seq);
+    if (f_.actor) sql += " AND e.actor = " + param(*f_.actor);
+    if (f_.target) sql += " AND e.target = " + param(*f_.target);
+    if (f_.action) sql += " AND e.action = " + param(*f_.action);
+    if (f_.outcome) sql += " AND e.outcome = " + param(*f_.outcome);
+    if (f_.chain_root) sql += " AND e.chain_root = " + param(*f_.chain_root);
+    if (f_.delegation_id) sql += " AND e.delegation_id = " + param(*f_.delegation_id);
+    if (f_.since) sql += " AND e.time >= " + param(*f_.since);
+    if (f_.until) sql += " AND e.time <= " + param(*f_.until);
+    sql += " ORDER BY " + seq + (f_.ascending ? " ASC" : " DESC");
+    sql += " LIMIT " + param(limit);
+    return sql;
+  }
+
+  std::span<const store::Value> params() const { return params_; }
+
+ private:
+  std::string param(store::Value v) {
+    params_.push_back(std::move(v));
+    return "$" + std::to_string(params_.size());
+  }
+
+  const EventFilter& f_;
+  const std::int64_t watermark_;
+  const bool tail_;
+  std::vector<store::Value> params_;
+};
+
+// The seq range of the time blocks that overlap [since, until], or nullopt when none does (no
+// indexed event can match). Blocks bound the times of indexed events only.
+Result<std::optional<std::pair<std::int64_t, std::int64_t>>> time_seq_bounds(store::Tx& tx,
+                                                                             const EventFilter& f) {
+  std::string sql = "SELECT MIN(first_seq), MAX(first_seq) FROM audit_time_blocks WHERE 1 = 1";
+  std::vector<store::Value> params;
+  if (f.since) {
+    params.emplace_back(*f.since);
+    sql += " AND max_time >= $" + std::to_string(params.size());
+  }
+  if (f.until) {
+    params.emplace_back(*f.until);
+    sql += " AND min_time <= $" + std::to_string(params.size());
+  }
+  CUSTODY_ASSIGN(store::Rows rows, tx.query(sql, std::span<const store::Value>(params)));
+  using Bounds = std::optional<std::pair<std::int64_t, std::int64_t>>;
+  if (rows.empty() || rows[0].is_null(0)) return Bounds();
+  return Bounds(std::pair(rows[0].integer(0), rows[0].integer(1) + kTimeBlockSeqs - 1));
+}
+
+}  // namespace
+
 Result<EventPage> list(store::Tx& tx, const EventFilter& filter) {
   const int limit = std::clamp(filter.limit, 1, kMaxLimit);
-  std::vector<store::Value> params;
-  auto param = [&params](store::Value v) {
-    params.push_back(std::move(v));
-    return "$" + std::to_string(params.size());
-  };
-  std::string sql = "SELECT " + std::string(kEventColumns) + " FROM audit_events WHERE 1 = 1";
-  if (filter.actor) sql += " AND actor = " + param(*filter.actor);
-  if (filter.target) sql += " AND target = " + param(*filter.target);
-  if (filter.action) sql += " AND action = " + param(*filter.action);
-  if (filter.outcome) sql += " AND outcome = " + param(*filter.outcome);
-  // The indexes on chain_root and delegation_id are partial (non-empty values only); the extra
-  // term lets the planner use them.
-  if (filter.chain_root) {
-    sql += " AND chain_root = " + param(*filter.chain_root);
-    if (!filter.chain_root->empty()) sql += " AND chain_root <> ''";
+  // Read once: the index only grows, so an older watermark is merely more work for the tail.
+  CUSTODY_ASSIGN(const std::int64_t watermark, indexed_through(tx));
+  const std::string key = PartQuery::index_key(filter);
+  // Newest first: the unindexed tail holds the newest events, so it comes first.
+  const bool tail_parts[2] = {!filter.ascending, filter.ascending};
+  std::vector<store::Row> rows;
+  for (const bool tail : tail_parts) {
+    const std::int64_t want = std::int64_t{limit} + 1 - static_cast<std::int64_t>(rows.size());
+    if (want <= 0) break;
+    std::optional<std::pair<std::int64_t, std::int64_t>> bounds;
+    if (!tail) {
+      if (watermark <= 0) continue;
+      if (filter.since || filter.until) {
+        CUSTODY_ASSIGN(bounds, time_seq_bounds(tx, filter));
+        if (!bounds) continue;
+      }
+    }
+    PartQuery part(filter, watermark, tail);
+    const std::string sql = part.sql(key, bounds, want);
+    CUSTODY_ASSIGN(store::Rows got, tx.query(sql, part.params()));
+    for (auto& r : got) rows.push_back(std::move(r));
   }
-  if (filter.delegation_id) {
-    sql += " AND delegation_id = " + param(*filter.delegation_id);
-    if (!filter.delegation_id->empty()) sql += " AND delegation_id <> ''";
-  }
-  if (filter.since) sql += " AND time >= " + param(*filter.since);
-  if (filter.until) sql += " AND time <= " + param(*filter.until);
-  if (filter.before_seq) sql += " AND seq < " + param(*filter.before_seq);
-  if (filter.after_seq) sql += " AND seq > " + param(*filter.after_seq);
-  sql += filter.ascending ? " ORDER BY seq ASC" : " ORDER BY seq DESC";
-  sql += " LIMIT " + param(std::int64_t{limit} + 1);
-
-  CUSTODY_ASSIGN(store::Rows rows, tx.query(sql, std::span<const store::Value>(params)));
   EventPage page;
   for (const auto& row : rows) {
     if (page.items.size() == static_cast<std::size_t>(limit)) {

@@ -65,7 +65,10 @@ struct EventPage {
   std::optional<std::string> next_cursor;  // encode_cursor(seq of the last item, order)
 };
 
-// The caller bounds limit (limits.max_page_size); it is clamped to 1..100000 here.
+// The caller bounds limit (limits.max_page_size); it is clamped to 1..100000 here. Exact whatever
+// the derived index (index.h) has reached: events above its watermark are read directly, those
+// at or below it through audit_keys (actor, target, chain_root, delegation_id) or the time
+// blocks (since, until); every filter is still checked on the event row itself.
 Result<EventPage> list(store::Tx& tx, const EventFilter& filter);
 
 // Page cursors are opaque to clients; they encode the seq to continue below (or, ascending,

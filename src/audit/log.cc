@@ -6,6 +6,7 @@
 #include "audit/archive.h"
 #include "audit/canonical_event.h"
 #include "audit/events.h"
+#include "audit/leaf_seq.h"
 #include "audit/witness.h"
 #include "common/encoding.h"
 #include "common/jcs.h"
@@ -59,13 +60,16 @@ Status StoreLeafHashes::hashes(std::uint64_t begin, std::uint64_t end,
   if (end <= begin) return ok_status();
   std::vector<std::string> slots(end - begin);
   std::uint64_t found = 0;
+  // No index on leaf_index: the leaves' seq range, filtered to the leaves asked for.
+  CUSTODY_ASSIGN(const LeafSeqBounds bounds, leaf_seq_bounds(tx_));
+  const auto b = static_cast<std::int64_t>(begin), e = static_cast<std::int64_t>(end);
   CUSTODY_ASSIGN(store::Rows rows,
-                 tx_.query("SELECT leaf_index, leaf_hash FROM audit_events WHERE leaf_index >= $1 "
-                           "AND leaf_index < $2 ORDER BY leaf_index",
-                           {static_cast<std::int64_t>(begin), static_cast<std::int64_t>(end)}));
+                 tx_.query("SELECT leaf_index, leaf_hash FROM audit_events WHERE seq >= $1 "
+                           "AND seq <= $2 AND leaf_index >= $3 AND leaf_index < $4",
+                           {bounds.first_seq(b), bounds.last_seq(e), b, e}));
   for (const auto& row : rows) {
     const auto i = static_cast<std::uint64_t>(row.integer(0));
-    if (row.is_null(1)) continue;
+    if (row.is_null(1) || !slots[i - begin].empty()) continue;
     CUSTODY_ASSIGN(slots[i - begin], decode_hash(row.text(1), i));
     ++found;
   }
@@ -244,22 +248,29 @@ AuditLog::~AuditLog() {
 }
 
 Status AuditLog::catch_up(store::Tx& tx) {
+  std::uint64_t from;
+  {
+    std::shared_lock lk(tree_mu_);
+    from = next_leaf_;
+  }
+  // Leaf `from` has seq ≥ from + d_low (leaf_seq.h); with legacy gaps in seq a few rows of
+  // older leaves are read and skipped.
+  CUSTODY_ASSIGN(const LeafSeqBounds bounds, leaf_seq_bounds(tx));
+  std::int64_t after_seq = bounds.first_seq(static_cast<std::int64_t>(from)) - 1;
   for (;;) {
-    std::uint64_t from;
-    {
-      std::shared_lock lk(tree_mu_);
-      from = next_leaf_;
-    }
     CUSTODY_ASSIGN(store::Rows rows,
-                   tx.query("SELECT leaf_index, leaf_hash FROM audit_events WHERE leaf_index >= $1 "
-                            "ORDER BY leaf_index LIMIT $2",
-                            {static_cast<std::int64_t>(from), kReadChunk}));
+                   tx.query("SELECT seq, leaf_index, leaf_hash FROM audit_events WHERE seq > $1 "
+                            "ORDER BY seq LIMIT $2",
+                            {after_seq, kReadChunk}));
     if (rows.empty()) return ok_status();
+    after_seq = rows.back().integer(0);
     std::vector<std::pair<std::uint64_t, std::string>> leaves;
     leaves.reserve(rows.size());
     for (const auto& row : rows) {
-      const auto i = static_cast<std::uint64_t>(row.integer(0));
-      CUSTODY_ASSIGN(std::string h, decode_hash(row.is_null(1) ? "" : row.text(1), i));
+      if (row.is_null(1)) continue;  // written before 0003 and not yet given a leaf
+      const auto i = static_cast<std::uint64_t>(row.integer(1));
+      if (i < from) continue;
+      CUSTODY_ASSIGN(std::string h, decode_hash(row.is_null(2) ? "" : row.text(2), i));
       leaves.emplace_back(i, std::move(h));
     }
     std::uint64_t added = 0;

@@ -3,9 +3,9 @@
 //
 //  - open() rebuilds the tree from the stored leaf hashes (archive segments, then audit_events in
 //    leaf order) and installs a commit hook on the store: after each durable COMMIT the writer
-//    reads the leaves appended since (leaf_index ≥ the tree's next index) and appends them, in
-//    leaf order, which is commit order. So the tree only ever holds committed events, and an
-//    event whose request was answered is already in the tree.
+//    reads the leaves appended since (leaf_index ≥ the tree's next index, found through seq:
+//    leaf_seq.h) and appends them, in leaf order, which is commit order. So the tree only ever
+//    holds committed events, and an event whose request was answered is already in the tree.
 //  - start() runs a signer thread: a head is signed when sth_every_events leaves have been added
 //    since the last head, or sth_every_ms has passed with any added, whichever comes first; it is
 //    stored in audit_tree_heads, appended to sth_export_file and POSTed to witness_url when set.

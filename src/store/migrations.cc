@@ -71,6 +71,9 @@ std::vector<std::string> migration_statements(std::string_view sql, Dialect dial
   replace_all(text, "{{SERIAL_PK}}",
               lite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY");
   replace_all(text, "{{BLOB}}", lite ? "BLOB" : "BYTEA");
+  // A table clustered on its primary key: SQLite stores it as that B-tree alone; PostgreSQL has
+  // no such clause (its primary key index serves the same lookups).
+  replace_all(text, "{{WITHOUT_ROWID}}", lite ? "WITHOUT ROWID" : "");
 
   std::vector<std::string> out;
   std::string current;

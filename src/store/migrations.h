@@ -5,6 +5,7 @@
 // Dialect tokens replaced before a migration runs:
 //   {{SERIAL_PK}}  SQLite: INTEGER PRIMARY KEY AUTOINCREMENT   PostgreSQL: BIGSERIAL PRIMARY KEY
 //   {{BLOB}}       SQLite: BLOB                                 PostgreSQL: BYTEA
+//   {{WITHOUT_ROWID}} SQLite: WITHOUT ROWID (after a CREATE TABLE's ")")   PostgreSQL: nothing
 // Statements are separated by ";" at the end of a line.
 #pragma once
 

@@ -776,6 +776,13 @@ TEST(StoreMigrationText, ReplacesTokensAndSplitsStatements) {
   auto pg = migration_statements(sql, Dialect::kPostgres);
   ASSERT_EQ(pg.size(), 3u);
   EXPECT_EQ(pg[0], "CREATE TABLE a (\n  id BIGSERIAL PRIMARY KEY,\n  b BYTEA\n);");
+
+  const char* clustered =
+      "CREATE TABLE k (a TEXT, b BIGINT, PRIMARY KEY (a, b)) {{WITHOUT_ROWID}};";
+  EXPECT_EQ(migration_statements(clustered, Dialect::kSqlite).at(0),
+            "CREATE TABLE k (a TEXT, b BIGINT, PRIMARY KEY (a, b)) WITHOUT ROWID;");
+  EXPECT_EQ(migration_statements(clustered, Dialect::kPostgres).at(0),
+            "CREATE TABLE k (a TEXT, b BIGINT, PRIMARY KEY (a, b)) ;");
 }
 
 TEST(StoreMigrationText, EmbeddedMigrationsSplitIntoTheirStatements) {
