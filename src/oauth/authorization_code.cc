@@ -180,7 +180,7 @@ OAuthResult<Issuance> grant_authorization_code(store::Tx& tx, const GrantInput& 
     return e;
   }
 
-  OAUTH_ASSIGN(auto out, begin_issuance(in, std::string(kGrantAuthorizationCode)));
+  OAUTH_ASSIGN(auto out, begin_issuance(tx, in, std::string(kGrantAuthorizationCode)));
   auto& r = out.record;
   r.subject = c.human_id;
   r.actor = client;

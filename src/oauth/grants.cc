@@ -194,8 +194,8 @@ OAuthResult<std::vector<std::string>> audiences_requested(const OAuthRequest& r)
   return requested_audiences(r);
 }
 
-OAuthResult<Issuance> begin_issuance(const GrantInput& in, std::string grant_type) {
-  return start_issuance(in, std::move(grant_type));
+OAuthResult<Issuance> begin_issuance(store::Tx& tx, const GrantInput& in, std::string grant_type) {
+  return start_issuance(tx, in, std::move(grant_type));
 }
 
 OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& in) {

@@ -128,6 +128,6 @@ OAuthResult<std::optional<std::vector<std::string>>> scopes_requested(const OAut
 // The "resource" (RFC 8707: absolute URI, no fragment) and "audience" values, deduplicated.
 OAuthResult<std::vector<std::string>> audiences_requested(const OAuthRequest& r);
 // A new issuance for `in.client`: record id and times, DPoP binding, one-time values.
-OAuthResult<Issuance> begin_issuance(const GrantInput& in, std::string grant_type);
+OAuthResult<Issuance> begin_issuance(store::Tx& tx, const GrantInput& in, std::string grant_type);
 
 }  // namespace custody::oauth

@@ -567,9 +567,11 @@ TEST_F(AuthorizationCodeTest, WithdrawingTheHumansAuthorityRevokesTheToken) {
   entitle_identity(human_, "tools:read", std::string(kResource));
   std::string code = obtain_code(request_params(c, pkce));
   Response again = admin().get("/api/v1/identities/" + human_ + "/entitlements?active=true");
-  for (const auto& e : again.json()["items"])
-    if (e["scope"] == "tools:read")
+  for (const auto& e : again.json()["items"]) {
+    if (e["scope"] == "tools:read") {
       ASSERT_EQ(admin().del("/api/v1/entitlements/" + e["id"].get<std::string>()).status, 200);
+    }
+  }
   EXPECT_TRUE(Refused(redeem(c, code, pkce.verifier), 400, "invalid_scope", "entitlement",
                       "no longer cover"));
 }
