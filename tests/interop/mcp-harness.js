@@ -293,7 +293,13 @@ export async function readRpc(res) {
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(5).replace(/^ /, ''))
         .join('\n');
-      if (data) body.push(JSON.parse(data));
+      if (data) {
+        try {
+          body.push(JSON.parse(data));
+        } catch {
+          body.push({ unparsable: data });
+        }
+      }
     }
   } else if (text) {
     try {
