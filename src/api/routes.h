@@ -13,6 +13,8 @@ void add_credential_routes(http::Router& router, ApiContext& api);
 void add_token_routes(http::Router& router, ApiContext& api);
 void add_audit_routes(http::Router& router, ApiContext& api);
 void add_oauth_routes(http::Router& router, ApiContext& api);
+// GET/POST /oauth2/authorize: the authorization code flow's consent page (authorize_routes.cc).
+void add_authorize_routes(http::Router& router, ApiContext& api);
 void add_delegation_routes(http::Router& router, ApiContext& api);
 void add_key_routes(http::Router& router, ApiContext& api);
 void add_policy_routes(http::Router& router, ApiContext& api);
@@ -32,6 +34,7 @@ inline void add_all_routes(http::Router& router, ApiContext& api, http::Metrics&
   add_token_routes(router, api);
   add_audit_routes(router, api);
   add_oauth_routes(router, api);
+  add_authorize_routes(router, api);
   add_delegation_routes(router, api);
   add_key_routes(router, api);
   add_policy_routes(router, api);

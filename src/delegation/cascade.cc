@@ -52,11 +52,14 @@ Result<std::vector<std::string>> revoke_for_entitlement(store::Tx& tx, const std
                                                         const std::string& by,
                                                         const std::string& reason) {
   std::vector<std::string> ids;
-  for (const char* column : {"actor", "client_id"}) {
+  // An authorization code token carries its subject's (the approving human's) entitlements
+  // (oauth/authorization_code.h).
+  for (const char* holder :
+       {"actor = $1", "client_id = $1", "subject = $1 AND grant_type = 'authorization_code'"}) {
     CUSTODY_ASSIGN(auto rows, tx.query(std::string("SELECT id, scopes, audience FROM "
                                                    "delegation_records WHERE ") +
-                                           column +
-                                           " = $1 AND revoked_at IS NULL AND expires_at > $2 "
+                                           holder +
+                                           " AND revoked_at IS NULL AND expires_at > $2 "
                                            "ORDER BY id",
                                        {identity, now}));
     for (const auto& row : rows) {

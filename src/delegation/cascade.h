@@ -22,7 +22,8 @@ Result<std::vector<std::string>> revoke_for_identity(store::Tx& tx, const std::s
                                                      const std::string& reason);
 
 // Every live record that may rely on the entitlement (identity, scope, resource): records of the
-// identity as client or actor whose scopes include `scope` and whose audience includes
+// identity as client or actor, or as the subject of an authorization code token (a human's
+// authority delegated to a client), whose scopes include `scope` and whose audience includes
 // `resource`, and their subtrees. (It revokes a token that happened not to need this entitlement
 // rather than keep one that did.)
 Result<std::vector<std::string>> revoke_for_entitlement(store::Tx& tx, const std::string& identity,

@@ -110,6 +110,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   bool gate_failed = false;
   std::optional<Response> held;
   std::shared_ptr<UpstreamCall> call;
+  bool call_ended = false;
   std::shared_ptr<http::BodyStream> stream;
   // For gateway.call.result.
   int upstream_status = 0;
@@ -547,7 +548,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     callbacks.on_end = [self](Status s) { self->on_end(s); };
     auto c = gw.upstream_.send(route->upstream.server, std::move(up), std::move(callbacks));
     std::lock_guard lock(mu);
-    call = std::move(c);
+    if (!call_ended) call = std::move(c);  // on_end may already have run on the client's thread
   }
 
   UpstreamHead head;
@@ -566,8 +567,12 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       gw.sessions_.remove(route->name, session_id);
     if (!h.event_stream) return;
     stream = std::make_shared<http::BodyStream>();
-    auto self = shared_from_this();
-    stream->on_cancel([self] {
+    // Weak: the stream must not keep the exchange (and through its responder the connection)
+    // alive once both are done.
+    std::weak_ptr<Exchange> weak = shared_from_this();
+    stream->on_cancel([weak] {
+      auto self = weak.lock();
+      if (!self) return;
       std::shared_ptr<UpstreamCall> c;
       {
         std::lock_guard lock(self->mu);
@@ -696,8 +701,9 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
 
   void on_end(Status s) {
     if (!s.ok() && !head_seen) {
-      return upstream_failed("upstream " + route->name + " unavailable: " + s.error().message,
-                             "unavailable");
+      upstream_failed("upstream " + route->name + " unavailable: " + s.error().message,
+                      "unavailable");
+      return release_call();
     }
     if (stream) {
       if (!s.ok() && is_request() && !rpc_error_code && !is_error) {
@@ -722,6 +728,14 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       send(std::move(r));
     }
     record_result(s.ok() ? "" : s.error().message);
+    release_call();
+  }
+
+  // The call holds our callbacks and we hold the call: let go once it has ended.
+  void release_call() {
+    std::lock_guard lock(mu);
+    call_ended = true;
+    call.reset();
   }
 
   void upstream_failed(const std::string& why, const std::string& kind) {

@@ -41,6 +41,7 @@ void BodyStream::close() {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
+    on_cancel_ = nullptr;  // nothing left to stop; and it must not keep the producer alive
     wake = std::move(wake_);
     wake_ = nullptr;
   }

@@ -132,8 +132,11 @@ OAuthResult<DpopProof> check_resource_dpop_proof(const OAuthRequest& request,
                                                  const Settings& settings, Micros now) {
   if (request.dpop.empty())
     return OAuthError::invalid_dpop_proof("a DPoP-bound token needs a DPoP proof");
-  OAUTH_ASSIGN(auto proof, check_proof(request, settings, nullptr, &access_token, now));
-  return std::move(*proof);
+  auto checked = check_proof(request, settings, nullptr, &access_token, now);
+  if (!checked.ok()) return checked.error();
+  const std::optional<DpopProof>& proof = *checked;
+  if (!proof) return OAuthError::invalid_dpop_proof("a DPoP-bound token needs a DPoP proof");
+  return DpopProof{proof->jkt, proof->jti, proof->iat};
 }
 
 }  // namespace custody::oauth

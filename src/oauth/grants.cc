@@ -109,12 +109,6 @@ OAuthResult<Issuance> start_issuance(const GrantInput& in, std::string grant_typ
   return out;
 }
 
-struct Coverage {
-  std::vector<std::string> scopes;
-  std::vector<std::string> audience;
-  Micros not_after = INT64_MAX;  // earliest expiry among the entitlements relied on
-};
-
 // The pairwise entitlement rule of grants.h for `identity`.
 OAuthResult<Coverage> cover(const std::vector<directory::Entitlement>& ents,
                             const std::optional<std::vector<std::string>>& scopes,
@@ -181,6 +175,25 @@ bool is_identity_id(const std::string& id) {
 }
 
 }  // namespace
+
+OAuthResult<Coverage> entitlement_coverage(store::Tx& tx, const std::string& identity,
+                                           const std::optional<std::vector<std::string>>& scopes,
+                                           const std::vector<std::string>& audiences, Micros now) {
+  OAUTH_ASSIGN(auto ents, entitlements_of(tx, identity, now));
+  return cover(ents, scopes, audiences, identity);
+}
+
+OAuthResult<std::optional<std::vector<std::string>>> scopes_requested(const OAuthRequest& r) {
+  return requested_scopes(r);
+}
+
+OAuthResult<std::vector<std::string>> audiences_requested(const OAuthRequest& r) {
+  return requested_audiences(r);
+}
+
+OAuthResult<Issuance> begin_issuance(const GrantInput& in, std::string grant_type) {
+  return start_issuance(in, std::move(grant_type));
+}
 
 OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& in) {
   OAUTH_ASSIGN(auto out, start_issuance(in, std::string(kGrantClientCredentials)));

@@ -31,6 +31,7 @@
 // issuance (issuance_policy.h) with what the grant computed.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -77,6 +78,8 @@ struct Issuance {
   std::vector<std::string> parent_audience;
   // CIBA: the approval this token is bound to, consumed (single use) by the issuing write.
   std::string approval_id;
+  // Authorization code: the code's keyed hash, spent (single use) by the issuing write.
+  std::string authorization_code;
 };
 
 struct GrantInput {
@@ -97,5 +100,28 @@ using TokenVerifier =
 OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& in);
 OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
                                            const TokenVerifier& verify);
+
+// The pieces the grants share, for the authorization code flow (authorization_code.h), which
+// issues a human's authority to a client.
+
+// What entitlements in force cover under the pairwise rule above: the scopes and audiences of
+// the token, and the earliest expiry among the entitlements relied on.
+struct Coverage {
+  std::vector<std::string> scopes;
+  std::vector<std::string> audience;
+  Micros not_after = INT64_MAX;
+};
+// `identity`'s entitlements in force at `now` must cover `scopes` (all entitled ones when
+// nullopt) at `audiences` (those of the entitlements when empty); invalid_scope/invalid_target
+// with bound "entitlement" otherwise.
+OAuthResult<Coverage> entitlement_coverage(store::Tx& tx, const std::string& identity,
+                                           const std::optional<std::vector<std::string>>& scopes,
+                                           const std::vector<std::string>& audiences, Micros now);
+// The "scope" parameter (RFC 6749 §3.3 tokens); nullopt when absent or empty.
+OAuthResult<std::optional<std::vector<std::string>>> scopes_requested(const OAuthRequest& r);
+// The "resource" (RFC 8707: absolute URI, no fragment) and "audience" values, deduplicated.
+OAuthResult<std::vector<std::string>> audiences_requested(const OAuthRequest& r);
+// A new issuance for `in.client`: record id and times, DPoP binding, one-time values.
+OAuthResult<Issuance> begin_issuance(const GrantInput& in, std::string grant_type);
 
 }  // namespace custody::oauth

@@ -13,6 +13,7 @@
 #include "directory/entitlements.h"
 #include "inventory/findings.h"
 #include "oauth/access_token.h"
+#include "oauth/authorization_code.h"
 #include "oauth/ciba.h"
 #include "oauth/client_auth.h"
 #include "oauth/grants.h"
@@ -231,6 +232,7 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
   std::string actor;  // the authenticated client, once known
   std::string grant_type = req.param("grant_type").value_or("");
   auto decided = std::make_shared<OAuthResult<Issuance>>(OAuthError::server_error("no decision"));
+  std::string reused_code_delegation;  // a replayed authorization code's token, to revoke
 
   TokenVerifier verify = subject_token_verifier();
 
@@ -240,7 +242,10 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
       return ok_status();
     }
     OAuthResult<AuthenticatedClient> client = OAuthError::server_error("no client");
-    if (in_process == nullptr) {
+    if (in_process == nullptr && grant_type == kGrantAuthorizationCode &&
+        presents_no_client_credentials(req)) {
+      client = authenticate_public_client(tx, req);  // authorization_code.h
+    } else if (in_process == nullptr) {
       client = authenticate_client(tx, req, settings_, hasher_,
                                    keys_.keys().snapshot()->verification_keys, now);
     } else if (grant_type != kGrantTokenExchange) {
@@ -268,7 +273,7 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
       return ok_status();
     }
     if (grant_type != kGrantClientCredentials && grant_type != kGrantTokenExchange &&
-        grant_type != kGrantCiba) {
+        grant_type != kGrantCiba && grant_type != kGrantAuthorizationCode) {
       *decided = OAuthError::unsupported_grant_type("grant_type " + grant_type.substr(0, 80) +
                                                     " is not supported");
       return ok_status();
@@ -282,7 +287,9 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
     if (in_process != nullptr) in.actor_resources = &in_process->served_resources;
     *decided = grant_type == kGrantClientCredentials ? grant_client_credentials(tx, in)
                : grant_type == kGrantCiba            ? grant_ciba(tx, in, pdp_, verify)
-                                                     : grant_token_exchange(tx, in, verify);
+               : grant_type == kGrantAuthorizationCode
+                   ? grant_authorization_code(tx, in, hasher_, reused_code_delegation)
+                   : grant_token_exchange(tx, in, verify);
     if (!decided->ok()) return ok_status();
     Issuance& issuance = decided->value();
     issuance.audit["client_auth"] = client->method;
@@ -314,9 +321,10 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
   if (!read.ok()) *decided = OAuthError::temporarily_unavailable("the store is unavailable");
 
   // Copies only: refusals may be answered from the writer thread after the request is gone.
+  // `revoke` (a replayed authorization code's token, RFC 6749 §4.1.2) is revoked with the audit.
   auto refuse = [this, reply, now, grant_type, rid = req.request_id, remote = req.remote_address](
-                    const std::string& actor, const OAuthError& e,
-                    const std::string& claimed = {}) {
+                    const std::string& actor, const OAuthError& e, const std::string& claimed = {},
+                    const std::string& revoke = {}) {
     audit::Event event = oauth_event("oauth.token", actor, rid, now);
     event.outcome = e.error;
     event.details = {{"grant_type", grant_type.substr(0, 80)}, {"reason", e.description}};
@@ -325,7 +333,15 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
     if (!remote.empty()) event.details["remote"] = remote;
     auto answer = std::make_shared<Reply>(error_reply(e, nonces_, now));
     store_.write(
-        [event](store::Tx& tx) mutable { return audit::append(tx, event); },
+        [event, revoke, actor, now](store::Tx& tx) mutable -> Status {
+          if (!revoke.empty()) {
+            auto revoked =
+                delegation::revoke_subtree(tx, revoke, now, actor, "authorization code used again");
+            if (!revoked.ok() && revoked.error().code != Code::kNotFound) return revoked.error();
+            event.details["revoked"] = revoked.ok() ? nlohmann::json(*revoked) : nlohmann::json();
+          }
+          return audit::append(tx, event);
+        },
         [reply, answer](Status s) {
           if (!s.ok())
             log::error("could not audit a refused token request", {{"error", s.error().message}});
@@ -333,7 +349,8 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
         });
   };
   if (!decided->ok())
-    return refuse(actor, decided->error(), actor.empty() ? claimed_client_id(req) : "");
+    return refuse(actor, decided->error(), actor.empty() ? claimed_client_id(req) : "",
+                  reused_code_delegation);
 
   Issuance& issuance = decided->value();
   auto key = keys_.keys().current();
@@ -383,6 +400,10 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
         if (!work_state->approval_id.empty() &&
             !policy::consume_approval(tx, work_state->approval_id, now).ok())
           return Error::conflict("the approval was already used for a token", "approval");
+        // One code, one token (authorization_code.h).
+        if (!work_state->authorization_code.empty())
+          CUSTODY_TRY(spend_authorization_code(tx, work_state->authorization_code,
+                                               work_state->record.id, now));
         for (const auto& id : work_state->must_be_live) {
           CUSTODY_ASSIGN(bool live, delegation::is_live(tx, id));
           if (!live) return Error::conflict("delegation " + id + " was revoked", "revoked");
@@ -400,6 +421,8 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
                         OAuthError::invalid_client("client assertion refused: " + e.message));
         if (e.code == Code::kConflict && e.field == "approval")
           return refuse(actor, OAuthError::invalid_grant(e.message));
+        if (e.code == Code::kConflict && e.field == "authorization_code")
+          return refuse(actor, OAuthError::invalid_grant(e.message, "code_reuse"));
         if (e.code == Code::kConflict && e.field == "revoked")
           return refuse(actor, OAuthError::invalid_request(e.message, "revoked"));
         if (e.code == Code::kUnavailable)
@@ -706,23 +729,29 @@ nlohmann::json Service::metadata(bool openid) const {
   nlohmann::json m = {
       {"issuer", settings_.issuer},
       {"token_endpoint", settings_.token_endpoint()},
+      {"authorization_endpoint", settings_.authorization_endpoint()},
       {"jwks_uri", settings_.jwks_uri()},
       {"introspection_endpoint", settings_.introspection_endpoint()},
       {"revocation_endpoint", settings_.revocation_endpoint()},
-      {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange, kGrantCiba}},
+      {"grant_types_supported",
+       {kGrantClientCredentials, kGrantTokenExchange, kGrantCiba, kGrantAuthorizationCode}},
       {"backchannel_authentication_endpoint", settings_.backchannel_endpoint()},
       {"backchannel_token_delivery_modes_supported", {"poll", "ping"}},
       {"backchannel_user_code_parameter_supported", false},
-      {"token_endpoint_auth_methods_supported", auth_methods},
+      // "none": public clients, for the authorization code grant only (authorization_code.h).
+      {"token_endpoint_auth_methods_supported",
+       {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}},
       {"token_endpoint_auth_signing_alg_values_supported", algs},
       {"introspection_endpoint_auth_methods_supported", auth_methods},
       {"introspection_endpoint_auth_signing_alg_values_supported", algs},
       {"revocation_endpoint_auth_methods_supported", auth_methods},
       {"revocation_endpoint_auth_signing_alg_values_supported", algs},
       {"dpop_signing_alg_values_supported", algs},
-      {"response_types_supported", nlohmann::json::array()},
+      {"response_types_supported", {"code"}},
+      {"response_modes_supported", {"query"}},
+      {"code_challenge_methods_supported", {"S256"}},
       {"token_types_supported", {kTokenTypeAccessToken, kTokenTypeJwt}},
-      {"authorization_response_iss_parameter_supported", false},
+      {"authorization_response_iss_parameter_supported", true},
       {"custody_max_delegation_depth", settings_.max_depth}};
   if (openid) {
     m["subject_types_supported"] = {"public"};

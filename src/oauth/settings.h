@@ -40,6 +40,7 @@ struct Settings {
   std::vector<TrustedIssuer> trusted_issuers;
 
   std::string token_endpoint() const { return issuer + "/oauth2/token"; }
+  std::string authorization_endpoint() const { return issuer + "/oauth2/authorize"; }
   std::string introspection_endpoint() const { return issuer + "/oauth2/introspect"; }
   std::string revocation_endpoint() const { return issuer + "/oauth2/revoke"; }
   std::string jwks_uri() const { return issuer + "/.well-known/jwks.json"; }

@@ -25,10 +25,10 @@ TEST_F(OAuthTest, DiscoveryNamesEveryEndpointGrantAndMethod) {
     EXPECT_EQ(m["revocation_endpoint"], server().url() + "/oauth2/revoke");
     EXPECT_EQ(m["grant_types_supported"],
               json({"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange",
-                    "urn:openid:params:grant-type:ciba"}));
+                    "urn:openid:params:grant-type:ciba", "authorization_code"}));
     EXPECT_EQ(m["backchannel_authentication_endpoint"], server().url() + "/oauth2/bc-authorize");
     EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
-              json({"client_secret_basic", "client_secret_post", "private_key_jwt"}));
+              json({"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}));
     EXPECT_EQ(m["dpop_signing_alg_values_supported"], json({"ES256", "EdDSA", "Ed25519", "RS256"}));
   }
   Response jwks = anonymous.get("/.well-known/jwks.json");

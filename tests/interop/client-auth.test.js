@@ -28,6 +28,7 @@ describe('discovery and client authentication', () => {
     assert.equal(md.introspection_endpoint, `${server.issuer}/oauth2/introspect`);
     assert.equal(md.revocation_endpoint, `${server.issuer}/oauth2/revoke`);
     assert.deepEqual(md.grant_types_supported.sort(), [
+      'authorization_code',
       'client_credentials',
       'urn:ietf:params:oauth:grant-type:token-exchange',
       'urn:openid:params:grant-type:ciba',
