@@ -101,13 +101,10 @@ export class Gateway {
   // ClientCredentialsProvider. Every HTTP exchange the SDK makes is in `log` ({method, url,
   // status, at}).
   //
-  // With `discover` the SDK starts without a token and finds its way to one (401, PRM, AS
-  // metadata, client_credentials with `resource`). Without it the provider starts with a token
-  // from custody's token endpoint for the route (`resource`, scope mcp): the SDK 1.32 refuses
-  // custody's authorization server metadata, which has no authorization_endpoint (custody has no
-  // authorization endpoint; RFC 8414 §2 allows leaving it out, the SDK's OAuthMetadataSchema
-  // requires it), so only the discovery test depends on that.
-  async connect(name, { clientId = this.agent, clientSecret = this.secret, scope, discover = false } = {}) {
+  // The SDK starts without a token and finds its way to one (401, PRM, AS metadata,
+  // client_credentials with `resource`). With `discover: false` the provider starts with a token
+  // from custody's token endpoint for the route instead (no discovery).
+  async connect(name, { clientId = this.agent, clientSecret = this.secret, scope, discover = true } = {}) {
     const log = [];
     const recordingFetch = async (url, init) => {
       const res = await fetch(url, init);
