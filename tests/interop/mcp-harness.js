@@ -128,7 +128,7 @@ export class Gateway {
     });
     const client = new Client({ name: 'custody-interop', version: '1.0.0' });
     await client.connect(transport);
-    this.clients.push(client);
+    this.clients.push({ client, transport });
     return { client, transport, provider, log };
   }
 
@@ -272,7 +272,12 @@ export class Gateway {
   }
 
   async stop() {
-    for (const c of this.clients) await c.close().catch(() => {});
+    // Each client ends its session (DELETE) before it closes: what a client that drops its GET
+    // stream does to the gateway is interop.mcp.connections' subject, not every file's.
+    for (const { client, transport } of this.clients) {
+      await transport.terminateSession().catch(() => {});
+      await client.close().catch(() => {});
+    }
     await this.custody.stop();
   }
 }

@@ -39,6 +39,7 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
   const sessions = new Map(); // session id -> {transport, server, tools: {name: RegisteredTool}, mode}
   const requests = [];
   const slowClosed = []; // held tools/call requests whose connection the peer closed before the answer
+  const getStreams = []; // GET (server-initiated) streams: {opened, closed, sessionId}
   const sockets = new Set();
 
   function registerLater(server, tools) {
@@ -203,6 +204,13 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
         if (closed) return;
       }
     }
+    if (req.method === 'GET') {
+      const stream = { opened: Date.now(), closed: null, sessionId };
+      getStreams.push(stream);
+      res.on('close', () => {
+        stream.closed = Date.now();
+      });
+    }
     await session.transport.handleRequest(req, res, body);
   }
 
@@ -229,6 +237,7 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
     altUrl: `${base}/alt/mcp`,
     requests,
     slowClosed,
+    getStreams,
     sessions,
     // Requests of one JSON-RPC method (e.g. 'tools/call'), optionally on one path.
     calls(rpc, path) {
