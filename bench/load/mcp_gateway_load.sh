@@ -14,6 +14,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build/release}
 custodyd=$build/src/custodyd
 [[ -x $custodyd ]] || { echo "build custodyd first: cmake --build $build"; exit 1; }
+build=$(cd "$build" && pwd)
+custodyd=$build/src/custodyd  # absolute: custodyd runs in its data directory
 command -v node >/dev/null || { echo "node missing (Node.js >= 20: scripts/install-deps.sh --test)"; exit 1; }
 for dep in @modelcontextprotocol/sdk zod jose openid-client; do
   [[ -f $root/tests/interop/node_modules/$dep/package.json ]] ||

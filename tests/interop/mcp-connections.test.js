@@ -78,7 +78,20 @@ test('more SSE answers than limits.max_connections, each on its own connection, 
   assert.equal((await once(`${gw.custody.url}/healthz`)).status, 200);
 });
 
-test('SIGTERM after SSE answers: custodyd exits without waiting out shutdown_drain_ms', async () => {
+test('an SDK client that closes without ending its session: the gateway lets go of the upstream GET stream', async () => {
+  // client.close() aborts the client's GET (server-initiated) stream and sends no DELETE: the
+  // gateway's relay of that stream has nothing to write, so it only learns of the departure if it
+  // watches the caller's connection.
+  const { client } = await gw.connect('files');
+  await client.listTools();
+  for (let i = 0; i < 50 && !up.getStreams.length; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(up.getStreams.length, 1, 'the SDK opened its GET stream through the gateway');
+  await client.close();
+  for (let i = 0; i < 150 && up.getStreams[0].closed === null; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(up.getStreams[0].closed !== null, 'the upstream GET stream was closed within 3 s of the client leaving');
+});
+
+test('SIGTERM after SSE answers and a dropped GET stream: custodyd exits without waiting out shutdown_drain_ms', async () => {
   const ms = await gw.custody.terminate(15000);
   assert.ok(ms !== null && ms < 3000, `exited ${ms} ms after SIGTERM (the drain is 10 s)`);
 });

@@ -60,7 +60,7 @@ test('protected resource metadata (RFC 9728) names the route and custody', async
 });
 
 test('the SDK discovers and authenticates by itself: 401, PRM, AS metadata, client_credentials', async () => {
-  const discovered = await gw.connect('files', { discover: true });
+  const discovered = await gw.connect('files');
   const route = gw.routeUrl('files');
   const log = discovered.log;
   // The first request went without a token and was refused with a pointer to the metadata.
@@ -87,7 +87,7 @@ test('the SDK discovers and authenticates by itself: 401, PRM, AS metadata, clie
 });
 
 test('tools/list is filtered: tools the agent may not call are absent', async () => {
-  // The agent's SDK client for the rest of this file, started with a token for the route.
+  // The agent's SDK client for the rest of this file.
   mcp = await gw.connect('files');
   const { tools } = await mcp.client.listTools();
   const names = tools.map((t) => t.name).sort();

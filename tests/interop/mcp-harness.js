@@ -101,13 +101,10 @@ export class Gateway {
   // ClientCredentialsProvider. Every HTTP exchange the SDK makes is in `log` ({method, url,
   // status, at}).
   //
-  // With `discover` the SDK starts without a token and finds its way to one (401, PRM, AS
-  // metadata, client_credentials with `resource`). Without it the provider starts with a token
-  // from custody's token endpoint for the route (`resource`, scope mcp): the SDK 1.32 refuses
-  // custody's authorization server metadata, which has no authorization_endpoint (custody has no
-  // authorization endpoint; RFC 8414 §2 allows leaving it out, the SDK's OAuthMetadataSchema
-  // requires it), so only the discovery test depends on that.
-  async connect(name, { clientId = this.agent, clientSecret = this.secret, scope, discover = false } = {}) {
+  // The SDK starts without a token and finds its way to one (401, PRM, AS metadata,
+  // client_credentials with `resource`). With `discover: false` the provider starts with a token
+  // from custody's token endpoint for the route instead (no discovery).
+  async connect(name, { clientId = this.agent, clientSecret = this.secret, scope, discover = true } = {}) {
     const log = [];
     const recordingFetch = async (url, init) => {
       const res = await fetch(url, init);
@@ -131,7 +128,7 @@ export class Gateway {
     });
     const client = new Client({ name: 'custody-interop', version: '1.0.0' });
     await client.connect(transport);
-    this.clients.push(client);
+    this.clients.push({ client, transport });
     return { client, transport, provider, log };
   }
 
@@ -275,7 +272,12 @@ export class Gateway {
   }
 
   async stop() {
-    for (const c of this.clients) await c.close().catch(() => {});
+    // Each client ends its session (DELETE) before it closes: what a client that drops its GET
+    // stream does to the gateway is interop.mcp.connections' subject, not every file's.
+    for (const { client, transport } of this.clients) {
+      await transport.terminateSession().catch(() => {});
+      await client.close().catch(() => {});
+    }
     await this.custody.stop();
   }
 }
@@ -293,7 +295,13 @@ export async function readRpc(res) {
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(5).replace(/^ /, ''))
         .join('\n');
-      if (data) body.push(JSON.parse(data));
+      if (data) {
+        try {
+          body.push(JSON.parse(data));
+        } catch {
+          body.push({ unparsable: data });
+        }
+      }
     }
   } else if (text) {
     try {

@@ -21,6 +21,7 @@ before(async () => {
       files: up.mcpUrl,
       slow: up.slowUrl,
       garbage: up.garbageUrl,
+      'garbage-sse': up.garbageSseUrl,
       down: await deadUrl(),
     },
     agentTools: ['echo', 'export', 'slow_report'],
@@ -280,6 +281,21 @@ test('upstream garbage: -32000 saying so', async () => {
   const session = await gw.session('garbage', garbage, { list: true });
   const r = await gw.post('garbage', call(6, 'echo', { text: 'x' }), { token: garbage, session });
   assertRpcError(r, { status: 200, code: -32000, id: 6, re: /malformed|garbage|invalid|not json|parse/i });
+});
+
+test('upstream garbage in an event stream: the stream carries -32000 for the call', async () => {
+  const garbage = await gw.token({ resource: gw.routeUrl('garbage-sse') });
+  const session = await gw.session('garbage-sse', garbage, { list: true });
+  const r = await gw.post('garbage-sse', call(8, 'echo', { text: 'x' }), { token: garbage, session }).catch(
+    (err) => ({ status: 'unreadable', text: String(err) }),
+  );
+  assert.equal(r.status, 200, r.text);
+  // Whatever the gateway does with the event that is not JSON, the caller must learn that its
+  // call failed rather than see the stream end without an answer.
+  const msg = answer(r.body, 8);
+  assert.ok(msg, `an answer to id 8 in ${r.text}`);
+  assert.equal(msg.error?.code, -32000, r.text);
+  assert.match(msg.error.message, /malformed|garbage|invalid|not json|parse|without/i);
 });
 
 test('refusals before forwarding are audited as gateway.refused', async () => {

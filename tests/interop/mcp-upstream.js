@@ -8,6 +8,8 @@
 //                  of the answer is sent meanwhile)
 //   /garbage/mcp   the same, but a tools/call is answered 200 application/json with a body that
 //                  is not JSON
+//   /garbage-sse/mcp  the same, but a tools/call is answered with an event stream whose one
+//                  event is not JSON (and that ends without an answer)
 // Tools: echo (harmless), export (high impact), purge and admin_reset (for refusals), slow_report
 // (4 progress notifications 150 ms apart, then the result); later_tool once addLaterTool() was
 // called.
@@ -37,6 +39,7 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
   const sessions = new Map(); // session id -> {transport, server, tools: {name: RegisteredTool}, mode}
   const requests = [];
   const slowClosed = []; // held tools/call requests whose connection the peer closed before the answer
+  const getStreams = []; // GET (server-initiated) streams: {opened, closed, sessionId}
   const sockets = new Set();
 
   function registerLater(server, tools) {
@@ -129,6 +132,7 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
     if (url.pathname === '/mcp' || url.pathname === '/alt/mcp') mode = 'normal';
     else if (url.pathname === '/slow/mcp') mode = 'slow';
     else if (url.pathname === '/garbage/mcp') mode = 'garbage';
+    else if (url.pathname === '/garbage-sse/mcp') mode = 'garbage-sse';
     else {
       res.writeHead(404).end();
       return;
@@ -182,6 +186,12 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
         res.end('<html>this is not JSON-RPC {{{');
         return;
       }
+      if (mode === 'garbage-sse') {
+        // A well-formed event stream whose one event is not JSON, and no answer to the call.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.end('event: message\ndata: {"jsonrpc": "2.0", "id": <garbage>\n\n');
+        return;
+      }
       if (mode === 'slow') {
         let closed = false;
         res.on('close', () => {
@@ -193,6 +203,13 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
         await new Promise((r) => setTimeout(r, slowMs));
         if (closed) return;
       }
+    }
+    if (req.method === 'GET') {
+      const stream = { opened: Date.now(), closed: null, sessionId };
+      getStreams.push(stream);
+      res.on('close', () => {
+        stream.closed = Date.now();
+      });
     }
     await session.transport.handleRequest(req, res, body);
   }
@@ -216,9 +233,11 @@ export async function startUpstream({ slowMs = 30000, record = true, port = 0 } 
     mcpUrl: `${base}/mcp`,
     slowUrl: `${base}/slow/mcp`,
     garbageUrl: `${base}/garbage/mcp`,
+    garbageSseUrl: `${base}/garbage-sse/mcp`,
     altUrl: `${base}/alt/mcp`,
     requests,
     slowClosed,
+    getStreams,
     sessions,
     // Requests of one JSON-RPC method (e.g. 'tools/call'), optionally on one path.
     calls(rpc, path) {
