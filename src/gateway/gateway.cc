@@ -117,6 +117,8 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   std::optional<int> rpc_error_code;
   std::optional<bool> is_error;
   bool tools_list = false;
+  bool saw_response = false;  // the upstream answered our request
+  bool garbage = false;       // the upstream's stream carried something that is not JSON-RPC
 
   bool is_request() const { return message && message->kind == MessageKind::kRequest; }
   nlohmann::json rpc_id() const { return message ? message->id : nlohmann::json(nullptr); }
@@ -585,6 +587,9 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     r.content_type = "text/event-stream";
     r.stream = stream;
     r.header("Cache-Control", "no-cache");
+    // A GET stream may stay silent for long: notice a client that leaves, so that the upstream
+    // stream is closed too.
+    r.watch_peer = http_method == "GET";
     copy_session_header(r);
     answered = true;
     send(std::move(r));
@@ -595,11 +600,14 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   }
 
   // Notes the JSON-RPC outcome of the response to our request, and filters tools/list.
-  // Returns the message to relay (possibly rewritten).
-  std::string inspect(std::string text) {
-    if (!is_request()) return text;
+  // Returns the message to relay (possibly rewritten); nullopt when the upstream sent something
+  // that is no JSON-RPC message (garbage, which the caller must not receive as an answer).
+  std::optional<std::string> inspect(std::string text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (!j.is_object() || !j.contains("id") || j["id"] != message->id) return text;
+    if (!j.is_object() || !j.contains("jsonrpc")) return std::nullopt;
+    if (!is_request() || !j.contains("id") || j["id"] != message->id) return text;
+    if (!j.contains("result") && !j.contains("error")) return text;  // a request of its own
+    saw_response = true;
     if (j.contains("error") && j["error"].is_object()) rpc_error_code = j["error"].value("code", 0);
     if (j.contains("result") && j["result"].is_object() && j["result"].contains("isError"))
       is_error = j["result"]["isError"].is_boolean() && j["result"]["isError"].get<bool>();
@@ -609,6 +617,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       return j.dump();
     }
     return text;
+  }
+
+  std::string garbage_text() const {
+    return "upstream " + route->name + " answered with something that is not a JSON-RPC message";
   }
 
   // tools/list: records the listing in the inventory and keeps the tools that are approved and
@@ -668,16 +680,15 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                          {"approved_fingerprint", c.approved_fingerprint.value_or("")}});
     e.details["added"] = added;
     e.details["changed"] = changed;
-    gw.store_.write(
-        [change, e](store::Tx& tx) mutable -> Status {
-          CUSTODY_TRY(apply_inventory_change(tx, change));
-          return audit::append(tx, e);
-        },
-        [rid = request_id](Status st) {
-          if (!st.ok())
-            log::error("could not record a tool inventory change",
-                       {{"request_id", rid}, {"error", st.error().message}});
-        });
+    // Durable before the listing is relayed, so that a call right after it finds the tools.
+    // (This runs on the upstream client's thread, never on the store's writer.)
+    Status st = gw.store_.write_sync([change, e](store::Tx& tx) mutable -> Status {
+      CUSTODY_TRY(apply_inventory_change(tx, change));
+      return audit::append(tx, e);
+    });
+    if (!st.ok())
+      log::error("could not record a tool inventory change",
+                 {{"request_id", request_id}, {"error", st.error().message}});
   }
 
   void on_body(std::string b) {
@@ -685,18 +696,55 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     r.status = head.status;
     auto type = head.header("Content-Type");
     r.content_type = type ? *type : "application/json";
-    r.body = head.status / 100 == 2 && r.content_type.find("json") != std::string::npos
-                 ? inspect(std::move(b))
-                 : std::move(b);
+    if (head.status / 100 == 2 && is_request()) {
+      // The answer to a request must be a JSON-RPC message (an event stream goes to on_event).
+      auto relayed = r.content_type.find("json") != std::string::npos
+                         ? inspect(std::move(b))
+                         : std::optional<std::string>();
+      if (!relayed) {
+        rpc_error_code = rpc::kUpstreamError;
+        answered = true;
+        return send(rpc_error(200, rpc_id(), rpc::kUpstreamError, garbage_text(),
+                              {{"custody", {{"reason", "upstream_garbage"}}}}));
+      }
+      r.body = std::move(*relayed);
+    } else {
+      r.body = std::move(b);
+    }
     copy_session_header(r);
     answered = true;
     send(std::move(r));
   }
 
   void on_event(SseEvent e) {
-    if (!stream) return;
-    if (e.has_data && !e.data.empty()) e.data = inspect(std::move(e.data));
+    if (!stream || garbage) return;
+    if (e.has_data && !e.data.empty()) {
+      auto relayed = inspect(std::move(e.data));
+      if (!relayed) {
+        // Relay nothing more of this stream: answer our request with an error, and end it.
+        garbage = true;
+        if (is_request() && !saw_response) write_stream_error(garbage_text(), "upstream_garbage");
+        std::shared_ptr<UpstreamCall> c;
+        {
+          std::lock_guard lock(mu);
+          c = call;
+        }
+        if (c) c->cancel();
+        return;
+      }
+      e.data = std::move(*relayed);
+    }
     stream->write(format_sse_event(e));
+  }
+
+  void write_stream_error(const std::string& why, const std::string& reason) {
+    SseEvent e;
+    e.has_data = true;
+    e.data = error_message(rpc_id(), rpc::kUpstreamError, why, {{"custody", {{"reason", reason}}}})
+                 .dump();
+    stream->write(format_sse_event(e));
+    rpc_error_code = rpc::kUpstreamError;
+    saw_response = true;
   }
 
   void on_end(Status s) {
@@ -706,16 +754,12 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       return release_call();
     }
     if (stream) {
-      if (!s.ok() && is_request() && !rpc_error_code && !is_error) {
-        // The stream broke before our response: say so in it rather than leave the client
+      if (is_request() && !saw_response && !garbage) {
+        // The stream ended before our response: say so in it rather than leave the client
         // waiting for an answer that will not come.
-        SseEvent e;
-        e.has_data = true;
-        e.data = error_message(rpc_id(), rpc::kUpstreamError,
-                               "upstream " + route->name + " failed: " + s.error().message)
-                     .dump();
-        stream->write(format_sse_event(e));
-        rpc_error_code = rpc::kUpstreamError;
+        write_stream_error(s.ok() ? "upstream " + route->name + " ended the stream unanswered"
+                                  : "upstream " + route->name + " failed: " + s.error().message,
+                           s.ok() ? "upstream_unanswered" : "upstream_failed");
       }
       stream->close();
     } else if (!answered) {

@@ -78,6 +78,10 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<BodyStream> stream;  // set: `body` is ignored and the body is streamed
+  // With `stream`: also read from the connection while streaming, so that a client that goes
+  // away cancels the stream at once (not only at the next write). The connection then closes
+  // when the stream ends (a request sent meanwhile would be lost, so none is expected).
+  bool watch_peer = false;
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

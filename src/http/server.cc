@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -343,6 +344,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           if (ec) return self->end_stream(ec);
           self->pump_stream();
         });
+    if (r.watch_peer) {
+      keep_alive_ = false;
+      watch_peer();
+    }
+  }
+
+  // Reads (and drops) what the client sends while its stream runs; an error or EOF means it went
+  // away: cancel the stream and close.
+  void watch_peer() {
+    stream_.async_read_some(net::buffer(peer_bytes_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (self->closed_ || !self->body_stream_) return;
+                              if (ec) {
+                                self->body_stream_->cancel();
+                                return self->close();
+                              }
+                              self->watch_peer();
+                            });
   }
 
   void pump_stream() {
@@ -436,6 +455,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<beast::http::response_serializer<beast::http::empty_body>> serializer_;
   std::string chunk_;
   size_t streamed_bytes_ = 0;
+  std::array<char, 512> peer_bytes_{};
   std::list<std::pair<std::weak_ptr<SessionBase>, net::io_context*>>::iterator registration_;
   std::chrono::steady_clock::time_point started_;
   std::string remote_, route_, method_, path_, request_id_;
