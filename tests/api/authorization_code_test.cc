@@ -556,7 +556,9 @@ TEST_F(AuthorizationCodeTest, WithdrawingTheHumansAuthorityRevokesTheToken) {
   ASSERT_EQ(token.status, 200) << token.describe();
   Response ents = admin().get("/api/v1/identities/" + human_ + "/entitlements?active=true");
   std::string read_id;
-  for (const auto& e : ents.json()["items"])
+  // json() is a temporary: keep it alive for the loop.
+  const json listed = ents.json();
+  for (const auto& e : listed["items"])
     if (e["scope"] == "tools:read") read_id = e["id"];
   ASSERT_FALSE(read_id.empty()) << ents.describe();
   ASSERT_EQ(admin().del("/api/v1/entitlements/" + read_id).status, 200);
@@ -567,7 +569,8 @@ TEST_F(AuthorizationCodeTest, WithdrawingTheHumansAuthorityRevokesTheToken) {
   entitle_identity(human_, "tools:read", std::string(kResource));
   std::string code = obtain_code(request_params(c, pkce));
   Response again = admin().get("/api/v1/identities/" + human_ + "/entitlements?active=true");
-  for (const auto& e : again.json()["items"]) {
+  const json relisted = again.json();
+  for (const auto& e : relisted["items"]) {
     if (e["scope"] == "tools:read") {
       ASSERT_EQ(admin().del("/api/v1/entitlements/" + e["id"].get<std::string>()).status, 200);
     }
