@@ -43,19 +43,26 @@ std::string header_safe(std::string_view text) {
 
 }  // namespace
 
-bool ProofReplayCache::first_use(const std::string& value, Micros now) {
+ProofReplayCache::Use ProofReplayCache::use(const std::string& value, Micros now) {
   std::lock_guard lock(mu_);
-  if (now - last_sweep_ > keep_) {
+  auto sweep = [&] {
     for (auto it = seen_.begin(); it != seen_.end();)
       it = now - it->second > keep_ ? seen_.erase(it) : std::next(it);
     last_sweep_ = now;
-  }
-  auto [it, inserted] = seen_.emplace(value, now);
-  if (!inserted && now - it->second > keep_) {
+  };
+  if (now - last_sweep_ > keep_) sweep();
+  auto it = seen_.find(value);
+  if (it != seen_.end() && now - it->second <= keep_) return Use::kReplay;
+  if (it != seen_.end()) {
     it->second = now;
-    return true;
+    return Use::kFirst;
   }
-  return inserted;
+  if (seen_.size() >= max_entries_) {
+    sweep();
+    if (seen_.size() >= max_entries_) return Use::kFull;
+  }
+  seen_.emplace(value, now);
+  return Use::kFirst;
 }
 
 std::variant<Caller, AuthRefusal> authenticate_caller(store::Tx& tx, const oauth::Service& oauth,
@@ -91,8 +98,15 @@ std::variant<Caller, AuthRefusal> authenticate_caller(store::Tx& tx, const oauth
     if (!proof.ok()) return refusal(401, "invalid_token", proof.error().description);
     if (proof->jkt != *presented->cnf_jkt)
       return refusal(401, "invalid_token", "the DPoP proof's key is not the token's (cnf.jkt)");
-    if (!replay.first_use(proof->replay_value(), now))
-      return refusal(401, "invalid_token", "DPoP proof refused: its jti was already used");
+    switch (replay.use(proof->replay_value(), now)) {
+      case ProofReplayCache::Use::kFirst:
+        break;
+      case ProofReplayCache::Use::kReplay:
+        return refusal(401, "invalid_token", "DPoP proof refused: its jti was already used");
+      case ProofReplayCache::Use::kFull:
+        return refusal(503, "temporarily_unavailable",
+                       "DPoP proof refused: the gateway's replay cache is full; retry shortly");
+    }
   } else if (scheme == "dpop") {
     return refusal(401, "invalid_token", "the access token is not DPoP-bound: use Bearer");
   }

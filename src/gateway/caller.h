@@ -45,14 +45,17 @@ struct CallerRequest {
 };
 
 // Remembers DPoP proof jtis seen at the gateway until they are too old to be accepted anyway.
+// At most `max_entries` are kept: when that many proofs are still fresh, new ones are refused
+// (kFull) rather than forgetting one that could then be replayed.
 class ProofReplayCache {
  public:
-  explicit ProofReplayCache(Micros keep) : keep_(keep) {}
-  // False when `value` was seen within `keep`.
-  bool first_use(const std::string& value, Micros now);
+  ProofReplayCache(Micros keep, std::size_t max_entries) : keep_(keep), max_entries_(max_entries) {}
+  enum class Use { kFirst, kReplay, kFull };
+  Use use(const std::string& value, Micros now);
 
  private:
   Micros keep_;
+  std::size_t max_entries_;
   std::mutex mu_;
   std::map<std::string, Micros> seen_;
   Micros last_sweep_ = 0;

@@ -117,8 +117,9 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   std::optional<int> rpc_error_code;
   std::optional<bool> is_error;
   bool tools_list = false;
-  bool saw_response = false;  // the upstream answered our request
-  bool garbage = false;       // the upstream's stream carried something that is not JSON-RPC
+  mutable std::string arguments_sha256;  // of target->arguments, once computed
+  bool saw_response = false;             // the upstream answered our request
+  bool garbage = false;  // the upstream's stream carried something that is not JSON-RPC
 
   bool is_request() const { return message && message->kind == MessageKind::kRequest; }
   nlohmann::json rpc_id() const { return message ? message->id : nlohmann::json(nullptr); }
@@ -318,9 +319,9 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       return refuse(http::json_response(
                         503, {{"error", "temporarily_unavailable"},
                               {"error_description",
-                               "the MCP gateway has no identity: label an active service "
+                               "the MCP gateway has no active identity: label an active service "
                                "identity custody.dev/role=mcp-gateway, or set gateway.identity "
-                               "(CUSTODY_GATEWAY_IDENTITY)"}}),
+                               "(CUSTODY_GATEWAY_IDENTITY) to one"}}),
                     "the gateway has no identity", "unavailable");
     if (auth_refusal) return refuse_auth(*auth_refusal);
     if (!origin_allowed(origin, issuer, gw.config_.gateway.allowed_origins))
@@ -396,8 +397,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     audit::Event e = event("gateway.call", outcome);
     e.target = route->server.id;
     e.details["name"] = target->name;
-    e.details["arguments_sha256"] =
-        hex_encode(crypto::sha256(target->arguments.is_null() ? "null" : target->arguments.dump()));
+    // The decision and the result event name the same digest; hash the arguments once.
+    if (arguments_sha256.empty())
+      arguments_sha256 = hex_encode(crypto::sha256(target->arguments.dump()));
+    e.details["arguments_sha256"] = arguments_sha256;
     if (gw.config_.gateway.audit_arguments) e.details["arguments"] = target->arguments;
     if (decision) {
       e.details["policies"] = decision->reasons;
@@ -568,7 +571,9 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (http_method == "DELETE" && h.status / 100 == 2)
       gw.sessions_.remove(route->name, session_id);
     if (!h.event_stream) return;
-    stream = std::make_shared<http::BodyStream>();
+    // Room for a few of the largest messages; a client that falls further behind is cut off.
+    stream = std::make_shared<http::BodyStream>(
+        4 * static_cast<std::size_t>(gw.config_.gateway.max_message_bytes));
     // Weak: the stream must not keep the exchange (and through its responder the connection)
     // alive once both are done.
     std::weak_ptr<Exchange> weak = shared_from_this();
@@ -829,7 +834,8 @@ Gateway::Gateway(store::Store& store, const Clock& clock, const Config& config,
       sessions_(static_cast<std::size_t>(config.gateway.max_sessions),
                 config.gateway.session_idle_seconds * kMicrosPerSecond),
       replay_((config.oauth.dpop_proof_max_age_seconds + 2 * config.oauth.clock_skew_seconds) *
-              kMicrosPerSecond),
+                  kMicrosPerSecond,
+              static_cast<std::size_t>(config.gateway.max_sessions)),
       tokens_(100'000),
       upstream_([&] {
         UpstreamOptions o;
@@ -856,8 +862,9 @@ void Gateway::handle(http::Request& req, http::Responder respond) {
   x->content_type = std::string(req.header("Content-Type"));
   x->origin = std::string(req.header("Origin"));
   x->authorization = std::string(req.header("Authorization"));
-  for (auto it = req.raw.find("DPoP"); it != req.raw.end() && it->name_string() == "DPoP"; ++it)
-    x->dpop.emplace_back(it->value());
+  // Every DPoP header, whatever the case of its name (more than one is refused later).
+  auto [first, last] = req.raw.equal_range("DPoP");
+  for (auto it = first; it != last; ++it) x->dpop.emplace_back(it->value());
   x->now = clock_.now();
   x->started = std::chrono::steady_clock::now();
   x->start();

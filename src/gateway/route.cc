@@ -31,7 +31,15 @@ std::string metadata_url(std::string_view issuer, std::string_view name) {
 }
 
 Result<std::optional<std::string>> gateway_identity(store::Tx& tx, const std::string& configured) {
-  if (!configured.empty()) return std::optional<std::string>(configured);
+  if (!configured.empty()) {
+    // Configured or labelled, the gateway must be an active service now: a suspended gateway
+    // identity stops the gateway at once (its cached upstream tokens included).
+    CUSTODY_ASSIGN(auto rows,
+                   tx.query("SELECT kind, state FROM identities WHERE id = $1", {configured}));
+    if (rows.empty() || rows[0].text(0) != "service" || rows[0].text(1) != "active")
+      return std::optional<std::string>();
+    return std::optional<std::string>(configured);
+  }
   CUSTODY_ASSIGN(auto rows, tx.query("SELECT l.identity_id FROM identity_labels l "
                                      "JOIN identities i ON i.id = l.identity_id "
                                      "WHERE l.key = $1 AND l.value = 'mcp-gateway' AND "

@@ -32,8 +32,9 @@ struct Route {
   std::string scope;           // the scope a caller's token must carry
 };
 
-// The gateway's identity: `configured` (gateway.identity) when set, else the one active service
-// labelled custody.dev/role=mcp-gateway; nullopt when there is none. Two labelled ones are
+// The gateway's identity: `configured` (gateway.identity) when set and an active service, else
+// the one active service labelled custody.dev/role=mcp-gateway; nullopt when there is none (also
+// when the configured one is suspended, retired or no service). Two labelled ones are
 // kUnprocessable (an admin's error, named).
 Result<std::optional<std::string>> gateway_identity(store::Tx& tx, const std::string& configured);
 

@@ -25,13 +25,19 @@ void Responder::operator()(Response response) const {
 
 void BodyStream::write(std::string chunk) {
   std::function<void()> wake;
+  bool overflow = false;
   {
     std::lock_guard lock(mu_);
     if (closed_ || cancelled_ || chunk.empty()) return;
-    queued_.push_back(std::move(chunk));
-    wake = std::move(wake_);
-    wake_ = nullptr;
+    overflow = queued_bytes_ + chunk.size() > max_queued_bytes_;
+    if (!overflow) {
+      queued_bytes_ += chunk.size();
+      queued_.push_back(std::move(chunk));
+      wake = std::move(wake_);
+      wake_ = nullptr;
+    }
   }
+  if (overflow) return cancel();  // the reader is too slow: see the class comment
   if (wake) wake();
 }
 
@@ -68,6 +74,7 @@ BodyStream::Taken BodyStream::take(std::function<void()> wake) {
   std::lock_guard lock(mu_);
   Taken out;
   out.chunks.swap(queued_);
+  queued_bytes_ = 0;
   out.closed = closed_;
   if (out.chunks.empty() && !closed_) wake_ = std::move(wake);
   return out;
@@ -80,6 +87,7 @@ void BodyStream::cancel() {
     if (cancelled_) return;
     cancelled_ = true;
     queued_.clear();
+    queued_bytes_ = 0;
     wake_ = nullptr;
     callback = std::move(on_cancel_);
   }

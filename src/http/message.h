@@ -45,8 +45,14 @@ struct Request {
 // limits.write_timeout_ms; between chunks no timeout runs. When the client goes away (a write
 // fails) or the server stops, the stream is cancelled: writes are dropped and the on_cancel
 // callback runs once (on the writer's or the server's thread), so the producer can stop.
+//
+// Back-pressure is a limit, not a wait: when more than `max_queued_bytes` are written and not
+// yet sent (a client that reads slower than the producer writes), the stream is cancelled as if
+// the client had gone away, so a slow reader cannot make the server buffer without bound.
 class BodyStream {
  public:
+  explicit BodyStream(std::size_t max_queued_bytes = 16 * 1024 * 1024)
+      : max_queued_bytes_(max_queued_bytes) {}
   // Producer side.
   void write(std::string chunk);
   void close();
@@ -65,7 +71,9 @@ class BodyStream {
 
  private:
   mutable std::mutex mu_;
+  std::size_t max_queued_bytes_;
   std::vector<std::string> queued_;
+  std::size_t queued_bytes_ = 0;
   bool closed_ = false;
   bool cancelled_ = false;
   std::function<void()> wake_;

@@ -2,8 +2,6 @@
 // consistency proofs checked client-side with RFC 9162 verification, the refusals of bad proof
 // requests, `custody audit verify` against direct tampering with the server's database, and no
 // acknowledged event lost when custodyd is SIGKILLed under load.
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -70,34 +68,6 @@ std::pair<int, std::string> run_verify(const std::string& store_url,
   while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
   int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// Runs one statement on the server's database, whichever backend it is.
-std::string tamper(const Custodyd& server, const std::string& sql) {
-  const std::string url = server.store_url();
-  if (url.rfind("sqlite:", 0) == 0) {
-    sqlite3* db = nullptr;
-    std::string err;
-    if (sqlite3_open(url.substr(7).c_str(), &db) != SQLITE_OK) err = "open failed";
-    char* msg = nullptr;
-    if (err.empty() && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
-      err = msg ? msg : "exec failed";
-      sqlite3_free(msg);
-    }
-    sqlite3_close(db);
-    return err;
-  }
-  PGconn* c = PQconnectdb(url.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
 }
 
 TEST(AuditLogApiTest, SignedHeadAndProofsVerifyClientSide) {
@@ -229,7 +199,7 @@ TEST(AuditLogApiTest, VerifyReportsTamperingWithTheDatabase) {
   // 11 creates, plus the audited 404s of /sth polled before the first head.
   EXPECT_GE(json::parse(out)["leaves"].get<int>(), 11);
 
-  ASSERT_EQ(tamper(server, "UPDATE audit_events SET outcome = 'conflict' WHERE seq = 4"), "");
+  ASSERT_EQ(run_sql(server, "UPDATE audit_events SET outcome = 'conflict' WHERE seq = 4"), "");
   std::tie(code, out) = run_verify(server.store_url());
   EXPECT_EQ(code, 1) << out;
   json report = json::parse(out, nullptr, false);
@@ -239,7 +209,7 @@ TEST(AuditLogApiTest, VerifyReportsTamperingWithTheDatabase) {
   EXPECT_EQ(report["problem"]["leaf_index"], 3);
 
   // Deleting it instead is reported as such.
-  ASSERT_EQ(tamper(server, "DELETE FROM audit_events WHERE seq = 4"), "");
+  ASSERT_EQ(run_sql(server, "DELETE FROM audit_events WHERE seq = 4"), "");
   std::tie(code, out) = run_verify(server.store_url());
   report = json::parse(out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << out;
@@ -276,8 +246,8 @@ TEST(AuditLogApiTest, ExportedHeadsCatchAWholeStoreRewrite) {
   }
 
   // Rewrite: change an event and make every stored trace agree with it.
-  ASSERT_EQ(tamper(server, "UPDATE audit_events SET actor = 'tok_innocent' WHERE seq = 2"), "");
-  ASSERT_EQ(tamper(server, "DELETE FROM audit_tree_heads"), "");
+  ASSERT_EQ(run_sql(server, "UPDATE audit_events SET actor = 'tok_innocent' WHERE seq = 2"), "");
+  ASSERT_EQ(run_sql(server, "DELETE FROM audit_tree_heads"), "");
   std::tie(code, out) = run_verify(server.store_url());
   json report = json::parse(out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << out;

@@ -4,8 +4,6 @@
 // reason: those shown as a page (never redirected to an unvalidated URI), those redirected to the
 // client, those of the token endpoint, each audited.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <sqlite3.h>
 
 #include <ctime>
 #include <map>
@@ -81,35 +79,6 @@ std::map<std::string, std::string> query_of(const std::string& location) {
     start = amp + 1;
   }
   return out;
-}
-
-// Runs one statement on the server's database, whichever backend it is.
-std::string tamper(const Custodyd& server, const std::string& sql) {
-  const std::string url = server.store_url();
-  if (url.rfind("sqlite:", 0) == 0) {
-    sqlite3* db = nullptr;
-    std::string err;
-    if (sqlite3_open(url.substr(7).c_str(), &db) != SQLITE_OK) err = "open failed";
-    sqlite3_busy_timeout(db, 5000);
-    char* msg = nullptr;
-    if (err.empty() && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
-      err = msg ? msg : "exec failed";
-      sqlite3_free(msg);
-    }
-    sqlite3_close(db);
-    return err;
-  }
-  PGconn* c = PQconnectdb(url.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
 }
 
 class AuthorizationCodeTest : public OAuthFixture {
@@ -460,8 +429,8 @@ TEST_F(AuthorizationCodeTest, ExpiredCodeIsInvalidGrant) {
   Pkce pkce = new_pkce();
   std::string code = obtain_code(request_params(c, pkce));
   // 60 s is the code's lifetime; move its expiry into the past instead of waiting.
-  ASSERT_EQ(tamper(server(), "UPDATE authorization_codes SET expires_at = 1 WHERE client_id = '" +
-                                 c.id + "'"),
+  ASSERT_EQ(run_sql(server(), "UPDATE authorization_codes SET expires_at = 1 WHERE client_id = '" +
+                                  c.id + "'"),
             "");
   EXPECT_TRUE(Refused(redeem(c, code, pkce.verifier), 400, "invalid_grant", "", "expired"));
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -367,6 +368,34 @@ void SharedCustodydTest::SetUp() {
 
 void SharedCustodydTest::TearDownTestSuite() {
   shared_.reset();
+}
+
+std::string run_sql(const Custodyd& server, const std::string& sql) {
+  const std::string url = server.store_url();
+  if (url.rfind("sqlite:", 0) == 0) {
+    sqlite3* db = nullptr;
+    std::string err;
+    if (sqlite3_open(url.substr(7).c_str(), &db) != SQLITE_OK) err = "open failed";
+    sqlite3_busy_timeout(db, 5000);
+    char* msg = nullptr;
+    if (err.empty() && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+      err = msg ? msg : "exec failed";
+      sqlite3_free(msg);
+    }
+    sqlite3_close(db);
+    return err;
+  }
+  PGconn* c = PQconnectdb(url.c_str());
+  std::string err;
+  if (PQstatus(c) != CONNECTION_OK) {
+    err = PQerrorMessage(c);
+  } else {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(c);
+  return err;
 }
 
 }  // namespace custody::apitest

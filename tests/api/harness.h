@@ -207,6 +207,10 @@ class Custodyd {
   std::thread reader_;
 };
 
+// Runs one SQL statement directly on `server`'s database, whichever backend it is (for tests that
+// tamper with or age stored rows); "" on success, else the backend's error.
+std::string run_sql(const Custodyd& server, const std::string& sql);
+
 // Fails unless `r` is an RFC 9457 problem with this status and type suffix (and `field`, when
 // given), whose request_id is the X-Request-Id header.
 ::testing::AssertionResult IsProblem(const Response& r, int status, std::string_view type,

@@ -215,11 +215,22 @@ TEST(GatewayUpstreamTokens, KeptUntilShortlyBeforeExpiry) {
 }
 
 TEST(GatewayProofReplay, SecondUseIsRefusedUntilTooOld) {
-  ProofReplayCache cache(100);
-  EXPECT_TRUE(cache.first_use("jkt:1", 0));
-  EXPECT_FALSE(cache.first_use("jkt:1", 50));
-  EXPECT_TRUE(cache.first_use("jkt:2", 50));
-  EXPECT_TRUE(cache.first_use("jkt:1", 500));
+  ProofReplayCache cache(100, 10);
+  using Use = ProofReplayCache::Use;
+  EXPECT_EQ(cache.use("jkt:1", 0), Use::kFirst);
+  EXPECT_EQ(cache.use("jkt:1", 50), Use::kReplay);
+  EXPECT_EQ(cache.use("jkt:2", 50), Use::kFirst);
+  EXPECT_EQ(cache.use("jkt:1", 500), Use::kFirst);
+}
+
+TEST(GatewayProofReplay, AFullCacheRefusesRatherThanForgets) {
+  ProofReplayCache cache(100, 2);
+  using Use = ProofReplayCache::Use;
+  EXPECT_EQ(cache.use("a", 0), Use::kFirst);
+  EXPECT_EQ(cache.use("b", 1), Use::kFirst);
+  EXPECT_EQ(cache.use("c", 2), Use::kFull);
+  EXPECT_EQ(cache.use("a", 3), Use::kReplay);   // still remembered
+  EXPECT_EQ(cache.use("c", 200), Use::kFirst);  // a and b have aged out
 }
 
 }  // namespace

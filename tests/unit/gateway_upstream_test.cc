@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../common/self_signed_cert.h"
 #include "gateway/upstream_client.h"
 
 namespace custody::gateway {
@@ -872,31 +873,7 @@ class SelfSigned {
     dir_ = std::filesystem::temp_directory_path() /
            ("custody-upstream-tls-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* cert = X509_new();
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-    X509_add_ext(cert, san, -1);
-    X509_EXTENSION_free(san);
-    X509_sign(cert, key, EVP_sha256());
-    FILE* c = std::fopen(cert_file().c_str(), "w");
-    FILE* k = std::fopen(key_file().c_str(), "w");
-    ok_ = c && k && PEM_write_X509(c, cert) == 1 &&
-          PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    if (c) std::fclose(c);
-    if (k) std::fclose(k);
-    X509_free(cert);
-    EVP_PKEY_free(key);
+    ok_ = custody::test_support::write_self_signed(dir_);
     server_context_.use_certificate_chain_file(cert_file());
     server_context_.use_private_key_file(key_file(), asio::ssl::context::pem);
   }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "http/json_body.h"
+#include "http/message.h"
 #include "http/problem.h"
 #include "http/router.h"
 
@@ -10,6 +11,56 @@ namespace {
 
 Handler noop() {
   return [](Request&, Responder) {};
+}
+
+TEST(BodyStream, QueuesWakesAndCloses) {
+  BodyStream stream;
+  int woken = 0;
+  auto empty = stream.take([&] { ++woken; });
+  EXPECT_TRUE(empty.chunks.empty());
+  EXPECT_FALSE(empty.closed);
+  stream.write("a");
+  stream.write("b");
+  EXPECT_EQ(woken, 1);  // once, by the first write
+  auto taken = stream.take([&] { ++woken; });
+  EXPECT_EQ(taken.chunks, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(stream.take([&] { ++woken; }).chunks.empty());  // nothing new: waits again
+  stream.close();
+  EXPECT_EQ(woken, 2);
+  EXPECT_TRUE(stream.take({}).closed);
+  stream.write("late");  // dropped after close
+  EXPECT_TRUE(stream.take({}).chunks.empty());
+}
+
+TEST(BodyStream, CancelRunsTheHookOnceAndDropsWrites) {
+  BodyStream stream;
+  int cancels = 0;
+  stream.on_cancel([&] { ++cancels; });
+  stream.write("queued");
+  stream.cancel();
+  stream.cancel();
+  EXPECT_EQ(cancels, 1);
+  EXPECT_TRUE(stream.cancelled());
+  stream.write("after");
+  EXPECT_TRUE(stream.take({}).chunks.empty());
+  int late = 0;
+  stream.on_cancel([&] { ++late; });  // already cancelled: runs at once
+  EXPECT_EQ(late, 1);
+}
+
+TEST(BodyStream, AReaderTooFarBehindCancelsTheStream) {
+  BodyStream stream(10);
+  int cancels = 0;
+  stream.on_cancel([&] { ++cancels; });
+  stream.write("12345");
+  stream.write("67890");
+  EXPECT_FALSE(stream.cancelled());
+  stream.take({});  // the reader catches up: room again
+  stream.write("abcdefghij");
+  EXPECT_FALSE(stream.cancelled());
+  stream.write("k");  // 11 bytes waiting
+  EXPECT_TRUE(stream.cancelled());
+  EXPECT_EQ(cancels, 1);
 }
 
 TEST(Router, MatchesExactSegmentsAndCapturesParameters) {
