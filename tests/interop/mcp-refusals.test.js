@@ -312,3 +312,10 @@ test('refusals before forwarding are audited as gateway.refused', async () => {
   has(/^permission_denied 404 Session not found/); // another caller's session
 });
 
+
+test('Origin: a browser page of another origin gets 403; the issuer\'s own origin passes', async () => {
+  const evil = await gw.post('files', ping(40), { token, headers: { origin: 'https://evil.example' } });
+  assertRpcError(evil, { status: 403, code: -32000, re: /Origin https:\/\/evil\.example is not allowed/ });
+  const own = await gw.post('files', ping(41), { token, headers: { origin: gw.custody.url } });
+  assert.notEqual(own.status, 403, own.text);
+});
