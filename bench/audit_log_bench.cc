@@ -61,6 +61,8 @@ std::unique_ptr<store::Store> open_or_die(const std::string& url, int max_queued
   store::StoreOptions o;
   o.url = url;
   o.max_queued_writes = max_queued;
+  // Experiment: works per group commit (the server's store.max_batch).
+  if (const char* batch = std::getenv("BENCH_MAX_BATCH")) o.max_batch = std::atoi(batch);
   auto r = store::open_store(o);
   if (!r.ok()) throw std::runtime_error("open_store: " + r.error().message);
   return std::move(r).value();
@@ -123,13 +125,16 @@ void durable_append(benchmark::State& state, bool with_indexer) {
     std::condition_variable cv;
     std::int64_t done = 0, failed = 0;
     for (std::int64_t i = 0; i < events; i += per_work) {
-      // Built here, as request handlers do, not on the writer thread.
-      std::vector<Event> batch;
-      for (std::int64_t j = i; j < std::min(events, i + per_work); ++j)
-        batch.push_back(sample(next + j));
+      // Built and prepared here, as request handlers do, not on the writer thread.
+      std::vector<PreparedEvent> batch;
+      for (std::int64_t j = i; j < std::min(events, i + per_work); ++j) {
+        auto prepared = prepare(sample(next + j));
+        if (!prepared.ok()) throw std::runtime_error(prepared.error().message);
+        batch.push_back(std::move(prepared).value());
+      }
       store->write(
           [batch = std::move(batch)](store::Tx& tx) mutable -> Status {
-            for (Event& e : batch) CUSTODY_TRY(append(tx, e));
+            for (PreparedEvent& e : batch) CUSTODY_TRY(append(tx, e));
             return ok_status();
           },
           [&](Status s) {

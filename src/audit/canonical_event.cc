@@ -15,9 +15,12 @@ Status in_field(Status s, const char* name) {
   return e;
 }
 
-// The canonical bytes with `write_details(out)` producing the details member's value.
+// The canonical bytes with `write_details(out)` producing the details member's value. With
+// `head`, the bytes up to and including `"seq":` go there and the result is what follows the
+// seq's digits, which are left out.
 template <class WriteDetails>
-Result<std::string> build(const Event& event, WriteDetails write_details) {
+Result<std::string> build(const Event& event, WriteDetails write_details,
+                          std::string* head = nullptr) {
   // Written member by member, already in RFC 8785 order (all names are ASCII, so UTF-16 order
   // is byte order), instead of building a json object and sorting it: this runs once per
   // event on the write path. jcs_test checks it equals jcs::canonicalize of the object.
@@ -40,7 +43,13 @@ Result<std::string> build(const Event& event, WriteDetails write_details) {
   out += R"(,"request_id":)";
   CUSTODY_TRY(in_field(jcs::append_string(event.request_id, out), "request_id"));
   out += R"(,"seq":)";
-  CUSTODY_TRY(in_field(jcs::append_integer(event.seq, out), "seq"));
+  if (head != nullptr) {
+    *head = std::move(out);
+    out.clear();
+    out.reserve(64 + event.target.size());
+  } else {
+    CUSTODY_TRY(in_field(jcs::append_integer(event.seq, out), "seq"));
+  }
   out += R"(,"target":)";
   CUSTODY_TRY(in_field(jcs::append_string(event.target, out), "target"));
   out += R"(,"time":)";
@@ -64,6 +73,18 @@ Result<std::string> canonical_event_with_details(const Event& event, std::string
     out += details_jcs;
     return ok_status();
   });
+}
+
+Result<CanonicalParts> canonical_event_parts(const Event& event, std::string_view details_jcs) {
+  CanonicalParts parts;
+  CUSTODY_ASSIGN(parts.tail, build(
+                                 event,
+                                 [&](std::string& out) {
+                                   out += details_jcs;
+                                   return ok_status();
+                                 },
+                                 &parts.head));
+  return parts;
 }
 
 Result<std::string> event_leaf_hash(const Event& event) {

@@ -43,6 +43,16 @@ Result<std::string> canonical_event(const Event& event);
 // bytes, so a tampered row still fails its leaf hash). Fails only for the other fields.
 Result<std::string> canonical_event_with_details(const Event& event, std::string_view details_jcs);
 
+// The same bytes split around the seq, which only the writer knows: they are head +
+// the seq in decimal + tail. Lets a caller build them before the event is numbered
+// (events.h, prepare), so that the writer only adds the digits while hashing. Fails like
+// canonical_event_with_details, except that seq is not looked at.
+struct CanonicalParts {
+  std::string head;  // ends with "seq":
+  std::string tail;  // starts with ,"target":
+};
+Result<CanonicalParts> canonical_event_parts(const Event& event, std::string_view details_jcs);
+
 // merkle::leaf_hash(canonical_event(event)): 32 raw bytes.
 Result<std::string> event_leaf_hash(const Event& event);
 

@@ -2,8 +2,11 @@
 #include "audit/events.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <iterator>
 
+#include "audit/append_batch.h"
 #include "audit/canonical_event.h"
 #include "audit/index.h"
 #include "audit/merkle.h"
@@ -148,28 +151,80 @@ bool repair_for_log(Event& event) {
   return changed;
 }
 
-Status append(store::Tx& tx, Event& event) {
+namespace {
+
+// Gives `event` its id, repairs it and builds what the writer needs of it.
+Status prepare_parts(Event& event, std::string& details_jcs, CanonicalParts& parts) {
   if (event.id.empty()) event.id = new_id("evt", event.time);
   repair_for_log(event);
   // Stored in canonical form, so the leaf bytes reuse it and verify need not re-parse it.
-  CUSTODY_ASSIGN(const std::string details, jcs::canonicalize(event.details));
-  CUSTODY_ASSIGN(store::Rows next, tx.query("UPDATE audit_log_state SET last_seq = last_seq + 1, "
-                                            "leaf_count = leaf_count + 1 WHERE id = 1 "
-                                            "RETURNING last_seq, leaf_count - 1"));
-  if (next.empty()) return Error::internal("audit_log_state has no row");
-  event.seq = next[0].integer(0);
-  event.leaf_index = next[0].integer(1);
-  // Fails only for what repair cannot fix; the work then rolls back, counter included.
-  CUSTODY_ASSIGN(const std::string bytes, canonical_event_with_details(event, details));
-  event.leaf_hash = merkle::leaf_hash(bytes);
+  CUSTODY_ASSIGN(details_jcs, jcs::canonicalize(event.details));
+  // Fails only for what repair cannot fix; nothing has been numbered yet.
+  CUSTODY_ASSIGN(parts, canonical_event_parts(event, details_jcs));
+  return ok_status();
+}
+
+Status append_prepared(store::Tx& tx, Event& event, const std::string& details_jcs,
+                       std::string_view head, std::string_view tail) {
+  AppendBatch* batch = AppendBatch::of(tx);
+  if (batch != nullptr) {
+    CUSTODY_ASSIGN(const auto numbers, batch->next(tx));
+    event.seq = numbers.first;
+    event.leaf_index = numbers.second;
+  } else {
+    // No batch (a bare connection): number through the counter row, event by event.
+    CUSTODY_ASSIGN(store::Rows next, tx.query("UPDATE audit_log_state SET last_seq = last_seq + 1, "
+                                              "leaf_count = leaf_count + 1 WHERE id = 1 "
+                                              "RETURNING last_seq, leaf_count - 1"));
+    if (next.empty()) return Error::internal("audit_log_state has no row");
+    event.seq = next[0].integer(0);
+    event.leaf_index = next[0].integer(1);
+  }
+  char digits[24];
+  const auto printed = std::to_chars(std::begin(digits), std::end(digits), event.seq);
+  event.leaf_hash = merkle::leaf_hash(
+      {head, std::string_view(digits, static_cast<std::size_t>(printed.ptr - digits)), tail});
   CUSTODY_TRY(
       tx.exec("INSERT INTO audit_events (seq, id, time, actor, action, target, outcome, "
               "request_id, details, chain_root, delegation_id, leaf_index, leaf_hash) "
               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
               {event.seq, event.id, event.time, event.actor, event.action, event.target,
-               event.outcome, event.request_id, details, event.chain_root, event.delegation_id,
+               event.outcome, event.request_id, details_jcs, event.chain_root, event.delegation_id,
                event.leaf_index, hex_encode(event.leaf_hash)}));
+  if (batch != nullptr) batch->appended(event.leaf_index, event.leaf_hash);
   return ok_status();
+}
+
+}  // namespace
+
+Result<PreparedEvent> prepare(Event event) {
+  PreparedEvent prepared;
+  prepared.event = std::move(event);
+  CanonicalParts parts;
+  CUSTODY_TRY(prepare_parts(prepared.event, prepared.details_jcs, parts));
+  // details_jcs holds them now. Freed here, on the caller's thread: destroying a JSON tree on
+  // the writer (with the work that owns the event) cost it as much as hashing the event.
+  prepared.event.details = nullptr;
+  prepared.head = std::move(parts.head);
+  prepared.tail = std::move(parts.tail);
+  return prepared;
+}
+
+Status append(store::Tx& tx, PreparedEvent& prepared) {
+  return append_prepared(tx, prepared.event, prepared.details_jcs, prepared.head, prepared.tail);
+}
+
+store::Store::Work append_work(Event event) {
+  auto prepared = prepare(std::move(event));
+  if (!prepared.ok()) return [error = prepared.error()](store::Tx&) -> Status { return error; };
+  return [p = std::move(prepared).value()](store::Tx& tx) mutable { return append(tx, p); };
+}
+
+Status append(store::Tx& tx, Event& event) {
+  std::string details_jcs;
+  CanonicalParts parts;
+  CUSTODY_TRY(prepare_parts(event, details_jcs, parts));
+  return append_prepared(tx, event, details_jcs, parts.head, parts.tail);
 }
 
 namespace {

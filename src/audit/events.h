@@ -46,6 +46,27 @@ struct Event {
 // hook).
 Status append(store::Tx& tx, Event& event);
 
+// An event made ready for append() on the caller's thread: id given, repaired, details
+// canonicalised, and its canonical bytes built around the seq that only the writer knows. The
+// group-commit writer is the store's one serial thread, so what moves off it is throughput: a
+// prepared event leaves the writer only numbering, hashing and inserting. Hot paths (token
+// issuance, the gateway) prepare before store.write(); append(tx, Event&) prepares inline.
+struct PreparedEvent {
+  Event event;              // details null (see details_jcs); append() fills seq, leaf_index, hash
+  std::string details_jcs;  // RFC 8785 form of event.details, as stored
+  std::string head, tail;   // canonical_event(event) = head + decimal seq + tail
+};
+// Fails (kInvalidArgument) only for what repair_for_log cannot fix.
+Result<PreparedEvent> prepare(Event event);
+// append() for a prepared event. Within a group-commit batch the counter row is read once per
+// batch and written back before COMMIT (append_batch.h); the numbers are the same.
+Status append(store::Tx& tx, PreparedEvent& prepared);
+
+// A store work that appends `event`, prepared now on the caller's thread; for the common
+// store.write(append_work(e), done). If `event` cannot be canonicalised, the work fails with
+// that error (kInvalidArgument) and writes nothing.
+store::Store::Work append_work(Event event);
+
 // Makes `event` canonicalisable without losing information a reader needs: invalid UTF-8 in any
 // string or member name becomes U+FFFD per bad byte; integers beyond ±2^53 and NaN/Infinity in
 // details become their decimal text. Returns true when something changed.

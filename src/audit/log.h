@@ -3,9 +3,11 @@
 //
 //  - open() rebuilds the tree from the stored leaf hashes (archive segments, then audit_events in
 //    leaf order) and installs a commit hook on the store: after each durable COMMIT the writer
-//    reads the leaves appended since (leaf_index ≥ the tree's next index, found through seq:
-//    leaf_seq.h) and appends them, in leaf order, which is commit order. So the tree only ever
-//    holds committed events, and an event whose request was answered is already in the tree.
+//    appends the leaves that batch appended, in leaf order, which is commit order (the batch
+//    keeps them: append_batch.h); when other nodes' leaves came first, it reads the leaves
+//    appended since from the store (leaf_index ≥ the tree's next index, found through seq:
+//    leaf_seq.h). So the tree only ever holds committed events, and an event whose request was
+//    answered is already in the tree.
 //  - start() runs a signer thread: a head is signed when sth_every_events leaves have been added
 //    since the last head, or sth_every_ms has passed with any added, whichever comes first; it is
 //    stored in audit_tree_heads, appended to sth_export_file and POSTed to witness_url when set.
@@ -113,6 +115,8 @@ class AuditLog {
  private:
   AuditLog(store::Store& store, crypto::Jwk key, const Clock& clock, LogOptions options);
   void signer_loop();
+  // Counts leaves added to the tree; wakes the signer once sth_every_events are unsigned.
+  void note_added(std::uint64_t added);
   void publish(const TreeHead& head);
 
   store::Store& store_;

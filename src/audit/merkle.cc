@@ -27,16 +27,19 @@ class Sha256 {
   // out[0..32) = SHA-256(prefix || a || b), the prefix omitted when negative. Reads all inputs
   // before writing out, so out may alias them.
   void hash(int prefix, std::string_view a, std::string_view b, char* out) {
+    hash(prefix, {a, b}, out);
+  }
+  // out[0..32) = SHA-256(prefix || parts...), the same way.
+  void hash(int prefix, std::initializer_list<std::string_view> parts, char* out) {
     const unsigned char p = static_cast<unsigned char>(prefix);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     // These calls fail only on allocation failure inside OpenSSL; there is no sane way on.
-    if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
-        (prefix >= 0 && EVP_DigestUpdate(ctx_, &p, 1) != 1) ||
-        EVP_DigestUpdate(ctx_, a.data(), a.size()) != 1 ||
-        EVP_DigestUpdate(ctx_, b.data(), b.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx_, digest, &len) != 1 || len != kHashSize)
-      std::abort();
+    bool ok = EVP_DigestInit_ex2(ctx_, md_, nullptr) == 1 &&
+              (prefix < 0 || EVP_DigestUpdate(ctx_, &p, 1) == 1);
+    for (std::string_view part : parts)
+      ok = ok && EVP_DigestUpdate(ctx_, part.data(), part.size()) == 1;
+    if (!ok || EVP_DigestFinal_ex(ctx_, digest, &len) != 1 || len != kHashSize) std::abort();
     std::copy_n(digest, kHashSize, reinterpret_cast<unsigned char*>(out));
   }
 
@@ -125,6 +128,12 @@ const std::string& empty_root() {
 std::string leaf_hash(std::string_view entry) {
   std::string h(kHashSize, '\0');
   Sha256::local().hash(0x00, entry, {}, h.data());
+  return h;
+}
+
+std::string leaf_hash(std::initializer_list<std::string_view> entry_parts) {
+  std::string h(kHashSize, '\0');
+  Sha256::local().hash(0x00, entry_parts, h.data());
   return h;
 }
 

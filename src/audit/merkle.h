@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ constexpr std::size_t kHashSize = 32;
 const std::string& empty_root();
 // SHA-256(0x00 || entry).
 std::string leaf_hash(std::string_view entry);
+// The same for an entry given in pieces: leaf_hash(parts joined), without joining them.
+std::string leaf_hash(std::initializer_list<std::string_view> entry_parts);
 // SHA-256(0x01 || left || right).
 std::string node_hash(std::string_view left, std::string_view right);
 // node_hash into out[0..32); out may alias left or right. For tight loops that avoid allocation.

@@ -32,8 +32,10 @@ class Connection : public Tx {
 };
 
 // What a connection is for. Readers refuse writes (SQLite: query_only; PostgreSQL: read-only
-// transactions), so that every mutation goes through the writer and its group commit.
-enum class ConnectionRole { kReader, kWriter };
+// transactions), so that every mutation goes through the writer and its group commit. SQLite
+// only: the checkpointer copies the WAL into the database file off the writer's thread (see
+// group_commit.h); the writer then checkpoints itself only as a backstop.
+enum class ConnectionRole { kReader, kWriter, kCheckpointer };
 
 using ConnectionFactory = std::function<Result<std::unique_ptr<Connection>>(ConnectionRole role)>;
 

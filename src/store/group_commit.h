@@ -4,12 +4,17 @@
 //    busy; a broken or missing connection is (re)opened on borrow.
 //  - write(): queues the work for the single writer thread, which takes up to max_batch queued
 //    works and runs them in one transaction: BEGIN, then per work SAVEPOINT / work / RELEASE
-//    (or ROLLBACK TO on error), then COMMIT, then the commit hook (if set), then every done()
+//    (or ROLLBACK TO on error; either way the batch states hear of it), then every batch
+//    state's before_commit(), then COMMIT, then the commit hook (if set), then every done()
 //    in queue order. Savepoint
 //    commands are merged into as few round trips as possible (see run_one).
 //    A work that returns OK but swallowed a failed statement is rolled back and fails with
 //    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
 //    so refusing it on both keeps the backends' behaviour identical.
+//  - SQLite: a checkpointer thread with its own connection copies the WAL into the database
+//    file (PRAGMA wal_checkpoint(PASSIVE)) some milliseconds after commits, so that the writer,
+//    the one serial thread every write waits for, no longer does it after every thousand pages.
+//    A passive checkpoint never blocks the writer or readers; WAL semantics keep it correct.
 //  - close(): rejects new writes with kUnavailable, lets the writer drain the queue (reads are
 //    still served meanwhile), joins it, then rejects new reads with kUnavailable, waits for
 //    borrowed readers and closes every connection. Idempotent. Called from inside a work or
@@ -27,6 +32,8 @@
 #include "store/connection.h"
 
 namespace custody::store {
+
+struct BatchStates;  // the BatchStates of one write transaction (group_commit.cc)
 
 class GroupCommitStore final : public Store {
  public:
@@ -64,7 +71,7 @@ class GroupCommitStore final : public Store {
   // Runs one work inside the open savepoint, then rolls back to it (failure) or opens the next
   // one (success, unless `last`); returns the work's outcome. Sets *fatal when the transaction
   // itself can no longer be trusted (savepoint control failed, connection lost).
-  Status run_one(Item& item, bool last, Status* fatal);
+  Status run_one(Item& item, bool last, BatchStates& states, Status* fatal);
 
   const std::string backend_;
   const ConnectionFactory factory_;
@@ -87,6 +94,13 @@ class GroupCommitStore final : public Store {
   CommitHook commit_hook_;              // guarded by queue_mu_; the writer copies it per batch
   std::unique_ptr<Connection> writer_;  // touched only by the writer thread once it runs
   std::thread writer_thread_;
+
+  // SQLite checkpointer.
+  void checkpointer_loop();
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;
+  std::thread checkpointer_thread_;
 
   std::mutex close_mu_;  // serializes close()
   bool closed_ = false;

@@ -31,11 +31,41 @@
 
 namespace custody::store {
 
+class Tx;
+
+// State one module keeps across the works of one write transaction (one group-commit batch):
+// e.g. a counter read once per batch and written back once before COMMIT instead of once per
+// work. The module creates it on first use (Tx::set_batch_state); the store owns it, tells it
+// which works were kept or undone, lets it write what it deferred before COMMIT, hands it to the
+// commit hook (Tx::batch_state there returns the committed batch's state) and destroys it after
+// the hook, or as soon as the batch failed.
+class BatchState {
+ public:
+  virtual ~BatchState() = default;
+  // The work that just ran succeeded: what it recorded stays.
+  virtual void work_kept() {}
+  // The work that just ran failed and was rolled back to its savepoint: forget what it recorded
+  // since the previous work_kept()/work_undone(), including itself if that work created it.
+  virtual void work_undone() = 0;
+  // After the batch's last work, inside the transaction, before COMMIT: write what was deferred.
+  // An error fails the whole batch (every work gets it).
+  virtual Status before_commit(Tx& tx) = 0;
+};
+
 // A transaction (or, inside read(), a plain connection). Valid only during the callback that
 // received it; never keep a reference.
 class Tx {
  public:
   virtual ~Tx() = default;
+
+  // The state registered under `key` in this write batch, or nullptr. Always nullptr where there
+  // is no batch (read(), a bare connection).
+  virtual BatchState* batch_state(std::string_view /*key*/) { return nullptr; }
+  // Registers `state` under `key` (unique) for the rest of this batch. Returns false, dropping
+  // `state`, where there is no batch: the caller then does without (writes through at once).
+  virtual bool set_batch_state(std::string_view /*key*/, std::unique_ptr<BatchState> /*state*/) {
+    return false;
+  }
 
   // Runs a statement that returns rows.
   virtual Result<Rows> query(std::string_view sql, std::span<const Value> params) = 0;
@@ -94,7 +124,8 @@ class Store {
 
   // Called on the writer thread after every durable COMMIT, before that batch's `done`
   // callbacks, with the writer connection outside any transaction: read committed state there
-  // (e.g. what the batch appended), never write. Hooks run in commit order, so an observer sees
+  // (e.g. what the batch appended), never write. Its Tx's batch_state() returns the committed
+  // batch's states. Hooks run in commit order, so an observer sees
   // commits in the order they happened. Errors are the hook's own business. Set it before the
   // first write(); a later call replaces the hook for the batches that follow.
   using CommitHook = std::function<void(Tx&)>;

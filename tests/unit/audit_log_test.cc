@@ -4,6 +4,8 @@
 // recomputed leaf hashes; a rewritten store; a corrupted archive segment).
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "audit/archive.h"
 #include "audit/canonical_event.h"
 #include "audit/index.h"
@@ -110,6 +112,100 @@ TEST_P(AuditLogTest, LeavesAreDenseAndHashTheCanonicalEvent) {
     EXPECT_EQ(e.seq, static_cast<std::int64_t>(i) + 1);
     EXPECT_EQ(e.leaf_hash, *event_leaf_hash(e));
   }
+}
+
+// Many works in one group commit: the counter is read once per batch and written back before
+// COMMIT, a failed work in the middle gives its numbers back, prepared and inline appends mix,
+// and the commit hook feeds the tree from the batch (no read) with the same result.
+TEST_P(AuditLogTest, AppendsBatchedInOneCommitStayDenseAcrossFailedWorks) {
+  open_log();
+  append_events(0, 2);
+  std::promise<void> started, release;
+  std::vector<std::promise<Status>> results(8);
+  store_->write(
+      [&](store::Tx&) {
+        started.set_value();
+        release.get_future().wait();
+        return ok_status();
+      },
+      [&](Status st) { results[0].set_value(st); });
+  started.get_future().wait();
+  for (int i = 1; i < 8; ++i) {
+    const bool fails = i == 1 || i == 4 || i == 7;  // first, middle and last work fail
+    const bool prepared = i % 2 == 0;
+    auto ready = prepare(event(100 + i));
+    ASSERT_TRUE(ready.ok()) << ready.error().message;
+    store_->write(
+        [this, i, fails, prepared, p = std::move(ready).value()](store::Tx& tx) mutable -> Status {
+          if (prepared) {
+            CUSTODY_TRY(append(tx, p));
+          } else {
+            Event e = event(100 + i);
+            CUSTODY_TRY(append(tx, e));
+            Event second = event(200 + i);  // two events in one work
+            CUSTODY_TRY(append(tx, second));
+          }
+          if (fails) return Error::conflict("refused after appending");
+          return ok_status();
+        },
+        [&results, i](Status st) { results[static_cast<std::size_t>(i)].set_value(st); });
+  }
+  release.set_value();
+  int kept = 0;
+  for (int i = 0; i < 8; ++i) {
+    Status st = results[static_cast<std::size_t>(i)].get_future().get();
+    const bool fails = i == 1 || i == 4 || i == 7;
+    EXPECT_EQ(st.ok(), !fails) << i;
+    if (i > 0 && !fails) kept += i % 2 == 0 ? 1 : 2;
+  }
+  append_events(2, 1);  // the next batch continues from the written-back counter
+  auto all = events();
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(3 + kept));
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Event& e = all[all.size() - 1 - i];  // newest first
+    EXPECT_EQ(e.leaf_index, static_cast<std::int64_t>(i));
+    EXPECT_EQ(e.seq, static_cast<std::int64_t>(i) + 1);
+    EXPECT_EQ(e.leaf_hash, *event_leaf_hash(e));
+  }
+  EXPECT_EQ(log_->size(), all.size());
+  ASSERT_TRUE(log_->sign_head().ok());
+  EXPECT_TRUE(verify().ok());
+  const std::string live_root = log_->root();
+  open_log();  // rebuilt from the store
+  EXPECT_EQ(log_->root(), live_root);
+}
+
+// append_work prepares on the caller's thread; an event without a canonical form (a time beyond
+// 2^53 µs cannot be repaired) becomes a work that fails and writes nothing.
+TEST_P(AuditLogTest, AppendWorkRefusesWhatCannotBeCanonicalised) {
+  open_log();
+  ASSERT_TRUE(store_->write_sync(append_work(event(1))).ok());
+  Event bad = event(2);
+  bad.time = std::int64_t{1} << 60;
+  Status refused = store_->write_sync(append_work(bad));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(refused.error().field, "time");
+  EXPECT_EQ(events().size(), 1u);
+  EXPECT_EQ(log_->size(), 1u);
+}
+
+TEST(AuditCanonicalParts, HeadSeqTailAreTheCanonicalBytes) {
+  Event e;
+  e.seq = 1234567;
+  e.id = "evt_x";
+  e.time = kT0;
+  e.actor = "tok_\u00e9\"q";
+  e.action = "a";
+  e.target = "t";
+  e.details = {{"z", 1}, {"a", {1, 2}}};
+  auto details = jcs::canonicalize(e.details);
+  ASSERT_TRUE(details.ok());
+  auto parts = canonical_event_parts(e, *details);
+  ASSERT_TRUE(parts.ok()) << parts.error().message;
+  EXPECT_EQ(parts->head + "1234567" + parts->tail, *canonical_event(e));
+  EXPECT_EQ(merkle::leaf_hash({parts->head, "1234567", parts->tail}),
+            merkle::leaf_hash(*canonical_event(e)));
 }
 
 TEST_P(AuditLogTest, UncanonicalisableValuesAreRepairedBeforeStoring) {

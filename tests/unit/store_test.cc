@@ -567,6 +567,111 @@ TEST_P(StoreTest, FailingWorkInBatchRollsBackAlone) {
   EXPECT_EQ(after.write_errors - before.write_errors, 4u);
 }
 
+// A batch state counts what its kept works recorded and writes it once before COMMIT; a failed
+// work's records are undone with its rows; the commit hook sees the committed state; a failing
+// before_commit fails the whole batch; outside a batch there is no state.
+class CountingState final : public BatchState {
+ public:
+  void record() { ++pending_; }
+  void work_kept() override {
+    kept_ += pending_;
+    pending_ = 0;
+  }
+  void work_undone() override { pending_ = 0; }
+  Status before_commit(Tx& tx) override {
+    if (fail) return Error::unavailable("before_commit refused");
+    CUSTODY_TRY(
+        tx.exec("INSERT INTO meta (key, value) VALUES ('counted', $1)", {std::to_string(kept_)}));
+    return ok_status();
+  }
+  int kept() const { return kept_; }
+  bool fail = false;
+
+ private:
+  int pending_ = 0, kept_ = 0;
+};
+
+TEST_P(StoreTest, BatchStateFollowsKeptAndUndoneWorks) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  int hook_saw = -1;
+  s->set_commit_hook([&](Tx& tx) {
+    auto* state = static_cast<CountingState*>(tx.batch_state("count"));
+    hook_saw = state ? state->kept() : -1;
+  });
+  auto counting = [](Tx& tx) {
+    auto* state = static_cast<CountingState*>(tx.batch_state("count"));
+    if (state == nullptr) {
+      auto fresh = std::make_unique<CountingState>();
+      state = fresh.get();
+      EXPECT_TRUE(tx.set_batch_state("count", std::move(fresh)));
+      EXPECT_FALSE(tx.set_batch_state("count", std::make_unique<CountingState>()))
+          << "a key is registered once per batch";
+    }
+    return state;
+  };
+
+  // Hold the writer so that the next works share one batch.
+  std::promise<void> started, release;
+  std::vector<std::promise<Status>> results(4);
+  s->write(
+      [&](Tx&) {
+        started.set_value();
+        release.get_future().wait();
+        return ok_status();
+      },
+      [&](Status st) { results[0].set_value(st); });
+  started.get_future().wait();
+  auto queue = [&](std::size_t i, Store::Work w) {
+    s->write(std::move(w), [&results, i](Status st) { results[i].set_value(st); });
+  };
+  queue(1, [&](Tx& tx) -> Status {
+    counting(tx)->record();
+    counting(tx)->record();
+    return ok_status();
+  });
+  queue(2, [&](Tx& tx) -> Status {
+    counting(tx)->record();
+    return Error::conflict("undone");
+  });
+  queue(3, [&](Tx& tx) -> Status {
+    counting(tx)->record();
+    return ok_status();
+  });
+  release.set_value();
+  for (std::size_t i : {0u, 1u, 3u}) EXPECT_TRUE(results[i].get_future().get().ok()) << i;
+  EXPECT_FALSE(results[2].get_future().get().ok());
+  EXPECT_EQ(hook_saw, 3) << "two + one kept records; the failed work's one undone";
+  Status read = s->read([&](Tx& tx) -> Status {
+    EXPECT_EQ(tx.batch_state("count"), nullptr);
+    EXPECT_FALSE(tx.set_batch_state("count", std::make_unique<CountingState>()));
+    CUSTODY_ASSIGN(Rows rows, tx.query("SELECT value FROM meta WHERE key = 'counted'"));
+    EXPECT_EQ(rows.size(), 1u);
+    if (!rows.empty()) {
+      EXPECT_EQ(rows[0].text(0), "3") << "written once, before COMMIT";
+    }
+    return ok_status();
+  });
+  EXPECT_TRUE(read.ok()) << describe(read);
+
+  // A failing before_commit fails every work of its batch, and nothing of it commits.
+  Status failed = s->write_sync([&](Tx& tx) -> Status {
+    CUSTODY_TRY(tx.exec("INSERT INTO meta (key, value) VALUES ('lost', 'v')"));
+    counting(tx)->fail = true;
+    return ok_status();
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("before_commit refused"), std::string::npos)
+      << describe(failed);
+  Status gone = s->read([](Tx& tx) -> Status {
+    CUSTODY_ASSIGN(Rows rows, tx.query("SELECT key FROM meta WHERE key = 'lost'"));
+    EXPECT_TRUE(rows.empty()) << "the failed batch's work did not commit";
+    return ok_status();
+  });
+  EXPECT_TRUE(gone.ok()) << describe(gone);
+  s->set_commit_hook(nullptr);
+}
+
 TEST_P(StoreTest, ConcurrentWritesWithSomeFailing) {
   auto s = open();
   ASSERT_TRUE(s);

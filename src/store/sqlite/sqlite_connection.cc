@@ -233,6 +233,12 @@ Result<std::unique_ptr<Connection>> open_sqlite_connection(const std::string& pa
   CUSTODY_TRY(conn->exec_raw("PRAGMA synchronous=FULL"));
   CUSTODY_TRY(conn->exec_raw("PRAGMA foreign_keys=ON"));
   if (role == ConnectionRole::kReader) CUSTODY_TRY(conn->exec_raw("PRAGMA query_only=1"));
+  // The checkpointer connection keeps the WAL short; the writer checkpoints only if the WAL
+  // grows past this many pages anyway (the checkpointer stalled), not at SQLite's default of
+  // 1000, which put every checkpoint on the group-commit writer's thread.
+  if (role == ConnectionRole::kWriter)
+    CUSTODY_TRY(conn->exec_raw("PRAGMA wal_autocheckpoint=" +
+                               std::to_string(kWriterCheckpointBackstopPages)));
   return std::unique_ptr<Connection>(std::move(conn));
 }
 
