@@ -50,19 +50,28 @@ Result<Record> from_row(const store::Row& row) {
 
 }  // namespace
 
-Status insert_record(store::Tx& tx, const Record& r) {
+RecordRow record_row(const Record& r) {
   nlohmann::json audience = r.audience;
-  CUSTODY_TRY(
-      tx.exec("INSERT INTO delegation_records (" + std::string(kColumns) +
-                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-                  "NULL, NULL, NULL, $16, $17, $18, $19)",
-              {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor,
-               r.client_id, audience.dump(), join_words(r.scopes), std::int64_t(r.depth),
-               r.grant_type, store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at,
-               store::opt(r.actor_delegation_id),
-               r.max_hops ? store::Value(std::int64_t{*r.max_hops}) : store::Value(store::Null{}),
-               r.policy.empty() ? std::string() : r.policy.dump(), store::opt(r.device_id)}));
+  return RecordRow{
+      {r.id, store::opt(r.parent_id), r.root_id, r.subject, r.subject_issuer, r.actor, r.client_id,
+       audience.dump(), join_words(r.scopes), std::int64_t(r.depth), r.grant_type,
+       store::opt(r.cnf_jkt), r.origin.dump(), r.issued_at, r.expires_at,
+       store::opt(r.actor_delegation_id),
+       r.max_hops ? store::Value(std::int64_t{*r.max_hops}) : store::Value(store::Null{}),
+       r.policy.empty() ? std::string() : r.policy.dump(), store::opt(r.device_id)}};
+}
+
+Status insert_row(store::Tx& tx, const RecordRow& row) {
+  static const std::string kInsert =
+      "INSERT INTO delegation_records (" + std::string(kColumns) +
+      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+      "NULL, NULL, NULL, $16, $17, $18, $19)";
+  CUSTODY_TRY(tx.exec(kInsert, row.values));
   return ok_status();
+}
+
+Status insert_record(store::Tx& tx, const Record& r) {
+  return insert_row(tx, record_row(r));
 }
 
 Result<std::optional<Record>> find_record(store::Tx& tx, std::string_view id) {

@@ -56,6 +56,16 @@ struct Record {
 
 Status insert_record(store::Tx& tx, const Record& record);
 
+// The stored row of `record`, built on the caller's thread, and its INSERT: the token endpoint
+// builds the row before it queues the write, so that the group-commit writer (the one serial
+// thread every issued token waits for) only runs the statement. insert_record(tx, r) is
+// insert_row(tx, record_row(r)).
+struct RecordRow {
+  std::vector<store::Value> values;
+};
+RecordRow record_row(const Record& record);
+Status insert_row(store::Tx& tx, const RecordRow& row);
+
 // nullopt when no record has this id.
 Result<std::optional<Record>> find_record(store::Tx& tx, std::string_view id);
 
