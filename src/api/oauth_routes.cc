@@ -13,11 +13,14 @@ using http::Request;
 using http::Responder;
 using http::Response;
 
-Response to_response(const oauth::Reply& reply) {
+Response to_response(oauth::Reply reply) {
   Response r;
   r.status = reply.status;
-  r.body = reply.body.is_null() ? std::string() : reply.body.dump();
-  for (const auto& [k, v] : reply.headers) r.header(k, v);
+  if (!reply.text.empty())
+    r.body = std::move(reply.text);
+  else if (!reply.body.is_null())
+    r.body = reply.body.dump();
+  for (auto& [k, v] : reply.headers) r.header(std::move(k), std::move(v));
   return r;
 }
 
@@ -70,7 +73,8 @@ void add_form_endpoint(http::Router& router, ApiContext& api, std::string path, 
       return respond(oauth_error(503, "temporarily_unavailable", "the server is starting"));
     auto in = form_request(*service, req, respond);
     if (!in) return;
-    (service->*endpoint)(*in, [respond](oauth::Reply reply) { respond(to_response(reply)); });
+    (service->*endpoint)(*in,
+                         [respond](oauth::Reply reply) { respond(to_response(std::move(reply))); });
   });
 }
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "common/encoding.h"
+#include "common/jcs.h"
 #include "crypto/jose_encoding.h"
 
 namespace custody::crypto {
@@ -153,10 +155,36 @@ Result<std::string> jwt_sign(const json& claims, const Jwk& key, std::string_vie
   if (!claims.is_object()) return Error::invalid("JWT claims must be a JSON object", "claims");
   auto payload = dump_compact(claims);
   if (!payload) return Error::invalid("JWT claims are not valid UTF-8", "claims");
-  json header = json::object();
-  if (!key.kid().empty()) header["kid"] = key.kid();
-  if (!typ.empty()) header["typ"] = typ;
-  return jws_sign(header, *payload, key);
+  return jwt_sign_serialized(*payload, key, typ);
+}
+
+Result<std::string> jwt_sign_serialized(std::string_view claims_json, const Jwk& key,
+                                        std::string_view typ) {
+  if (claims_json.size() < 2 || claims_json.front() != '{' || claims_json.back() != '}')
+    return Error::invalid("JWT claims must be a JSON object", "claims");
+  if (!key.allows(key.alg()))
+    return Error::invalid("the key is restricted to alg " + key.alg_member(), "key");
+  // The header jws_sign would write for {"kid", "typ"}: members in name order, no JSON value.
+  std::string header = "{\"alg\":\"";
+  header += alg_name(key.alg());
+  header += '"';
+  if (!key.kid().empty()) {
+    header += ",\"kid\":";
+    CUSTODY_TRY(jcs::append_string(key.kid(), header));
+  }
+  if (!typ.empty()) {
+    header += ",\"typ\":";
+    CUSTODY_TRY(jcs::append_string(typ, header));
+  }
+  header += '}';
+  std::string token = base64url_encode(header);
+  token.reserve(token.size() + 1 + (claims_json.size() + 2) / 3 * 4 + 1 + 344);
+  token += '.';
+  token += base64url_encode(claims_json);
+  CUSTODY_ASSIGN(std::string sig, key.sign(token));
+  token += '.';
+  token += base64url_encode(sig);
+  return token;
 }
 
 Result<json> jwt_parse_claims(std::string_view payload) {

@@ -64,6 +64,12 @@ struct Jwt {
 // it has one), "typ" (when not empty)}. kInvalidArgument for a non-object or non-UTF-8 claims.
 Result<std::string> jwt_sign(const nlohmann::json& claims, const Jwk& key,
                              std::string_view typ = "JWT");
+// As jwt_sign, for claims the caller already serialised as one JSON object (UTF-8, no duplicate
+// member names), e.g. written member by member on the token endpoint's hot path
+// (oauth/access_token.h): the same header, no JSON value built or dumped. kInvalidArgument when
+// `claims_json` is not braced like an object; the caller vouches for the rest.
+Result<std::string> jwt_sign_serialized(std::string_view claims_json, const Jwk& key,
+                                        std::string_view typ = "JWT");
 
 // The whole verification: jws_parse, typ, signature with a key from `keys`, claims.
 Result<Jwt> jwt_verify(std::string_view token, const JwkSet& keys, const JwtPolicy& policy,

@@ -1,6 +1,8 @@
 #include "crypto/keyed_hash.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -29,7 +31,44 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+
+std::shared_ptr<const EVP_MAC_CTX> keyed_hmac_sha256(std::string_view key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) return nullptr;
+  std::shared_ptr<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(mac), EVP_MAC_CTX_free);
+  EVP_MAC_free(mac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  static const unsigned char kNoKey = 0;
+  const auto* k = key.empty() ? &kNoKey : reinterpret_cast<const unsigned char*>(key.data());
+  if (!ctx || EVP_MAC_init(ctx.get(), k, key.size(), params) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return ctx;
+}
+
+}  // namespace
+
+SecretHasher::SecretHasher(std::string key)
+    : key_(std::move(key)), keyed_(keyed_hmac_sha256(key_)) {}
+
 std::string SecretHasher::hash_hex(std::string_view secret) const {
+  if (keyed_) {
+    // Duplicating reads the keyed template only, so threads may do it at once.
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(keyed_.get()),
+                                                                  EVP_MAC_CTX_free);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t len = 0;
+    if (ctx &&
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()),
+                       secret.size()) == 1 &&
+        EVP_MAC_final(ctx.get(), out, &len, sizeof out) == 1)
+      return hex_encode(std::string_view(reinterpret_cast<const char*>(out), len));
+    ERR_clear_error();
+  }
   return hex_encode(hmac_sha256(key_, secret));
 }
 

@@ -1,6 +1,8 @@
 #include "oauth/access_token.h"
 
+#include "common/jcs.h"
 #include "common/words.h"
+#include "crypto/jose_encoding.h"
 
 namespace custody::oauth {
 
@@ -38,6 +40,90 @@ nlohmann::json access_token_claims(const delegation::Record& r, const std::strin
   if (r.policy.is_object() && r.policy.contains("approval"))
     c["custody"]["approval_id"] = r.policy["approval"];
   return c;
+}
+
+Result<std::string> access_token_payload(const delegation::Record& r, const std::string& issuer,
+                                         const nlohmann::json& act, const nlohmann::json& may_act) {
+  // Members in name order, as nlohmann::json (a std::map) dumps them.
+  std::string out;
+  out.reserve(512);
+  char sep = '{';
+  auto name = [&](std::string_view n) {
+    out += sep;
+    sep = ',';
+    out += '"';
+    out += n;
+    out += "\":";
+  };
+  auto string = [&](std::string_view n, std::string_view v) {
+    name(n);
+    return jcs::append_string(v, out);
+  };
+  auto integer = [&](std::string_view n, std::int64_t v) {
+    name(n);
+    return jcs::append_integer(v, out);
+  };
+  // Nested values (act, may_act: possibly from a trusted external issuer's token) exactly as
+  // nlohmann dumps them, whatever numbers they hold.
+  auto value = [&](const nlohmann::json& v) -> Status {
+    auto text = crypto::dump_compact(v);
+    if (!text) return Error::invalid("token claims are not valid UTF-8", "claims");
+    out += *text;
+    return ok_status();
+  };
+  if (!act.is_null()) {
+    name("act");
+    CUSTODY_TRY(value(act));
+  }
+  if (r.audience.size() == 1) {
+    CUSTODY_TRY(string("aud", r.audience.front()));
+  } else {
+    name("aud");
+    out += '[';
+    for (std::size_t i = 0; i < r.audience.size(); ++i) {
+      if (i > 0) out += ',';
+      CUSTODY_TRY(jcs::append_string(r.audience[i], out));
+    }
+    out += ']';
+  }
+  CUSTODY_TRY(string("client_id", r.client_id));
+  if (r.cnf_jkt) {
+    name("cnf");
+    out += "{\"jkt\":";
+    CUSTODY_TRY(jcs::append_string(*r.cnf_jkt, out));
+    out += '}';
+  }
+  name("custody");
+  out += '{';
+  // A token a human approved (CIBA) names the approval it is bound to.
+  if (r.policy.is_object())
+    if (auto it = r.policy.find("approval"); it != r.policy.end()) {
+      out += "\"approval_id\":";
+      CUSTODY_TRY(value(*it));
+      out += ',';
+    }
+  out += "\"delegation_id\":";
+  CUSTODY_TRY(jcs::append_string(r.id, out));
+  out += ",\"depth\":";
+  CUSTODY_TRY(jcs::append_integer(r.depth, out));
+  out += ",\"root_delegation_id\":";
+  CUSTODY_TRY(jcs::append_string(r.root_id, out));
+  out += '}';
+  if (r.device_id) CUSTODY_TRY(string("device_id", *r.device_id));
+  CUSTODY_TRY(integer("exp", r.expires_at / kMicrosPerSecond));
+  CUSTODY_TRY(integer("iat", r.issued_at / kMicrosPerSecond));
+  CUSTODY_TRY(string("iss", issuer));
+  CUSTODY_TRY(string("jti", r.id));
+  if (r.max_hops) CUSTODY_TRY(integer("max_hops", *r.max_hops));
+  if (!may_act.is_null()) {
+    name("may_act");
+    CUSTODY_TRY(value(may_act));
+  }
+  CUSTODY_TRY(integer("nbf", r.issued_at / kMicrosPerSecond));
+  CUSTODY_TRY(string("scope", join_scopes(r.scopes)));
+  CUSTODY_TRY(string("sub", r.subject));
+  out += '}';
+  return out;
 }
 
 Result<int> act_depth(const nlohmann::json& act, int limit) {

@@ -44,6 +44,12 @@ struct PresentedToken {
 // The claims of the token a delegation record stands for.
 nlohmann::json access_token_claims(const delegation::Record& record, const std::string& issuer,
                                    const nlohmann::json& act, const nlohmann::json& may_act);
+// The same claims serialised as one JSON object (what access_token_claims(...).dump() gives,
+// byte for byte), written member by member without building a JSON value: the token endpoint
+// signs it with crypto::jwt_sign_serialized. kInvalidArgument for a string that is not UTF-8.
+Result<std::string> access_token_payload(const delegation::Record& record,
+                                         const std::string& issuer, const nlohmann::json& act,
+                                         const nlohmann::json& may_act);
 
 // Reads the reduced form out of verified claims; kUnauthenticated for malformed members.
 Result<PresentedToken> presented_token(const nlohmann::json& claims);

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "audit/events.h"
+#include "common/jcs.h"
 #include "common/log.h"
 #include "crypto/jose_encoding.h"
 #include "crypto/jws.h"
@@ -95,6 +96,39 @@ Status spend(store::Tx& tx, const std::optional<SpentAssertion>& assertion, Micr
   return ok_status();
 }
 
+// What the issuing write of a token needs, and nothing more: the issuance's other parts (the
+// identity rows it read, the claims) are freed on the request's thread, not the writer's.
+struct IssuingWrite {
+  delegation::Record record;
+  std::vector<OneTimeValue> one_time;
+  std::string approval_id;
+  std::string authorization_code;
+  std::vector<std::string> must_be_live;
+  audit::Event event;
+};
+
+// The successful token response (RFC 6749 §5.1, RFC 8693 §2.2.1) as JSON text, members in name
+// order as nlohmann::json would dump them.
+Result<std::string> token_response_text(const std::string& access_token, const Issuance& issuance,
+                                        std::int64_t expires_in, const std::string& scope) {
+  std::string out;
+  out.reserve(access_token.size() + scope.size() + 160);
+  out += "{\"access_token\":";
+  CUSTODY_TRY(jcs::append_string(access_token, out));
+  out += ",\"expires_in\":";
+  CUSTODY_TRY(jcs::append_integer(expires_in, out));
+  if (!issuance.issued_token_type.empty()) {
+    out += ",\"issued_token_type\":";
+    CUSTODY_TRY(jcs::append_string(issuance.issued_token_type, out));
+  }
+  out += ",\"scope\":";
+  CUSTODY_TRY(jcs::append_string(scope, out));
+  out += ",\"token_type\":";
+  CUSTODY_TRY(jcs::append_string(issuance.token_type, out));
+  out += '}';
+  return out;
+}
+
 bool replayed_assertion(const Status& s) {
   return !s.ok() && s.error().code == Code::kConflict && s.error().field == "client_assertion";
 }
@@ -150,6 +184,13 @@ Result<PresentedToken> Service::verify_own(std::string_view token, bool allow_ex
 // issuer's (RFC 8693 §2.1).
 TokenVerifier Service::subject_token_verifier() const {
   return [this](std::string_view token, std::string_view what) -> OAuthResult<PresentedToken> {
+    // One of custody's access tokens that verified before (these very bytes, its key still
+    // published, unexpired): what verify_own would answer once the issuer was parsed out of it,
+    // without parsing it twice. Only verify_own fills the cache, with at+jwt tokens of this
+    // issuer, so a device-attested assertion or another issuer's token never hits.
+    if (auto hit = verified_.find(token, clock_.now(), settings_.skew,
+                                  keys_.keys().snapshot()->verification_keys))
+      return *hit;
     std::string w(what);
     std::string bound = w == "actor_token" ? "actor" : "subject";
     crypto::VerifyPolicy peek_policy;
@@ -359,28 +400,41 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
   Issuance& issuance = decided->value();
   auto key = keys_.keys().current();
   if (!key) return refuse(actor, OAuthError::temporarily_unavailable("no signing key"));
-  auto claims =
-      access_token_claims(issuance.record, settings_.issuer, issuance.act, issuance.may_act);
-  auto jwt = crypto::jwt_sign(claims, key->key, "at+jwt");
+  auto payload =
+      access_token_payload(issuance.record, settings_.issuer, issuance.act, issuance.may_act);
+  if (!payload.ok()) return refuse(actor, OAuthError::server_error("cannot sign the token"));
+  auto jwt = crypto::jwt_sign_serialized(*payload, key->key, "at+jwt");
   if (!jwt.ok()) return refuse(actor, OAuthError::server_error("cannot sign the token"));
 
-  Reply ok;
-  ok.body = {
-      {"access_token", std::move(jwt).value()},
-      {"token_type", issuance.token_type},
-      {"expires_in", (issuance.record.expires_at - now + kMicrosPerSecond - 1) / kMicrosPerSecond},
-      {"scope", join_scopes(issuance.record.scopes)}};
-  if (!issuance.issued_token_type.empty())
-    ok.body["issued_token_type"] = issuance.issued_token_type;
-  no_store(ok);
-  if (settings_.dpop_nonce) ok.headers.emplace_back("DPoP-Nonce", nonces_.current(now));
+  const std::int64_t expires_in =
+      (issuance.record.expires_at - now + kMicrosPerSecond - 1) / kMicrosPerSecond;
+  std::string scope = join_scopes(issuance.record.scopes);
+  auto answer = std::make_shared<Reply>();
+  if (in_process == nullptr) {
+    auto text = token_response_text(*jwt, issuance, expires_in, scope);
+    if (!text.ok()) return refuse(actor, OAuthError::server_error("cannot answer the token"));
+    answer->text = std::move(text).value();
+  } else {
+    // The in-process client (the MCP gateway) reads the answer as JSON.
+    answer->body = {{"access_token", std::move(jwt).value()},
+                    {"token_type", issuance.token_type},
+                    {"expires_in", expires_in},
+                    {"scope", scope}};
+    if (!issuance.issued_token_type.empty())
+      answer->body["issued_token_type"] = issuance.issued_token_type;
+  }
+  no_store(*answer);
+  if (settings_.dpop_nonce) answer->headers.emplace_back("DPoP-Nonce", nonces_.current(now));
 
-  audit::Event event = oauth_event("oauth.token", actor, req.request_id, now, issuance.record.id,
-                                   issuance.record.subject);
+  // Only what the issuing write needs goes to the writer thread (which also frees it).
+  auto write = std::make_shared<IssuingWrite>();
+  audit::Event& event = write->event;
+  event = oauth_event("oauth.token", actor, req.request_id, now, issuance.record.id,
+                      issuance.record.subject);
   event.outcome = "success";
-  event.details = issuance.audit;
+  event.details = std::move(issuance.audit);
   event.details["sub"] = issuance.record.subject;
-  event.details["scope"] = join_scopes(issuance.record.scopes);
+  event.details["scope"] = std::move(scope);
   event.details["aud"] = issuance.record.audience;
   event.details["depth"] = issuance.record.depth;
   event.details["root"] = issuance.record.root_id;
@@ -388,12 +442,15 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
   event.details["exp"] = issuance.record.expires_at / kMicrosPerSecond;
   if (issuance.record.cnf_jkt) event.details["cnf_jkt"] = *issuance.record.cnf_jkt;
   if (issuance.record.max_hops) event.details["max_hops"] = *issuance.record.max_hops;
+  write->record = std::move(issuance.record);
+  write->one_time = std::move(issuance.one_time);
+  write->approval_id = std::move(issuance.approval_id);
+  write->authorization_code = std::move(issuance.authorization_code);
+  write->must_be_live = std::move(issuance.must_be_live);
 
-  auto work_state = std::make_shared<Issuance>(std::move(issuance));
-  auto answer = std::make_shared<Reply>(std::move(ok));
   store_.write(
-      [work_state, event, now](store::Tx& tx) mutable -> Status {
-        for (const auto& v : work_state->one_time) {
+      [write, now](store::Tx& tx) -> Status {
+        for (const auto& v : write->one_time) {
           CUSTODY_ASSIGN(bool fresh, record_once(tx, v.kind, v.value, v.expires_at, now));
           if (!fresh)
             return Error::conflict(v.kind == "dpop" ? "DPoP proof jti was already used"
@@ -401,19 +458,19 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
                                    v.kind);
         }
         // One approval, one token: the approval is consumed with the issuance.
-        if (!work_state->approval_id.empty() &&
-            !policy::consume_approval(tx, work_state->approval_id, now).ok())
+        if (!write->approval_id.empty() &&
+            !policy::consume_approval(tx, write->approval_id, now).ok())
           return Error::conflict("the approval was already used for a token", "approval");
         // One code, one token (authorization_code.h).
-        if (!work_state->authorization_code.empty())
-          CUSTODY_TRY(spend_authorization_code(tx, work_state->authorization_code,
-                                               work_state->record.id, now));
-        for (const auto& id : work_state->must_be_live) {
+        if (!write->authorization_code.empty())
+          CUSTODY_TRY(
+              spend_authorization_code(tx, write->authorization_code, write->record.id, now));
+        for (const auto& id : write->must_be_live) {
           CUSTODY_ASSIGN(bool live, delegation::is_live(tx, id));
           if (!live) return Error::conflict("delegation " + id + " was revoked", "revoked");
         }
-        CUSTODY_TRY(delegation::insert_record(tx, work_state->record));
-        return audit::append(tx, event);
+        CUSTODY_TRY(delegation::insert_record(tx, write->record));
+        return audit::append(tx, write->event);
       },
       [reply, answer, refuse, actor](Status s) {
         if (s.ok()) return reply(std::move(*answer));

@@ -36,6 +36,10 @@ namespace custody::oauth {
 struct Reply {
   int status = 200;
   nlohmann::json body;
+  // The body already serialised as JSON, when not empty; `body` is then null. The token endpoint
+  // serialises its answer on the request's thread, so that the writer thread, which delivers
+  // the answer after the group commit, does no JSON work for it.
+  std::string text;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 using ReplyFn = std::function<void(Reply)>;

@@ -277,5 +277,26 @@ TEST_F(CryptoJwt, SignRefusesNonObjectClaims) {
   EXPECT_EQ(error_of(jwt_sign(json{{"sub", "\xff"}}, key_)), "JWT claims are not valid UTF-8");
 }
 
+TEST_F(CryptoJwt, SignSerializedGivesWhatSignGives) {
+  // Same header and payload bytes as jwt_sign of the parsed claims; only the ES256 signature
+  // (randomised) differs, and the token verifies.
+  const std::string payload = claims().dump();
+  auto token = jwt_sign_serialized(payload, key_, "at+jwt");
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  const std::string reference = sign(claims());
+  auto signing_input = [](const std::string& t) { return t.substr(0, t.rfind('.')); };
+  EXPECT_EQ(signing_input(*token), signing_input(reference));
+  auto verified = verify(*token);
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(verified->claims, claims());
+  EXPECT_EQ(verified->header, (json{{"alg", "ES256"}, {"kid", "as-1"}, {"typ", "at+jwt"}}));
+}
+
+TEST_F(CryptoJwt, SignSerializedRefusesWhatIsNotAnObject) {
+  EXPECT_EQ(error_of(jwt_sign_serialized("[1]", key_)), "JWT claims must be a JSON object");
+  EXPECT_EQ(error_of(jwt_sign_serialized("", key_)), "JWT claims must be a JSON object");
+  EXPECT_EQ(error_of(jwt_sign_serialized("{", key_)), "JWT claims must be a JSON object");
+}
+
 }  // namespace
 }  // namespace custody::crypto
