@@ -98,13 +98,16 @@ Status spend(store::Tx& tx, const std::optional<SpentAssertion>& assertion, Micr
 
 // What the issuing write of a token needs, and nothing more: the issuance's other parts (the
 // identity rows it read, the claims) are freed on the request's thread, not the writer's.
+// The record's row and the audit event are built here too (delegation::record_row,
+// audit::prepare): the writer only runs their statements.
 struct IssuingWrite {
-  delegation::Record record;
+  std::string record_id;
+  delegation::RecordRow record;
   std::vector<OneTimeValue> one_time;
   std::string approval_id;
   std::string authorization_code;
   std::vector<std::string> must_be_live;
-  audit::Event event;
+  audit::PreparedEvent event;
 };
 
 // The successful token response (RFC 6749 §5.1, RFC 8693 §2.2.1) as JSON text, members in name
@@ -428,9 +431,8 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
 
   // Only what the issuing write needs goes to the writer thread (which also frees it).
   auto write = std::make_shared<IssuingWrite>();
-  audit::Event& event = write->event;
-  event = oauth_event("oauth.token", actor, req.request_id, now, issuance.record.id,
-                      issuance.record.subject);
+  audit::Event event = oauth_event("oauth.token", actor, req.request_id, now, issuance.record.id,
+                                   issuance.record.subject);
   event.outcome = "success";
   event.details = std::move(issuance.audit);
   event.details["sub"] = issuance.record.subject;
@@ -442,7 +444,11 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
   event.details["exp"] = issuance.record.expires_at / kMicrosPerSecond;
   if (issuance.record.cnf_jkt) event.details["cnf_jkt"] = *issuance.record.cnf_jkt;
   if (issuance.record.max_hops) event.details["max_hops"] = *issuance.record.max_hops;
-  write->record = std::move(issuance.record);
+  auto prepared = audit::prepare(std::move(event));
+  if (!prepared.ok()) return refuse(actor, OAuthError::server_error("cannot audit the token"));
+  write->event = std::move(prepared).value();
+  write->record_id = issuance.record.id;
+  write->record = delegation::record_row(issuance.record);
   write->one_time = std::move(issuance.one_time);
   write->approval_id = std::move(issuance.approval_id);
   write->authorization_code = std::move(issuance.authorization_code);
@@ -464,12 +470,12 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
         // One code, one token (authorization_code.h).
         if (!write->authorization_code.empty())
           CUSTODY_TRY(
-              spend_authorization_code(tx, write->authorization_code, write->record.id, now));
+              spend_authorization_code(tx, write->authorization_code, write->record_id, now));
         for (const auto& id : write->must_be_live) {
           CUSTODY_ASSIGN(bool live, delegation::is_live(tx, id));
           if (!live) return Error::conflict("delegation " + id + " was revoked", "revoked");
         }
-        CUSTODY_TRY(delegation::insert_record(tx, write->record));
+        CUSTODY_TRY(delegation::insert_row(tx, write->record));
         return audit::append(tx, write->event);
       },
       [reply, answer, refuse, actor](Status s) {
