@@ -6,6 +6,7 @@
 
 #include <future>
 
+#include "../common/batch_gate.h"
 #include "audit/archive.h"
 #include "audit/canonical_event.h"
 #include "audit/index.h"
@@ -120,22 +121,14 @@ TEST_P(AuditLogTest, LeavesAreDenseAndHashTheCanonicalEvent) {
 TEST_P(AuditLogTest, AppendsBatchedInOneCommitStayDenseAcrossFailedWorks) {
   open_log();
   append_events(0, 2);
-  std::promise<void> started, release;
-  std::vector<std::promise<Status>> results(8);
-  store_->write(
-      [&](store::Tx&) {
-        started.set_value();
-        release.get_future().wait();
-        return ok_status();
-      },
-      [&](Status st) { results[0].set_value(st); });
-  started.get_future().wait();
+  test_support::BatchGate gate(*store_, 8);
   for (int i = 1; i < 8; ++i) {
     const bool fails = i == 1 || i == 4 || i == 7;  // first, middle and last work fail
     const bool prepared = i % 2 == 0;
     auto ready = prepare(event(100 + i));
     ASSERT_TRUE(ready.ok()) << ready.error().message;
-    store_->write(
+    gate.queue(
+        static_cast<std::size_t>(i),
         [this, i, fails, prepared, p = std::move(ready).value()](store::Tx& tx) mutable -> Status {
           if (prepared) {
             CUSTODY_TRY(append(tx, p));
@@ -147,13 +140,12 @@ TEST_P(AuditLogTest, AppendsBatchedInOneCommitStayDenseAcrossFailedWorks) {
           }
           if (fails) return Error::conflict("refused after appending");
           return ok_status();
-        },
-        [&results, i](Status st) { results[static_cast<std::size_t>(i)].set_value(st); });
+        });
   }
-  release.set_value();
+  gate.release();
   int kept = 0;
   for (int i = 0; i < 8; ++i) {
-    Status st = results[static_cast<std::size_t>(i)].get_future().get();
+    Status st = gate.result(static_cast<std::size_t>(i));
     const bool fails = i == 1 || i == 4 || i == 7;
     EXPECT_EQ(st.ok(), !fails) << i;
     if (i > 0 && !fails) kept += i % 2 == 0 ? 1 : 2;

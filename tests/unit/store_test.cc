@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/batch_gate.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_connection.h"
 
@@ -509,20 +510,8 @@ TEST_P(StoreTest, FailingWorkInBatchRollsBackAlone) {
   const auto before = s->stats();
 
   // Hold the writer inside a first batch until every other work is queued behind it.
-  std::promise<void> started, release;
-  std::vector<std::promise<Status>> results(7);
-  s->write(
-      [&](Tx&) {
-        started.set_value();
-        release.get_future().wait();
-        return ok_status();
-      },
-      [&](Status st) { results[0].set_value(st); });
-  started.get_future().wait();
-
-  auto queue = [&](std::size_t i, Store::Work w) {
-    s->write(std::move(w), [&results, i](Status st) { results[i].set_value(st); });
-  };
+  test_support::BatchGate gate(*s, 7);
+  auto queue = [&](std::size_t i, Store::Work w) { gate.queue(i, std::move(w)); };
   queue(1, insert_identity_work("agt_ok1"));
   queue(2, [](Tx& tx) -> Status {  // writes, then refuses: its row must vanish
     CUSTODY_TRY(insert_identity(tx, "agt_refused"));
@@ -539,10 +528,10 @@ TEST_P(StoreTest, FailingWorkInBatchRollsBackAlone) {
     return ok_status();
   });
   queue(6, insert_identity_work("agt_ok2"));
-  release.set_value();
+  gate.release();
 
   std::vector<Status> st;
-  for (auto& p : results) st.push_back(p.get_future().get());
+  for (std::size_t i = 0; i < 7; ++i) st.push_back(gate.result(i));
   EXPECT_TRUE(st[0].ok()) << describe(st[0]);
   EXPECT_TRUE(st[1].ok()) << describe(st[1]);
   ASSERT_FALSE(st[2].ok());
@@ -612,35 +601,23 @@ TEST_P(StoreTest, BatchStateFollowsKeptAndUndoneWorks) {
   };
 
   // Hold the writer so that the next works share one batch.
-  std::promise<void> started, release;
-  std::vector<std::promise<Status>> results(4);
-  s->write(
-      [&](Tx&) {
-        started.set_value();
-        release.get_future().wait();
-        return ok_status();
-      },
-      [&](Status st) { results[0].set_value(st); });
-  started.get_future().wait();
-  auto queue = [&](std::size_t i, Store::Work w) {
-    s->write(std::move(w), [&results, i](Status st) { results[i].set_value(st); });
-  };
-  queue(1, [&](Tx& tx) -> Status {
+  test_support::BatchGate gate(*s, 4);
+  gate.queue(1, [&](Tx& tx) -> Status {
     counting(tx)->record();
     counting(tx)->record();
     return ok_status();
   });
-  queue(2, [&](Tx& tx) -> Status {
+  gate.queue(2, [&](Tx& tx) -> Status {
     counting(tx)->record();
     return Error::conflict("undone");
   });
-  queue(3, [&](Tx& tx) -> Status {
+  gate.queue(3, [&](Tx& tx) -> Status {
     counting(tx)->record();
     return ok_status();
   });
-  release.set_value();
-  for (std::size_t i : {0u, 1u, 3u}) EXPECT_TRUE(results[i].get_future().get().ok()) << i;
-  EXPECT_FALSE(results[2].get_future().get().ok());
+  gate.release();
+  for (std::size_t i : {0u, 1u, 3u}) EXPECT_TRUE(gate.result(i).ok()) << i;
+  EXPECT_FALSE(gate.result(2).ok());
   EXPECT_EQ(hook_saw, 3) << "two + one kept records; the failed work's one undone";
   Status read = s->read([&](Tx& tx) -> Status {
     EXPECT_EQ(tx.batch_state("count"), nullptr);
