@@ -195,6 +195,19 @@ const cpuTicks = (pid) => {
   }
 };
 
+// custodyd's store counters (/metrics), to put reads, read time and commits per call.
+async function storeCounters(url) {
+  const out = {};
+  try {
+    const text = await (await fetch(url + '/metrics')).text();
+    for (const m of text.matchAll(/^custody_store_(reads_total|read_seconds_total|writes_total|commits_total|commit_seconds_total) ([0-9.e+-]+)$/gm))
+      out[m[1]] = Number(m[2]);
+  } catch {
+    // no counters: the columns show NaN
+  }
+  return out;
+}
+
 const upstream = await startUpstreamProcess();
 const gw = await startGateway({
   routes: { bench: upstream.mcp },
@@ -208,7 +221,7 @@ try {
     direct: { url: upstream.mcp, auth: token },
     gateway: { url: gw.routeUrl('bench'), auth: token },
   };
-  const fresh = () => ({ lat: [], errors: 0, late: 0, seconds: 0, cpu: 0 });
+  const fresh = () => ({ lat: [], errors: 0, late: 0, seconds: 0, cpu: 0, store: {} });
   const results = { direct: fresh(), gateway: fresh() };
   const clients = {};
   for (const name of PATHS) {
@@ -221,9 +234,12 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of PATHS) {
       const before = cpuTicks(gw.custody.pid());
+      const counters = await storeCounters(gw.custody.url);
       const r = await run(clients[name], DURATION_S, true);
       const res = results[name];
       res.cpu += cpuTicks(gw.custody.pid()) - before;
+      const after = await storeCounters(gw.custody.url);
+      for (const k of Object.keys(after)) res.store[k] = (res.store[k] ?? 0) + after[k] - (counters[k] ?? 0);
       res.lat.push(...r.lat);
       res.errors += r.errors;
       res.late += r.late;
@@ -253,12 +269,22 @@ try {
   const mode = RATE > 0 ? `open loop at ${RATE} calls/s (latency from the scheduled send)` : 'closed loop';
   console.log(`${CONCURRENCY} clients, ${mode}, ${DURATION_S} s x ${ROUNDS} per path, custodyd threads ${THREADS}`);
   console.log(['path', 'calls', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'custodyd cpu/call', 'errors'].map((x) => x.padStart(10)).join(' '));
-  for (const r of rows)
+  for (const r of rows) {
     console.log(
       [r.name, r.n, r.rps.toFixed(0), r.p50.toFixed(3), r.p90.toFixed(3), r.p99.toFixed(3), `${r.cpu.toFixed(0)}us`, r.errors]
         .map((x) => String(x).padStart(10))
         .join(' ') + (RATE > 0 ? `  (${r.late} sent late)` : ''),
     );
+    const st = results[r.name].store;
+    const calls = Math.max(1, r.n + r.errors);
+    if (r.name === 'gateway')
+      console.log(
+        `  custodyd store per call: ${(st.reads_total / calls).toFixed(2)} reads ` +
+          `(${((st.read_seconds_total * 1e6) / Math.max(1, st.reads_total)).toFixed(0)} us each), ` +
+          `${(st.writes_total / calls).toFixed(2)} writes, ${(st.commits_total / calls).toFixed(2)} commits ` +
+          `(${((st.commit_seconds_total * 1e6) / Math.max(1, st.commits_total)).toFixed(0)} us each)`,
+      );
+  }
   if (d && g) {
     const o50 = g.p50 - d.p50;
     const o99 = g.p99 - d.p99;
