@@ -6,9 +6,15 @@
 # (gateway - direct). Target: <= 1 ms at p50, <= 3 ms at p99. The driver is mcp_gateway_load.mjs.
 # Every gateway call is authorized by the PDP and its gateway.call event is durable (group commit)
 # before it is forwarded.
+# Load models: closed loop by default (each client sends its next call when the last one
+# answered: the calls/s measure capacity). RATE=<calls/s in total> runs an open loop instead: the
+# same clients send on a fixed schedule (RATE / CONCURRENCY each, staggered) and each latency is
+# measured from the call's scheduled send time, so that queueing behind slow calls is not hidden
+# (the fixed-rate, N-connection method of wrk2/Fortio that Istio's proxy benchmarks use). Pick a
+# RATE below the closed loop's calls/s on both paths, e.g. RATE=1000.
 # Usage: bench/load/mcp_gateway_load.sh [BUILD_DIR] (default build/release)
 #   env: DURATION_S [10]  WARMUP_S [2]  CONCURRENCY [32]  ROUNDS [1]  CUSTODY_THREADS [2]
-#        PATHS ["direct gateway"]
+#        PATHS ["direct gateway"]  RATE [unset: closed loop]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build/release}

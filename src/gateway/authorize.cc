@@ -148,9 +148,19 @@ Result<CallDecision> decide_call(store::Tx& tx, const policy::Pdp& pdp, const Ro
                    device_trust(tx, *caller.device_id, now, options.max_posture_age));
   }
   out.question = call_question(route, caller, target, out.device_trust, options.max_argument_depth);
-  CUSTODY_ASSIGN(auto approved, policy::find_approved(tx, out.question, now));
-  out.question.approved = approved.has_value();
+  // Asked first without an approval: @approval policies are forbids, so a question the policies
+  // allow without one is allowed with one too (the waived set only lacks forbids), and a plain
+  // deny stays a deny. Only a checkpoint looks for a granted approval (a digest and a query that
+  // most calls need not pay) and is then decided again with it, as it was before.
   CUSTODY_ASSIGN(auto decisions, decide(tx, pdp, {out.question}, now, &out.policy_version));
+  std::optional<std::string> approved;
+  if (!decisions.front().allow && !decisions.front().approval.empty()) {
+    CUSTODY_ASSIGN(approved, policy::find_approved(tx, out.question, now));
+    if (approved) {
+      out.question.approved = true;
+      CUSTODY_ASSIGN(decisions, decide(tx, pdp, {out.question}, now, &out.policy_version));
+    }
+  }
   const policy::Decision& d = decisions.front();
   out.reasons = d.reasons;
   for (const auto& [policy, message] : d.errors) out.errors.push_back(policy + ": " + message);

@@ -12,8 +12,9 @@
 // an argument needs the argument declared, e.g. `arguments?: {rows?: Long}`. A declared argument
 // of the wrong type makes the question an error, which denies.
 //
-// An approval of exactly this question (same arguments) that a human granted is found and waives
-// the @approval policies once (it must then be consumed in the write that records the call).
+// When only @approval policies stand in the way, an approval of exactly this question (same
+// arguments) that a human granted is found and waives them once (it must then be consumed in the
+// write that records the call). A call the policies allow without one leaves approvals unused.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -117,9 +117,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   std::optional<int> rpc_error_code;
   std::optional<bool> is_error;
   bool tools_list = false;
-  mutable std::string arguments_sha256;  // of target->arguments, once computed
-  bool saw_response = false;             // the upstream answered our request
-  bool garbage = false;  // the upstream's stream carried something that is not JSON-RPC
+  // gateway.call's common part, once built (call_event); the decision is final by then.
+  mutable std::optional<audit::Event> call_base;
+  bool saw_response = false;  // the upstream answered our request
+  bool garbage = false;       // the upstream's stream carried something that is not JSON-RPC
 
   bool is_request() const { return message && message->kind == MessageKind::kRequest; }
   nlohmann::json rpc_id() const { return message ? message->id : nlohmann::json(nullptr); }
@@ -238,23 +239,23 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     std::optional<std::string> denied_tool;  // inventory refusal text
     std::string denied_reason;
     Status read = gw.store_.read([&](store::Tx& tx) -> Status {
-      auto found = find_route(tx, issuer, route_name);
+      // The route, its server and the gateway's identity in one statement.
+      auto found = find_gateway_route(tx, issuer, route_name, gw.config_.gateway.identity);
       if (!found.ok()) {
         failure = found.error();
         return ok_status();
       }
-      if (!*found) return ok_status();
-      route = std::move(**found);
-      auto identity = gateway_identity(tx, gw.config_.gateway.identity);
-      if (!identity.ok()) {
-        failure = identity.error();
+      if (!found->route) return ok_status();
+      route = std::move(found->route);
+      if (found->gateway_error) {
+        failure = std::move(found->gateway_error);
         return ok_status();
       }
-      if (!*identity) {
+      if (!found->gateway_id) {
         no_identity = true;
         return ok_status();
       }
-      gateway_id = std::move(**identity);
+      gateway_id = std::move(*found->gateway_id);
       CallerRequest cr{authorization, dpop, http_method, remote};
       auto who = authenticate_caller(tx, *oauth, *route, cr, gw.replay_, now);
       if (auto* refusal = std::get_if<AuthRefusal>(&who)) {
@@ -278,7 +279,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       if (!t.target) return ok_status();
       target = std::move(t.target);
       if (target->method == "tools/call") {
-        auto tool = find_tool(tx, route->server.id, target->name);
+        auto tool = find_tool_status(tx, route->server.id, target->name);
         if (!tool.ok()) return tool.error();
         if (!*tool) {
           denied_reason = "tool_unknown";
@@ -286,8 +287,8 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                         route->name + " (list the server's tools first)";
           return ok_status();
         }
-        if ((*tool)->status() != ToolStatus::kApproved) {
-          bool pending = (*tool)->status() == ToolStatus::kPending;
+        if (**tool != ToolStatus::kApproved) {
+          bool pending = **tool == ToolStatus::kPending;
           denied_reason = pending ? "tool_pending" : "tool_changed";
           denied_tool = pending ? "tool \"" + target->name + "\" (" + denied_reason +
                                       ") appeared after " + route->name +
@@ -392,22 +393,25 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
 
   std::string what() const { return target->method + " \"" + target->name + "\""; }
 
-  // The call's decision event (gateway.call).
+  // The call's decision event (gateway.call). The decision and the result event share all but
+  // the outcome (and what each adds): built once, copied for each.
   audit::Event call_event(const std::string& outcome) const {
-    audit::Event e = event("gateway.call", outcome);
-    e.target = route->server.id;
-    e.details["name"] = target->name;
-    // The decision and the result event name the same digest; hash the arguments once.
-    if (arguments_sha256.empty())
-      arguments_sha256 = hex_encode(crypto::sha256(target->arguments.dump()));
-    e.details["arguments_sha256"] = arguments_sha256;
-    if (gw.config_.gateway.audit_arguments) e.details["arguments"] = target->arguments;
-    if (decision) {
-      e.details["policies"] = decision->reasons;
-      e.details["policy_version"] = decision->policy_version;
-      if (!decision->errors.empty()) e.details["policy_errors"] = decision->errors;
-      if (!decision->device_trust.empty()) e.details["device_trust"] = decision->device_trust;
+    if (!call_base) {
+      audit::Event e = event("gateway.call", "");
+      e.target = route->server.id;
+      e.details["name"] = target->name;
+      e.details["arguments_sha256"] = hex_encode(crypto::sha256(target->arguments.dump()));
+      if (gw.config_.gateway.audit_arguments) e.details["arguments"] = target->arguments;
+      if (decision) {
+        e.details["policies"] = decision->reasons;
+        e.details["policy_version"] = decision->policy_version;
+        if (!decision->errors.empty()) e.details["policy_errors"] = decision->errors;
+        if (!decision->device_trust.empty()) e.details["device_trust"] = decision->device_trust;
+      }
+      call_base = std::move(e);
     }
+    audit::Event e = *call_base;
+    e.outcome = outcome;
     return e;
   }
 
@@ -490,7 +494,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       std::lock_guard lock(mu);
       gate_open = false;
     }
-    gw.store_.write([e](store::Tx& tx) mutable { return audit::append(tx, e); },
+    gw.store_.write([e = std::move(e)](store::Tx& tx) mutable { return audit::append(tx, e); },
                     [self](Status s) { self->open_gate(s); });
     forward();
   }
@@ -536,7 +540,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (http_method == "POST") {
       up.headers.emplace_back("Content-Type", "application/json");
       up.headers.emplace_back("Accept", "application/json, text/event-stream");
-      up.body = body;
+      up.body = std::move(body);  // forwarded once; nothing reads it after
     } else if (http_method == "GET") {
       up.headers.emplace_back("Accept", "text/event-stream");
       if (!last_event_id.empty()) up.headers.emplace_back("Last-Event-ID", last_event_id);
@@ -558,7 +562,8 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
 
   UpstreamHead head;
   bool head_seen = false;
-  bool answered = false;  // a response (or stream) went to the caller
+  std::optional<Response> stream_head;  // a POST's event stream, until its first event
+  bool answered = false;                // a response (or stream) went to the caller
 
   void on_head(const UpstreamHead& h) {
     head = h;
@@ -597,6 +602,20 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     r.watch_peer = http_method == "GET";
     copy_session_header(r);
     answered = true;
+    if (http_method == "POST") {
+      // The answer to a POST goes out with its first event (or its end): one hand-off to the
+      // connection's thread instead of one for the head and one for the event.
+      stream_head = std::move(r);
+      return;
+    }
+    send(std::move(r));
+  }
+
+  // Sends the held head of a POST's event stream (on_head), once.
+  void send_stream_head() {
+    if (!stream_head) return;
+    Response r = std::move(*stream_head);
+    stream_head.reset();
     send(std::move(r));
   }
 
@@ -740,6 +759,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       e.data = std::move(*relayed);
     }
     stream->write(format_sse_event(e));
+    send_stream_head();
   }
 
   void write_stream_error(const std::string& why, const std::string& reason) {
@@ -767,6 +787,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                            s.ok() ? "upstream_unanswered" : "upstream_failed");
       }
       stream->close();
+      send_stream_head();
     } else if (!answered) {
       // A head without a body (e.g. 202 Accepted).
       Response r;
@@ -815,7 +836,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (rpc_error_code) e.details["rpc_error"] = *rpc_error_code;
     if (is_error) e.details["is_error"] = *is_error;
     if (!failure.empty()) e.details["failure"] = failure;
-    gw.store_.write([e](store::Tx& tx) mutable { return audit::append(tx, e); },
+    gw.store_.write([e = std::move(e)](store::Tx& tx) mutable { return audit::append(tx, e); },
                     [rid = request_id](Status st) {
                       if (!st.ok())
                         log::error("could not audit a gateway call's result",

@@ -76,6 +76,19 @@ Result<std::optional<InventoryTool>> find_tool(store::Tx& tx, const std::string&
   return std::optional<InventoryTool>(from_row(rows[0]));
 }
 
+Result<std::optional<ToolStatus>> find_tool_status(store::Tx& tx, const std::string& server_id,
+                                                   const std::string& name) {
+  // Only the two fingerprints: the definition's JSON is not parsed on every call.
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT fingerprint, approved_fingerprint FROM gateway_tools "
+                                     "WHERE server_id = $1 AND name = $2",
+                                     {server_id, name}));
+  if (rows.empty()) return std::optional<ToolStatus>();
+  InventoryTool t;
+  t.fingerprint = rows[0].text(0);
+  t.approved_fingerprint = rows[0].opt_text(1);
+  return std::optional<ToolStatus>(t.status());
+}
+
 InventoryChange diff_inventory(const std::map<std::string, InventoryTool>& current,
                                const std::string& server_id, const nlohmann::json& tools,
                                Micros now) {

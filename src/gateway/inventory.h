@@ -44,6 +44,9 @@ Result<std::map<std::string, InventoryTool>> read_inventory(store::Tx& tx,
                                                             const std::string& server_id);
 Result<std::optional<InventoryTool>> find_tool(store::Tx& tx, const std::string& server_id,
                                                const std::string& name);
+// The status of one tool (what a call needs of the inventory), or nullopt for an unknown tool.
+Result<std::optional<ToolStatus>> find_tool_status(store::Tx& tx, const std::string& server_id,
+                                                   const std::string& name);
 
 // What a tools/list answer changes in the inventory: tools to insert or update. Tools no longer
 // listed stay in the inventory (an upstream may page or hide them).

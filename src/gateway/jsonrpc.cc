@@ -58,7 +58,7 @@ Parsed parse_message(std::string_view body, int max_depth) {
     if (params != j.end()) {
       if (!params->is_object() && !params->is_array())
         return refused(rpc::kInvalidRequest, "\"params\" must be an object or an array");
-      m.params = *params;
+      m.params = std::move(*params);  // moved, not copied: the rest of `j` is not kept
     }
     m.kind = id == j.end() ? MessageKind::kNotification : MessageKind::kRequest;
   } else {
@@ -68,7 +68,6 @@ Parsed parse_message(std::string_view body, int max_depth) {
       return refused(rpc::kInvalidRequest, "a response has exactly one of result and error");
     m.kind = MessageKind::kResponse;
   }
-  m.body = std::move(j);
   p.ok = true;
   return p;
 }

@@ -30,7 +30,6 @@ struct Message {
   nlohmann::json id;  // null for notifications
   std::string method;
   nlohmann::json params;  // object, array or null
-  nlohmann::json body;    // the whole message
 };
 
 // A refusal of a body: the JSON-RPC code (kParseError or kInvalidRequest) and why.

@@ -51,4 +51,15 @@ std::string metadata_url(std::string_view issuer, std::string_view name);
 Result<std::optional<Route>> find_route(store::Tx& tx, std::string_view issuer,
                                         std::string_view name);
 
+// The gateway's per-request lookup: find_route and gateway_identity in one statement. An error of
+// the route (as find_route's) is the result's; the gateway's identity is looked up only when the
+// route exists, and an error of it (two labelled) is `gateway_error`.
+struct RouteLookup {
+  std::optional<Route> route;
+  std::optional<std::string> gateway_id;  // nullopt: no active gateway identity (or an error)
+  std::optional<Error> gateway_error;
+};
+Result<RouteLookup> find_gateway_route(store::Tx& tx, std::string_view issuer,
+                                       std::string_view name, const std::string& configured);
+
 }  // namespace custody::gateway

@@ -117,6 +117,8 @@ void SseParser::line(std::string_view text, const std::function<void(SseEvent)>&
 
 std::string format_sse_event(const SseEvent& event) {
   std::string out;
+  // One allocation for the usual event (a single data line).
+  out.reserve(event.id.size() + event.event.size() + event.data.size() + 32);
   if (event.has_id || !event.id.empty()) {
     out += "id: ";
     append_single_line(out, event.id);
