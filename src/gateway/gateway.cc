@@ -189,13 +189,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     e.details["status"] = r.status;
     auto self = shared_from_this();
     auto answer = std::make_shared<Response>(std::move(r));
-    gw.store_.write(
-        [e](store::Tx& tx) mutable { return audit::append(tx, e); },
-        [self, answer](Status s) {
-          if (!s.ok())
-            log::error("could not audit a gateway refusal", {{"error", s.error().message}});
-          self->respond(std::move(*answer));
-        });
+    gw.store_.write(audit::append_work(std::move(e)), [self, answer](Status s) {
+      if (!s.ok()) log::error("could not audit a gateway refusal", {{"error", s.error().message}});
+      self->respond(std::move(*answer));
+    });
   }
 
   void refuse_rpc(int status, int code, const std::string& message_text, const std::string& outcome,
@@ -427,12 +424,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                              {"reasons", policies},
                              {"request_id", request_id}}}};
     auto self = shared_from_this();
-    gw.store_.write(
-        [e](store::Tx& tx) mutable { return audit::append(tx, e); },
-        [self, text, data](Status s) {
-          if (!s.ok()) log::error("could not audit a gateway deny", {{"error", s.error().message}});
-          self->respond(rpc_error(200, self->rpc_id(), rpc::kDenied, text, data));
-        });
+    gw.store_.write(audit::append_work(std::move(e)), [self, text, data](Status s) {
+      if (!s.ok()) log::error("could not audit a gateway deny", {{"error", s.error().message}});
+      self->respond(rpc_error(200, self->rpc_id(), rpc::kDenied, text, data));
+    });
   }
 
   void hold_for_approval() {
@@ -494,8 +489,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       std::lock_guard lock(mu);
       gate_open = false;
     }
-    gw.store_.write([e = std::move(e)](store::Tx& tx) mutable { return audit::append(tx, e); },
-                    [self](Status s) { self->open_gate(s); });
+    gw.store_.write(audit::append_work(std::move(e)), [self](Status s) { self->open_gate(s); });
     forward();
   }
 
@@ -836,12 +830,11 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (rpc_error_code) e.details["rpc_error"] = *rpc_error_code;
     if (is_error) e.details["is_error"] = *is_error;
     if (!failure.empty()) e.details["failure"] = failure;
-    gw.store_.write([e = std::move(e)](store::Tx& tx) mutable { return audit::append(tx, e); },
-                    [rid = request_id](Status st) {
-                      if (!st.ok())
-                        log::error("could not audit a gateway call's result",
-                                   {{"request_id", rid}, {"error", st.error().message}});
-                    });
+    gw.store_.write(audit::append_work(std::move(e)), [rid = request_id](Status st) {
+      if (!st.ok())
+        log::error("could not audit a gateway call's result",
+                   {{"request_id", rid}, {"error", st.error().message}});
+    });
   }
 };
 
