@@ -6,6 +6,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/log.h"
+
 namespace custody::store {
 // The batch states of one write transaction (store.h, BatchState), in creation order.
 struct BatchStates {
@@ -256,22 +258,27 @@ Status GroupCommitStore::ensure_writer() {
 // PostgreSQL: BEGIN opens the first savepoint, a successful work releases its savepoint and opens
 // the next one in one call, and ROLLBACK TO keeps the savepoint open for the next work. COMMIT
 // releases whatever savepoint is open.
+constexpr std::string_view kReleaseWork = "RELEASE SAVEPOINT custody_work";
+constexpr std::string_view kOpenWork = "SAVEPOINT custody_work";
 constexpr std::string_view kNextSavepoint =
     "RELEASE SAVEPOINT custody_work; SAVEPOINT custody_work";
 constexpr std::string_view kUndoWork = "ROLLBACK TO SAVEPOINT custody_work";
 
-// Runs savepoint control. SQLite has no round trips to save, but parsing the text anew per work
-// was a tenth of a small work's writer time: there each statement runs prepared from the
-// connection's cache instead.
-Status savepoint_control(Connection& c, std::string_view sql) {
-  if (c.dialect() != Dialect::kSqlite) return c.exec_raw(sql);
-  while (!sql.empty()) {
-    const std::size_t end = sql.find("; ");
-    auto done = c.exec(sql.substr(0, end));
-    if (!done.ok()) return done.error();
-    sql = end == std::string_view::npos ? std::string_view() : sql.substr(end + 2);
-  }
-  return ok_status();
+// SQLite has no round trips to save, but parsing savepoint SQL anew per work was a tenth of a
+// small work's writer time: there each statement runs prepared from the connection's cache.
+Status exec_cached(Connection& c, std::string_view sql) {
+  auto done = c.exec(sql);
+  return done.ok() ? ok_status() : Status(done.error());
+}
+
+Status next_savepoint(Connection& c) {
+  if (c.dialect() != Dialect::kSqlite) return c.exec_raw(kNextSavepoint);
+  CUSTODY_TRY(exec_cached(c, kReleaseWork));
+  return exec_cached(c, kOpenWork);
+}
+
+Status undo_work(Connection& c) {
+  return c.dialect() == Dialect::kSqlite ? exec_cached(c, kUndoWork) : c.exec_raw(kUndoWork);
 }
 
 Status GroupCommitStore::run_one(Item& item, bool last, BatchStates& states, Status* fatal) {
@@ -288,10 +295,10 @@ Status GroupCommitStore::run_one(Item& item, bool last, BatchStates& states, Sta
   }
   Status control;  // COMMIT closes the last work's savepoint
   if (!st.ok()) {
-    control = savepoint_control(c, kUndoWork);
+    control = undo_work(c);
     states.work_undone();
   } else {
-    if (!last) control = savepoint_control(c, kNextSavepoint);
+    if (!last) control = next_savepoint(c);
     states.work_kept();
   }
   if (!control.ok()) *fatal = control;
@@ -360,6 +367,7 @@ constexpr auto kCheckpointDelay = std::chrono::milliseconds(20);
 
 void GroupCommitStore::checkpointer_loop() {
   std::unique_ptr<Connection> conn;
+  bool failing = false;
   std::uint64_t through = batches_.load();
   std::unique_lock lk(ckpt_mu_);
   for (;;) {
@@ -370,12 +378,23 @@ void GroupCommitStore::checkpointer_loop() {
     if (ckpt_stop_) break;
     through = batches_.load();
     lk.unlock();
+    Status st = ok_status();
     if (!conn || conn->broken()) {
       auto opened = factory_(ConnectionRole::kCheckpointer);
-      conn = opened.ok() ? std::move(opened).value() : nullptr;
+      if (opened.ok()) {
+        conn = std::move(opened).value();
+      } else {
+        conn.reset();
+        st = opened.error();
+      }
     }
-    // A failure (e.g. busy) leaves the pages for the next round or the writer's backstop.
-    if (conn) (void)conn->exec_raw("PRAGMA wal_checkpoint(PASSIVE)");
+    if (conn) st = conn->exec_raw("PRAGMA wal_checkpoint(PASSIVE)");
+    // A failure leaves the pages for the next round or the writer's backstop; said once per run
+    // of failures, not once per commit.
+    if (!st.ok() && !failing)
+      log::warn("WAL checkpoint failed; the writer checkpoints past its backstop",
+                {{"error", st.error().message}});
+    failing = !st.ok();
     lk.lock();
   }
 }

@@ -18,6 +18,8 @@
 #include <fstream>
 #include <random>
 
+#include "../common/pg_exec.h"
+
 extern char** environ;
 
 namespace custody::apitest {
@@ -84,19 +86,10 @@ std::string with_database(const std::string& url, const std::string& db) {
   return head + "/" + db + tail;
 }
 
-// Runs one statement on the cluster; the error text, empty on success.
+// Runs one statement on the cluster; the error text (naming the statement), empty on success.
 std::string pg_exec(const std::string& url, const std::string& sql) {
-  PGconn* conn = PQconnectdb(url.c_str());
-  std::string error;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = std::string("connect: ") + PQerrorMessage(conn);
-  } else {
-    PGresult* res = PQexec(conn, sql.c_str());
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) error = sql + ": " + PQerrorMessage(conn);
-    PQclear(res);
-  }
-  PQfinish(conn);
-  return error;
+  std::string error = test_support::pg_exec(url, sql);
+  return error.empty() ? error : sql + ": " + error;
 }
 
 // CUSTODY_TEST_CUSTODYD, else the build tree's src/custodyd beside tests/ (for running the test
@@ -385,17 +378,7 @@ std::string run_sql(const Custodyd& server, const std::string& sql) {
     sqlite3_close(db);
     return err;
   }
-  PGconn* c = PQconnectdb(url.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
+  return test_support::pg_exec(url, sql);
 }
 
 }  // namespace custody::apitest

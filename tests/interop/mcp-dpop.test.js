@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import * as jose from 'jose';
-import { PROTOCOL_VERSION, startGateway } from './mcp-harness.js';
+import { initializeRequest, startGateway } from './mcp-harness.js';
 import { startUpstream } from './mcp-upstream.js';
 
 let up;
@@ -24,16 +24,7 @@ async function proof(keyPair, { htm = 'POST', htu, ath } = {}) {
 
 const hashOf = (t) => createHash('sha256').update(t).digest('base64url');
 
-const initialize = {
-  jsonrpc: '2.0',
-  id: 0,
-  method: 'initialize',
-  params: {
-    protocolVersion: PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: 'custody-interop-dpop', version: '1.0.0' },
-  },
-};
+const initialize = initializeRequest('custody-interop-dpop');
 
 before(async () => {
   up = await startUpstream();

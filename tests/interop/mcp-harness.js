@@ -23,6 +23,20 @@ export const DEFAULT_TOOLS = ['echo', 'export', 'slow_report', 'later_tool'];
 export const JSON_AND_SSE = 'application/json, text/event-stream';
 export const PROTOCOL_VERSION = '2025-11-25';
 
+// The JSON-RPC initialize request a raw client sends first (id 0).
+export function initializeRequest(clientName) {
+  return {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: clientName, version: '1.0.0' },
+    },
+  };
+}
+
 // Starts custodyd with the gateway. `routes` maps a route name to an upstream URL or to
 // {url, scope?, agentTools?}; `agentTools` is what the agent's (and its owner's) entitlement for
 // each route lists (null: an entitlement without a tools list, i.e. every tool).
@@ -168,16 +182,7 @@ export class Gateway {
   async session(name, token, { list = false } = {}) {
     const init = await this.post(
       name,
-      {
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: PROTOCOL_VERSION,
-          capabilities: {},
-          clientInfo: { name: 'custody-interop-raw', version: '1.0.0' },
-        },
-      },
+      initializeRequest('custody-interop-raw'),
       { token },
     );
     if (init.status !== 200) throw new Error(`initialize -> ${init.status} ${init.text}`);

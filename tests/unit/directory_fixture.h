@@ -20,6 +20,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../common/pg_exec.h"
 #include "audit/events.h"
 #include "common/clock.h"
 #include "directory/identities.h"
@@ -38,21 +39,6 @@ inline std::optional<std::string> pg_admin_url() {
   std::string url;
   if (!in || !std::getline(in, url) || url.empty()) return std::nullopt;
   return url;
-}
-
-// Runs one statement on a short-lived connection; returns the error text or "".
-inline std::string pg_exec(const std::string& url, const std::string& sql) {
-  PGconn* c = PQconnectdb(url.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) err = PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
 }
 
 // The URL with its database name replaced.
@@ -85,7 +71,7 @@ class DirectoryTest : public ::testing::TestWithParam<std::string> {
       static std::atomic<int> counter{0};
       const std::string db =
           "custody_dir_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-      ASSERT_EQ(pg_exec(*admin, "CREATE DATABASE " + db), "");
+      ASSERT_EQ(test_support::pg_exec(*admin, "CREATE DATABASE " + db), "");
       pg_admin_ = *admin;
       pg_db_ = db;
       url = with_database(*admin, db);
@@ -100,7 +86,8 @@ class DirectoryTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     if (store_) store_->close();
     store_.reset();
-    if (!pg_db_.empty()) (void)pg_exec(pg_admin_, "DROP DATABASE " + pg_db_ + " WITH (FORCE)");
+    if (!pg_db_.empty())
+      (void)test_support::pg_exec(pg_admin_, "DROP DATABASE " + pg_db_ + " WITH (FORCE)");
     if (!dir_.empty()) {
       std::error_code ec;
       std::filesystem::remove_all(dir_, ec);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "../common/batch_gate.h"
+#include "../common/pg_exec.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_connection.h"
 
@@ -84,22 +85,6 @@ bool postgres_required() {
   return v != nullptr && std::string_view(v) == "1";
 }
 
-// Runs one statement on a short-lived admin connection; returns an error text or "".
-std::string pg_admin_exec(const std::string& url, const std::string& sql) {
-  PGconn* c = PQconnectdb(url.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    const auto st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) err = PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
-}
-
 // The URL with its database name replaced.
 std::string with_database(const std::string& url, const std::string& db) {
   const auto authority = url.find("://") + 3;
@@ -115,10 +100,11 @@ class PgDb final : public TestDb {
   explicit PgDb(std::string admin_url) : admin_url_(std::move(admin_url)) {
     static std::atomic<int> counter{0};
     name_ = "custody_t_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
-    error_ = pg_admin_exec(admin_url_, "CREATE DATABASE " + name_);
+    error_ = test_support::pg_exec(admin_url_, "CREATE DATABASE " + name_);
   }
   ~PgDb() override {
-    if (error_.empty()) (void)pg_admin_exec(admin_url_, "DROP DATABASE " + name_ + " WITH (FORCE)");
+    if (error_.empty())
+      (void)test_support::pg_exec(admin_url_, "DROP DATABASE " + name_ + " WITH (FORCE)");
   }
   std::string url() const override { return with_database(admin_url_, name_); }
   const std::string& error() const { return error_; }
@@ -807,7 +793,7 @@ TEST_P(StoreTest, ReconnectsAfterConnectionLoss) {
   const std::string kill =
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + pg->name() +
       "' AND pid <> pg_backend_pid()";
-  ASSERT_EQ(pg_admin_exec(pg->admin_url(), kill), "");
+  ASSERT_EQ(test_support::pg_exec(pg->admin_url(), kill), "");
   // pg_terminate_backend only signals; wait until the sessions are gone.
   for (int i = 0; i < 100; ++i) {
     PGconn* c = PQconnectdb(pg->admin_url().c_str());
