@@ -331,6 +331,12 @@ const std::vector<Key>& keys() {
          return ok_status();
        }},
       gateway_str("gateway.allowed_origins", &GatewayConfig::allowed_origins),
+      gateway_int("gateway.approval_wait_seconds", &GatewayConfig::approval_wait_seconds, 0,
+                  86'400),
+      gateway_int("gateway.approval_poll_ms", &GatewayConfig::approval_poll_ms, 10, 600'000),
+      gateway_int("gateway.approval_heartbeat_ms", &GatewayConfig::approval_heartbeat_ms, 100,
+                  3'600'000),
+      gateway_int("gateway.max_approval_waits", &GatewayConfig::max_approval_waits, 0, 1'000'000),
       {"discovery.enforcement",
        [](Config& c, const std::string& t) -> Status {
          if (t != "deny" && t != "alert")

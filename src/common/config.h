@@ -118,6 +118,12 @@ struct GatewayConfig {
   std::int64_t max_argument_depth = 16;  // tool arguments deeper than this reach Cedar as text
   bool audit_arguments = false;          // put the arguments themselves in gateway.call events
   std::string allowed_origins;           // comma-separated; empty: only the issuer's origin
+  // A call held for approval whose caller asked for progress (params._meta.progressToken) waits
+  // on its event stream this long for the decision; 0: answer at once with the approval id.
+  std::int64_t approval_wait_seconds = 300;
+  std::int64_t approval_poll_ms = 1000;         // how often waited approvals are read
+  std::int64_t approval_heartbeat_ms = 10'000;  // progress notifications while a call waits
+  std::int64_t max_approval_waits = 1000;       // calls waiting at once; more are answered at once
 };
 
 struct Config {

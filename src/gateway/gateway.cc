@@ -7,6 +7,7 @@
 #include "common/encoding.h"
 #include "common/log.h"
 #include "crypto/keyed_hash.h"
+#include "delegation/record.h"
 #include "gateway/authorize.h"
 #include "gateway/inventory.h"
 #include "gateway/jsonrpc.h"
@@ -127,6 +128,28 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
 
   // --- answering -------------------------------------------------------------------------
 
+  // Every answer goes through here. Once the call waited for an approval, the caller's event
+  // stream is open (wait_for_decision): the answer, a JSON-RPC message, becomes its last event.
+  void reply(Response r) {
+    if (!wait_stream) return respond(std::move(r));
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    SseEvent e;
+    e.has_data = true;
+    if (j.is_object() && j.contains("jsonrpc")) {
+      e.data = std::move(r.body);
+    } else {
+      // Not a JSON-RPC message (an upstream's HTTP error or empty answer): say what it was.
+      rpc_error_code = rpc::kUpstreamError;
+      e.data = error_message(rpc_id(), rpc::kUpstreamError,
+                             "upstream " + route->name + " answered HTTP " +
+                                 std::to_string(r.status) + " without a JSON-RPC response",
+                             {{"custody", {{"reason", "upstream_http_error"}}}})
+                   .dump();
+    }
+    wait_stream->write(format_sse_event(e));
+    wait_stream->close();
+  }
+
   void send(Response r) {
     {
       std::lock_guard lock(mu);
@@ -135,7 +158,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
         return;
       }
     }
-    respond(std::move(r));
+    reply(std::move(r));
   }
 
   void open_gate(const Status& audited) {
@@ -153,10 +176,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                  {{"request_id", request_id}, {"error", audited.error().message}});
       if (call) call->cancel();
       if (stream) stream->cancel();
-      return respond(rpc_error(503, rpc_id(), rpc::kInternalError,
-                               "custody could not record this call; it was not answered"));
+      return reply(rpc_error(503, rpc_id(), rpc::kInternalError,
+                             "custody could not record this call; it was not answered"));
     }
-    if (r) respond(std::move(*r));
+    if (r) reply(std::move(*r));
   }
 
   audit::Event event(std::string action, std::string outcome) const {
@@ -191,7 +214,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     auto answer = std::make_shared<Response>(std::move(r));
     gw.store_.write(audit::append_work(std::move(e)), [self, answer](Status s) {
       if (!s.ok()) log::error("could not audit a gateway refusal", {{"error", s.error().message}});
-      self->respond(std::move(*answer));
+      self->reply(std::move(*answer));
     });
   }
 
@@ -223,6 +246,48 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
 
   // --- the request -------------------------------------------------------------------------
 
+  // What stands in the way of `target` (inside the request's read): the tool inventory's verdict
+  // for tools/call, then the PDP's decision (kept in `decision`).
+  struct Verdict {
+    std::optional<Error> failure;            // the store or the PDP failed: the call is denied
+    std::optional<std::string> denied_tool;  // the inventory's refusal text
+    std::string denied_reason;
+  };
+  Status check_target(store::Tx& tx, Verdict& verdict) {
+    if (target->method == "tools/call") {
+      auto tool = find_tool_status(tx, route->server.id, target->name);
+      if (!tool.ok()) return tool.error();
+      if (!*tool) {
+        verdict.denied_reason = "tool_unknown";
+        verdict.denied_tool = "tool \"" + target->name +
+                              "\" is not in the gateway's inventory of " + route->name +
+                              " (list the server's tools first)";
+        return ok_status();
+      }
+      if (**tool != ToolStatus::kApproved) {
+        bool pending = **tool == ToolStatus::kPending;
+        verdict.denied_reason = pending ? "tool_pending" : "tool_changed";
+        verdict.denied_tool = pending ? "tool \"" + target->name + "\" (" + verdict.denied_reason +
+                                            ") appeared after " + route->name +
+                                            " was registered and awaits an owner's approval"
+                                      : "tool \"" + target->name + "\" (" + verdict.denied_reason +
+                                            ") changed its definition since it was approved and "
+                                            "awaits an owner's approval";
+        return ok_status();
+      }
+    }
+    DecideOptions options{gw.config_.device.posture_max_age_seconds * kMicrosPerSecond,
+                          static_cast<int>(gw.config_.gateway.max_argument_depth)};
+    auto d = decide_call(tx, gw.pdp_, *route, *caller, *target, now, options);
+    if (!d.ok()) {
+      // A question the policies cannot take (e.g. arguments Cedar refuses) is a deny.
+      verdict.failure = d.error();
+      return ok_status();
+    }
+    decision = std::move(d).value();
+    return ok_status();
+  }
+
   void start() {
     oauth::Service* oauth = gw.oauth_.load();
     if (oauth == nullptr)
@@ -230,11 +295,10 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     issuer = oauth->settings().issuer;
 
     std::optional<AuthRefusal> auth_refusal;
-    std::optional<Error> failure;
+    Verdict verdict;
+    std::optional<Error>& failure = verdict.failure;
     bool no_identity = false;
     std::optional<RpcRefusal> rpc_refusal;
-    std::optional<std::string> denied_tool;  // inventory refusal text
-    std::string denied_reason;
     Status read = gw.store_.read([&](store::Tx& tx) -> Status {
       // The route, its server and the gateway's identity in one statement.
       auto found = find_gateway_route(tx, issuer, route_name, gw.config_.gateway.identity);
@@ -275,37 +339,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       }
       if (!t.target) return ok_status();
       target = std::move(t.target);
-      if (target->method == "tools/call") {
-        auto tool = find_tool_status(tx, route->server.id, target->name);
-        if (!tool.ok()) return tool.error();
-        if (!*tool) {
-          denied_reason = "tool_unknown";
-          denied_tool = "tool \"" + target->name + "\" is not in the gateway's inventory of " +
-                        route->name + " (list the server's tools first)";
-          return ok_status();
-        }
-        if (**tool != ToolStatus::kApproved) {
-          bool pending = **tool == ToolStatus::kPending;
-          denied_reason = pending ? "tool_pending" : "tool_changed";
-          denied_tool = pending ? "tool \"" + target->name + "\" (" + denied_reason +
-                                      ") appeared after " + route->name +
-                                      " was registered and awaits an owner's approval"
-                                : "tool \"" + target->name + "\" (" + denied_reason +
-                                      ") changed its definition since it was approved and awaits "
-                                      "an owner's approval";
-          return ok_status();
-        }
-      }
-      DecideOptions options{gw.config_.device.posture_max_age_seconds * kMicrosPerSecond,
-                            static_cast<int>(gw.config_.gateway.max_argument_depth)};
-      auto d = decide_call(tx, gw.pdp_, *route, *caller, *target, now, options);
-      if (!d.ok()) {
-        // A question the policies cannot take (e.g. arguments Cedar refuses) is a deny.
-        failure = d.error();
-        return ok_status();
-      }
-      decision = std::move(d).value();
-      return ok_status();
+      return check_target(tx, verdict);
     });
     if (!read.ok()) failure = read.error();
 
@@ -325,7 +359,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (!origin_allowed(origin, issuer, gw.config_.gateway.allowed_origins))
       return refuse_rpc(403, rpc::kUpstreamError, "Origin " + origin + " is not allowed",
                         "permission_denied");
-    if (http_method == "POST") return post(rpc_refusal, failure, denied_tool, denied_reason);
+    if (http_method == "POST") return post(rpc_refusal, verdict);
     if (http_method == "GET" && !lists(accept, "text/event-stream"))
       return refuse_rpc(406, rpc::kUpstreamError,
                         "Not Acceptable: a GET stream needs Accept: text/event-stream",
@@ -346,8 +380,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     return false;
   }
 
-  void post(const std::optional<RpcRefusal>& rpc_refusal, const std::optional<Error>& failure,
-            const std::optional<std::string>& denied_tool, const std::string& denied_reason) {
+  void post(const std::optional<RpcRefusal>& rpc_refusal, const Verdict& verdict) {
     if (!lists(accept, "application/json") || !lists(accept, "text/event-stream"))
       return refuse_rpc(406, rpc::kUpstreamError,
                         "Not Acceptable: Accept must list application/json and text/event-stream",
@@ -365,12 +398,19 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
           "method " + message->method.substr(0, 100) + " is not forwarded by the custody gateway",
           "invalid_argument");
     if (message->method != "initialize" && !check_session()) return;
-    if (denied_tool) return deny_call(denied_reason, *denied_tool, {});
-    if (target && failure)
-      return deny_call("policy_error",
-                       "the policy decision point refused the question: " + failure->message, {});
-    if (failure) return refuse_rpc(200, rpc::kInternalError, failure->message, "internal");
+    if (!target && verdict.failure)
+      return refuse_rpc(200, rpc::kInternalError, verdict.failure->message, "internal");
     if (!target) return forward();
+    act_on(verdict);
+  }
+
+  // The call's verdict: denied, held for approval, or permitted and forwarded.
+  void act_on(const Verdict& verdict) {
+    if (verdict.denied_tool) return deny_call(verdict.denied_reason, *verdict.denied_tool, {});
+    if (verdict.failure)
+      return deny_call(
+          "policy_error",
+          "the policy decision point refused the question: " + verdict.failure->message, {});
     if (decision->outcome == "deny") {
       std::string why = decision->reasons.empty() ? std::string("no policy permits it")
                                                   : "forbidden by " + join(decision->reasons, ", ");
@@ -426,7 +466,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     auto self = shared_from_this();
     gw.store_.write(audit::append_work(std::move(e)), [self, text, data](Status s) {
       if (!s.ok()) log::error("could not audit a gateway deny", {{"error", s.error().message}});
-      self->respond(rpc_error(200, self->rpc_id(), rpc::kDenied, text, data));
+      self->reply(rpc_error(200, self->rpc_id(), rpc::kDenied, text, data));
     });
   }
 
@@ -448,22 +488,207 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
         [self, approval](Status s) {
           if (!s.ok()) {
             log::error("could not request an approval", {{"error", s.error().message}});
-            return self->respond(rpc_error(200, self->rpc_id(), rpc::kInternalError,
-                                           "custody could not record the approval request"));
+            return self->reply(rpc_error(200, self->rpc_id(), rpc::kInternalError,
+                                         "custody could not record the approval request"));
           }
-          std::string text = self->what() + " needs a human's approval (" + approval->id +
+          if (self->may_wait()) return self->wait_for_decision(*approval);
+          self->reply(self->approval_error(
+              *approval, self->what() + " needs a human's approval (" + approval->id +
                              ", approver " + approval->approver +
-                             "); call again with the same arguments once it is approved";
-          nlohmann::json data = {{"custody",
-                                  {{"decision", "approval_required"},
-                                   {"approval",
-                                    {{"id", approval->id},
-                                     {"approver", approval->approver},
-                                     {"expires_at", format_rfc3339(approval->expires_at)},
-                                     {"labels", self->decision->approval_labels}}},
-                                   {"request_id", self->request_id}}}};
-          self->respond(rpc_error(200, self->rpc_id(), rpc::kApprovalRequired, text, data));
+                             "); call again with the same arguments once it is approved"));
         });
+  }
+
+  Response approval_error(const policy::Approval& approval, const std::string& text) const {
+    nlohmann::json data = {{"custody",
+                            {{"decision", "approval_required"},
+                             {"approval",
+                              {{"id", approval.id},
+                               {"approver", approval.approver},
+                               {"expires_at", format_rfc3339(approval.expires_at)},
+                               {"labels", decision->approval_labels}}},
+                             {"request_id", request_id}}}};
+    return rpc_error(200, rpc_id(), rpc::kApprovalRequired, text, data);
+  }
+
+  // --- waiting for the approver (docs/mcp-gateway.md, "Waiting for the approver") ---------------
+
+  std::shared_ptr<http::BodyStream> wait_stream;  // the caller's open event stream while it waits
+  ApprovalWaits::Id wait_id = 0;
+  bool waited = false;  // a call waits once; held again after its wait, it is answered at once
+  std::optional<policy::Approval> waited_for;
+  std::chrono::steady_clock::time_point wait_started;
+  std::int64_t progress_sent = 0;
+
+  // The caller asked for progress notifications (params._meta.progressToken, MCP's way to say
+  // it keeps the stream open for a long-running request); null when it did not.
+  nlohmann::json progress_token() const {
+    if (!message || !message->params.is_object()) return nullptr;
+    auto meta = message->params.find("_meta");
+    if (meta == message->params.end() || !meta->is_object()) return nullptr;
+    auto token = meta->find("progressToken");
+    if (token == meta->end() || !(token->is_string() || token->is_number_integer())) return nullptr;
+    return *token;
+  }
+
+  bool may_wait() const {
+    return !waited && gw.config_.gateway.approval_wait_seconds > 0 && !progress_token().is_null();
+  }
+
+  double waited_ms() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                     wait_started)
+        .count();
+  }
+
+  // Answers with an event stream at once and keeps it open until the approval is decided, the
+  // approval expires or the wait times out (gateway.approval_wait_seconds); progress
+  // notifications say what the call waits for.
+  void wait_for_decision(const policy::Approval& approval) {
+    waited = true;
+    waited_for = approval;
+    wait_started = std::chrono::steady_clock::now();
+    auto stream = std::make_shared<http::BodyStream>(
+        4 * static_cast<std::size_t>(gw.config_.gateway.max_message_bytes));
+    Response head;
+    head.status = 200;
+    head.content_type = "text/event-stream";
+    head.stream = stream;
+    head.header("Cache-Control", "no-cache");
+    head.watch_peer = true;  // a caller that gives up is noticed while nothing is written
+    wait_stream = stream;
+    respond(std::move(head));
+    std::int64_t seconds = gw.config_.gateway.approval_wait_seconds;
+    progress(what() + " waits for a human's approval (" + approval.id + ", approver " +
+             approval.approver + ") for up to " + std::to_string(seconds) + " s");
+
+    auto self = shared_from_this();  // the wait keeps the exchange until it ends
+    ApprovalWaits::Wait wait;
+    wait.approval_id = approval.id;
+    wait.deadline = wait_started + std::chrono::seconds(seconds);
+    wait.on_end = [self](ApprovalWaits::End end) { self->wait_ended(end); };
+    wait.on_heartbeat = [self] {
+      self->progress(self->what() + " still waits for approval " + self->waited_for->id + " (" +
+                     std::to_string(static_cast<std::int64_t>(self->waited_ms() / 1000)) + " s)");
+    };
+    {
+      std::lock_guard lock(mu);
+      wait_id = gw.waits_.add(std::move(wait));
+    }
+    if (wait_id == 0)
+      return end_wait("too_many_waits",
+                      what() + " needs a human's approval (" + approval.id + ", approver " +
+                          approval.approver +
+                          "); the gateway is at gateway.max_approval_waits, so it cannot wait: "
+                          "call again with the same arguments once it is approved");
+    // Weak: the stream must not keep the exchange alive (see on_head).
+    std::weak_ptr<Exchange> weak = self;
+    stream->on_cancel([weak] {
+      if (auto x = weak.lock()) x->stream_cancelled();
+    });
+  }
+
+  void progress(const std::string& text) {
+    nlohmann::json note = {
+        {"jsonrpc", "2.0"},
+        {"method", "notifications/progress"},
+        {"params",
+         {{"progressToken", progress_token()}, {"progress", ++progress_sent}, {"message", text}}}};
+    SseEvent e;
+    e.has_data = true;
+    e.data = note.dump();
+    wait_stream->write(format_sse_event(e));
+  }
+
+  // The caller's stream went away: while waiting, the wait ends (the approval stays pending; an
+  // approved retry goes through); once forwarded, the upstream call is cancelled.
+  void stream_cancelled() {
+    ApprovalWaits::Id id;
+    std::shared_ptr<UpstreamCall> c;
+    {
+      std::lock_guard lock(mu);
+      id = wait_id;
+      c = call;
+    }
+    if (id != 0 && gw.waits_.cancel(id)) record_wait("client_gone", [] {});
+    if (c) c->cancel();
+  }
+
+  void wait_ended(ApprovalWaits::End end) {
+    const policy::Approval& a = *waited_for;
+    switch (end) {
+      case ApprovalWaits::End::kApproved:
+        return record_wait("approved", [self = shared_from_this()] { self->reauthorize(); });
+      case ApprovalWaits::End::kDenied:
+        return record_wait("denied", [self = shared_from_this()] {
+          self->deny_call("approval_denied", "the approver denied approval " + self->waited_for->id,
+                          {});
+        });
+      case ApprovalWaits::End::kUsed:
+        return end_wait("used", "approval " + a.id + " of " + what() +
+                                    " was used by another call with the same arguments; call "
+                                    "again to ask for a new one");
+      case ApprovalWaits::End::kExpired:
+        return end_wait("expired", "approval " + a.id + " of " + what() +
+                                       " expired undecided; call again to ask for a new one");
+      case ApprovalWaits::End::kTimedOut:
+        return end_wait("timed_out", what() + " was not decided within " +
+                                         std::to_string(gw.config_.gateway.approval_wait_seconds) +
+                                         " s (" + a.id + ", approver " + a.approver +
+                                         "); call again with the same arguments once it is "
+                                         "approved");
+      case ApprovalWaits::End::kStopped:
+        // No audit write: the store may be closing with the gateway.
+        return reply(approval_error(a, "custody is stopping; " + what() + " waits for approval " +
+                                           a.id + ": call again once it is approved"));
+    }
+  }
+
+  // A wait that ends without a decision to act on: audited, then answered with the approval.
+  void end_wait(const std::string& outcome, const std::string& text) {
+    record_wait(outcome, [self = shared_from_this(), text] {
+      self->reply(self->approval_error(*self->waited_for, text));
+    });
+  }
+
+  // gateway.approval_wait: how a wait ended (outcome approved, denied, used, expired, timed_out,
+  // too_many_waits or client_gone) and how long it lasted; durable, then `then`.
+  void record_wait(const std::string& outcome, std::function<void()> then) {
+    audit::Event e = call_event(outcome);
+    e.action = "gateway.approval_wait";
+    e.time = gw.clock_.now();
+    e.details["approval"] = waited_for->id;
+    e.details["waited_ms"] = static_cast<std::int64_t>(waited_ms());
+    gw.store_.write(audit::append_work(std::move(e)), [then = std::move(then)](Status s) {
+      if (!s.ok()) log::error("could not audit a gateway wait", {{"error", s.error().message}});
+      then();
+    });
+  }
+
+  // Approved while the call waited: everything is asked again as of now (the token may have
+  // expired or been revoked, the tool changed, the policies or the device moved on); a permit
+  // then uses the approval exactly like an approved retry.
+  void reauthorize() {
+    now = gw.clock_.now();
+    decision.reset();
+    call_base.reset();
+    Verdict verdict;
+    std::string gone;
+    Status read = gw.store_.read([&](store::Tx& tx) -> Status {
+      if (caller->presented.expires_at <= now) {
+        gone = "the access token expired while the call waited";
+        return ok_status();
+      }
+      CUSTODY_ASSIGN(bool live, delegation::is_live(tx, caller->presented.jti));
+      if (!live) {
+        gone = "the access token was revoked while the call waited";
+        return ok_status();
+      }
+      return check_target(tx, verdict);
+    });
+    if (!read.ok()) verdict.failure = read.error();
+    if (!gone.empty()) return deny_call("token_invalid", gone, {});
+    act_on(verdict);
   }
 
   void permit() {
@@ -570,6 +795,12 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
     if (http_method == "DELETE" && h.status / 100 == 2)
       gw.sessions_.remove(route->name, session_id);
     if (!h.event_stream) return;
+    if (wait_stream) {
+      // The caller's stream is open already (it waited for an approval): relay into it.
+      stream = wait_stream;
+      answered = true;
+      return;
+    }
     // Room for a few of the largest messages; a client that falls further behind is cut off.
     stream = std::make_shared<http::BodyStream>(
         4 * static_cast<std::size_t>(gw.config_.gateway.max_message_bytes));
@@ -857,6 +1088,13 @@ Gateway::Gateway(store::Store& store, const Clock& clock, const Config& config,
         o.connect_timeout = std::chrono::milliseconds(config.gateway.connect_timeout_ms);
         o.response_timeout = std::chrono::milliseconds(config.gateway.upstream_timeout_ms);
         o.max_message_bytes = static_cast<std::size_t>(config.gateway.max_message_bytes);
+        return o;
+      }()),
+      waits_(store, clock, [&] {
+        ApprovalWaits::Options o;
+        o.poll = std::chrono::milliseconds(config.gateway.approval_poll_ms);
+        o.heartbeat = std::chrono::milliseconds(config.gateway.approval_heartbeat_ms);
+        o.max_waits = static_cast<std::size_t>(config.gateway.max_approval_waits);
         return o;
       }()) {}
 

@@ -7,6 +7,8 @@
 // (authorize.h, inventory.h), then forward with the gateway's own token for the upstream
 // (upstream_tokens.h) and relay the answer: JSON as JSON, an event stream event by event.
 // tools/list answers are filtered to the tools the inventory approved and the caller may call.
+// A call held for approval whose caller asked for progress waits on an event stream opened at
+// once until the approver decides (approval_waits.h), and is then authorized again.
 //
 // Durability: the audit event of a decision (gateway.call) is durable before the caller sees any
 // of the answer; a permitted call's event is written while the upstream works, so the commit
@@ -16,7 +18,8 @@
 // after the answer. Refusals are audited (gateway.refused) durably before the answer.
 //
 // Threads: handlers run on the server's io threads and read the store synchronously; upstream
-// callbacks run on the upstream client's threads; writes complete on the store's writer thread.
+// callbacks run on the upstream client's threads; writes complete on the store's writer thread;
+// the end of an approval wait runs on the wait watcher's thread.
 #pragma once
 
 #include <atomic>
@@ -24,6 +27,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "gateway/approval_waits.h"
 #include "gateway/caller.h"
 #include "gateway/sessions.h"
 #include "gateway/upstream_client.h"
@@ -61,6 +65,7 @@ class Gateway {
   ProofReplayCache replay_;
   UpstreamTokens tokens_;
   UpstreamClient upstream_;
+  ApprovalWaits waits_;  // last: its thread stops (ending every wait) before the rest goes
 };
 
 }  // namespace custody::gateway

@@ -1,5 +1,8 @@
 #include "policy/approvals.h"
 
+#include <map>
+#include <mutex>
+
 #include "common/encoding.h"
 #include "common/ids.h"
 #include "common/jcs.h"
@@ -44,7 +47,28 @@ nlohmann::json ref_json(const EntityRef& ref) {
   return j;
 }
 
+std::mutex listeners_mu;
+std::map<std::uint64_t, std::function<void(const std::string&)>> listeners;
+std::uint64_t next_listener = 1;
+
+void tell_listeners(const std::string& approval_id) {
+  std::lock_guard lock(listeners_mu);
+  for (const auto& [handle, listener] : listeners) listener(approval_id);
+}
+
 }  // namespace
+
+std::uint64_t add_decision_listener(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(listeners_mu);
+  std::uint64_t handle = next_listener++;
+  listeners.emplace(handle, std::move(listener));
+  return handle;
+}
+
+void remove_decision_listener(std::uint64_t handle) {
+  std::lock_guard lock(listeners_mu);
+  listeners.erase(handle);
+}
 
 nlohmann::json question_json(const Question& q) {
   nlohmann::json context = q.context.is_object() ? q.context : nlohmann::json::object();
@@ -160,6 +184,7 @@ Result<Approval> decide_approval(store::Tx& tx, std::string_view id, bool approv
   if (changed != 1) return Error::conflict("approval " + a.id + " was decided concurrently");
   // Whoever waits to be told (a CIBA ping client) is told once this commits.
   CUSTODY_TRY(release_held_notifications(tx, a.id, now));
+  tell_listeners(a.id);
   return a;
 }
 

@@ -14,6 +14,8 @@
 // Expiry is derived from expires_at, so an unanswered request simply stops being usable.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -84,5 +86,13 @@ Result<std::optional<std::string>> find_approved(store::Tx& tx, const Question& 
 Status consume_approval(store::Tx& tx, std::string_view id, Micros now);
 
 nlohmann::json to_json(const Approval& approval, Micros now);
+
+// Listeners told that an approval is being decided in this process, so that whoever waits for it
+// (the MCP gateway's held calls, gateway/approval_waits.h) looks again at once instead of at its
+// next poll. decide_approval calls them on the deciding thread, inside its transaction, before
+// the commit: a listener only takes note (it must not touch the store) and reads the outcome
+// after the commit is visible. Returns the listener's handle for remove_decision_listener.
+std::uint64_t add_decision_listener(std::function<void(const std::string& approval_id)> listener);
+void remove_decision_listener(std::uint64_t handle);
 
 }  // namespace custody::policy
