@@ -239,6 +239,12 @@ const std::vector<Key>& keys() {
       oauth_bool("oauth.dpop_nonce", &OAuthConfig::dpop_nonce),
       oauth_int("oauth.dpop_proof_max_age_seconds", &OAuthConfig::dpop_proof_max_age_seconds, 10,
                 3600),
+      oauth_int("oauth.client_auth_max_failures", &OAuthConfig::client_auth_max_failures, 0,
+                1'000'000),
+      oauth_int("oauth.client_auth_failure_window_seconds",
+                &OAuthConfig::client_auth_failure_window_seconds, 1, 86'400),
+      oauth_int("oauth.client_auth_max_tracked", &OAuthConfig::client_auth_max_tracked, 1,
+                10'000'000),
       {"oauth.trusted_issuers_file",
        [](Config& c, const std::string& t) {
          c.oauth.trusted_issuers_file = t;

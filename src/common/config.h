@@ -55,6 +55,12 @@ struct OAuthConfig {
   bool dpop_nonce = false;     // DPoP proofs must carry a server nonce (RFC 9449 §8)
   std::int64_t dpop_proof_max_age_seconds = 300;
   std::string trusted_issuers_file;  // JSON: external issuers whose JWTs may be exchanged
+  // Brute-force protection (oauth/client_auth_limiter.h): this many failed client
+  // authentications of one client_id from one address within the window lock that pair out
+  // until the window ends; 0: no limit.
+  std::int64_t client_auth_max_failures = 100;
+  std::int64_t client_auth_failure_window_seconds = 60;
+  std::int64_t client_auth_max_tracked = 100'000;  // (address, client_id) pairs remembered
 };
 
 // The policy decision point (docs/policy.md, docs/authzen.md).

@@ -15,6 +15,7 @@ struct OAuthError {
   std::string bound;               // custody extension "bound": the delegation bound that failed
   bool basic_challenge = false;    // 401 with WWW-Authenticate: Basic (client_secret_basic used)
   bool dpop_nonce_needed = false;  // "use_dpop_nonce": answer with a fresh DPoP-Nonce
+  int retry_after_seconds = 0;     // > 0: Retry-After (429 from client_auth_limiter.h)
 
   static OAuthError invalid_request(std::string d, std::string bound = {}) {
     return {400, "invalid_request", std::move(d), std::move(bound)};
@@ -53,6 +54,12 @@ struct OAuthError {
   static OAuthError expired_token(std::string d) { return {400, "expired_token", std::move(d)}; }
   static OAuthError unknown_user_id(std::string d) {
     return {400, "unknown_user_id", std::move(d)};
+  }
+  // 429: too many failed client authentications from the caller's address (client_auth_limiter.h).
+  static OAuthError client_auth_locked(std::string d, int retry_after_seconds) {
+    OAuthError e{429, "invalid_client", std::move(d)};
+    e.retry_after_seconds = retry_after_seconds;
+    return e;
   }
   static OAuthError server_error(std::string d) { return {500, "server_error", std::move(d)}; }
   static OAuthError temporarily_unavailable(std::string d) {

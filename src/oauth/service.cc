@@ -39,6 +39,8 @@ Reply error_reply(const OAuthError& e, const DpopNonces& nonces, Micros now) {
   if (!e.bound.empty()) r.body["bound"] = e.bound;
   if (e.basic_challenge) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"custody\"");
   if (e.dpop_nonce_needed) r.headers.emplace_back("DPoP-Nonce", nonces.current(now));
+  if (e.retry_after_seconds > 0)
+    r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_seconds));
   no_store(r);
   return r;
 }
@@ -147,7 +149,26 @@ Service::Service(store::Store& store, const Clock& clock, const crypto::SecretHa
       keys_(keys),
       pdp_(pdp),
       settings_(std::move(settings)),
-      nonces_(std::move(nonce_secret)) {}
+      nonces_(std::move(nonce_secret)),
+      auth_limiter_(settings_.client_auth_limits) {}
+
+OAuthResult<AuthenticatedClient> Service::authenticate(store::Tx& tx, const OAuthRequest& req,
+                                                       Micros now) {
+  // The peer's port changes with every connection; the address is what a guesser keeps.
+  std::string key =
+      std::string(address_without_port(req.remote_address)) + " " + claimed_client_id(req);
+  if (auto wait = auth_limiter_.locked(key, now)) {
+    int seconds = static_cast<int>((*wait + kMicrosPerSecond - 1) / kMicrosPerSecond);
+    return OAuthError::client_auth_locked(
+        "too many failed authentications of this client from this address; retry in " +
+            std::to_string(seconds) + " s",
+        seconds);
+  }
+  auto client = authenticate_client(tx, req, settings_, hasher_,
+                                    keys_.keys().snapshot()->verification_keys, now);
+  if (!client.ok() && client.error().error == "invalid_client") auth_limiter_.failed(key, now);
+  return client;
+}
 
 std::string Service::jwks_text() const {
   return keys_.keys().jwks();
@@ -290,8 +311,7 @@ void Service::issue(const OAuthRequest& req, const InProcessClient* in_process, 
         presents_no_client_credentials(req)) {
       client = authenticate_public_client(tx, req);  // authorization_code.h
     } else if (in_process == nullptr) {
-      client = authenticate_client(tx, req, settings_, hasher_,
-                                   keys_.keys().snapshot()->verification_keys, now);
+      client = authenticate(tx, req, now);
     } else if (grant_type != kGrantTokenExchange) {
       client = OAuthError::unsupported_grant_type("in-process clients only exchange tokens");
     } else {
@@ -513,8 +533,7 @@ void Service::introspect(const OAuthRequest& req, ReplyFn reply) {
       failed = true;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_,
-                                      keys_.keys().snapshot()->verification_keys, now);
+    auto client = authenticate(tx, req, now);
     if (!client.ok()) {
       failure = client.error();
       failed = true;
@@ -650,8 +669,7 @@ void Service::revoke(const OAuthRequest& req, ReplyFn reply) {
       failure = *repeated;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_,
-                                      keys_.keys().snapshot()->verification_keys, now);
+    auto client = authenticate(tx, req, now);
     if (!client.ok()) {
       failure = client.error();
       return ok_status();
@@ -737,8 +755,7 @@ void Service::backchannel_authorize(const OAuthRequest& req, ReplyFn reply) {
       failure = *repeated;
       return ok_status();
     }
-    auto client = authenticate_client(tx, req, settings_, hasher_,
-                                      keys_.keys().snapshot()->verification_keys, now);
+    auto client = authenticate(tx, req, now);
     if (!client.ok()) {
       failure = client.error();
       return ok_status();

@@ -19,6 +19,7 @@
 #include "audit/events.h"
 #include "common/clock.h"
 #include "crypto/keyed_hash.h"
+#include "oauth/client_auth_limiter.h"
 #include "oauth/dpop.h"
 #include "oauth/grants.h"
 #include "oauth/key_manager.h"
@@ -96,9 +97,15 @@ class Service {
   void refuse_spending(audit::Event event, const OAuthError& failure,
                        store::Store::Work spend_assertion, Micros now, const ReplyFn& reply);
 
+  // authenticate_client behind the brute-force limiter, keyed by the request's address and the
+  // client_id it claims: refused at once while that pair is locked out; an invalid_client
+  // outcome counts as one failure.
+  OAuthResult<AuthenticatedClient> authenticate(store::Tx& tx, const OAuthRequest& req, Micros now);
+
   Settings settings_;
   DpopNonces nonces_;
   mutable VerifiedTokenCache verified_;
+  ClientAuthLimiter auth_limiter_;
 };
 
 }  // namespace custody::oauth

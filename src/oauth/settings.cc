@@ -74,6 +74,9 @@ Result<Settings> resolve_settings(const Config& config, std::string issuer) {
   s.dpop_nonce = config.oauth.dpop_nonce;
   s.dpop_max_age = config.oauth.dpop_proof_max_age_seconds * kMicrosPerSecond;
   s.ciba_expiry = config.pdp.approval_ttl_seconds * kMicrosPerSecond;
+  s.client_auth_limits.max_failures = config.oauth.client_auth_max_failures;
+  s.client_auth_limits.window = config.oauth.client_auth_failure_window_seconds * kMicrosPerSecond;
+  s.client_auth_limits.max_keys = static_cast<std::size_t>(config.oauth.client_auth_max_tracked);
   if (!config.oauth.trusted_issuers_file.empty()) {
     CUSTODY_ASSIGN(auto doc, read_json_file(config.oauth.trusted_issuers_file));
     if (!doc.is_array())

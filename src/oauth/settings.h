@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/result.h"
 #include "crypto/jwk.h"
+#include "oauth/client_auth_limiter.h"
 
 namespace custody::oauth {
 
@@ -38,6 +39,7 @@ struct Settings {
   Micros dpop_max_age = 300 * kMicrosPerSecond;
   Micros ciba_expiry = 3600 * kMicrosPerSecond;  // a CIBA request's default life (pdp.approval_ttl)
   std::vector<TrustedIssuer> trusted_issuers;
+  ClientAuthLimiter::Options client_auth_limits;  // oauth.client_auth_*
 
   std::string token_endpoint() const { return issuer + "/oauth2/token"; }
   std::string authorization_endpoint() const { return issuer + "/oauth2/authorize"; }
