@@ -59,6 +59,7 @@ Result<Opened> open_everything(const Config& config) {
   store::StoreOptions options;
   options.url = config.store_url();
   options.read_connections = static_cast<int>(config.store_read_connections);
+  options.statement_timeout_ms = static_cast<int>(config.store_statement_timeout_ms);
   options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
   CUSTODY_TRY(audit::assign_missing_leaves(*store));

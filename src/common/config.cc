@@ -188,6 +188,7 @@ const std::vector<Key>& keys() {
       int_key("credential_max_age_seconds", &Config::credential_max_age_seconds, 60, kMax),
       int_key("admin_token_default_ttl_seconds", &Config::admin_token_default_ttl_seconds, 0, kMax),
       int_key("store_read_connections", &Config::store_read_connections, 1, 256),
+      int_key("store_statement_timeout_ms", &Config::store_statement_timeout_ms, 0, 3'600'000),
       int_key("store_max_queued_writes", &Config::store_max_queued_writes, 1, 10'000'000),
       {"tls.cert_file",
        [](Config& c, const std::string& t) {

@@ -149,6 +149,8 @@ struct Config {
   std::int64_t credential_max_age_seconds = 90LL * 24 * 3600;
   std::int64_t admin_token_default_ttl_seconds = 0;  // 0 → tokens do not expire unless asked
   std::int64_t store_read_connections = 4;
+  // PostgreSQL: statements running longer are cancelled (the request fails with 503); 0: none.
+  std::int64_t store_statement_timeout_ms = 30'000;
   std::int64_t store_max_queued_writes = 100000;  // 503 beyond this many waiting writes
   TlsConfig tls;
   Limits limits;

@@ -54,7 +54,8 @@ Status Store::write_sync(Work work) {
 }
 
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
-  if (options.read_connections < 1 || options.max_batch < 1 || options.busy_timeout_ms < 0) {
+  if (options.read_connections < 1 || options.max_batch < 1 || options.busy_timeout_ms < 0 ||
+      options.statement_timeout_ms < 0) {
     return Error::invalid("store options: read_connections and max_batch must be positive");
   }
   const std::string& url = options.url;
@@ -64,8 +65,9 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
 
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
     backend = "postgres";
-    factory = [url, timeout](ConnectionRole role) {
-      return open_pg_connection(url, role, timeout);
+    const int statement_timeout = options.statement_timeout_ms;
+    factory = [url, timeout, statement_timeout](ConnectionRole role) {
+      return open_pg_connection(url, role, timeout, statement_timeout);
     };
   } else {
     if (has_scheme(url) && !url.starts_with("sqlite:"))
@@ -85,7 +87,13 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
   }
 
   CUSTODY_ASSIGN(std::unique_ptr<Connection> writer, factory(ConnectionRole::kWriter));
+  // Migrations may take long (an index over a large table): no statement timeout while they run.
+  const bool timed = backend == "postgres" && options.statement_timeout_ms > 0;
+  if (timed) CUSTODY_TRY(writer->exec_raw("SET statement_timeout = 0"));
   CUSTODY_TRY(apply_migrations(*writer, SystemClock().now()));
+  if (timed)
+    CUSTODY_TRY(writer->exec_raw("SET statement_timeout = " +
+                                 std::to_string(options.statement_timeout_ms)));
   StoreOptions effective = options;
   // Each work is a savepoint, i.e. a PostgreSQL subtransaction; beyond 64 per transaction the
   // backend's subtransaction cache overflows and every snapshot gets slower.

@@ -93,6 +93,10 @@ struct StoreOptions {
   // Most works waiting for the writer. Beyond it write() refuses at once with kUnavailable
   // (503 at the API) instead of letting memory and latency grow without bound.
   int max_queued_writes = 100000;
+  // PostgreSQL: the server cancels a statement that runs longer than this (a lock wait, a
+  // runaway query), which then fails with kUnavailable; migrations run without it. 0: none.
+  // SQLite has no such limit (busy_timeout_ms bounds its lock waits).
+  int statement_timeout_ms = 0;
 };
 
 struct StoreStats {

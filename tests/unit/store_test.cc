@@ -201,6 +201,32 @@ TEST_P(StoreTest, BackendNameAndPing) {
   EXPECT_TRUE(st.ok()) << describe(st);
 }
 
+TEST_P(StoreTest, StatementTimeoutCancelsASlowStatementAndTheStoreGoesOn) {
+  StoreOptions o = options();
+  o.statement_timeout_ms = 200;
+  auto s = open(o);  // the migrations ran under it (they run without it)
+  ASSERT_TRUE(s);
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only (SQLite has its busy timeout)";
+  auto run = [](std::string sql) {
+    return [sql](Tx& tx) -> Status {
+      auto r = tx.query(sql);
+      return r.ok() ? ok_status() : Status(r.error());
+    };
+  };
+  auto started = std::chrono::steady_clock::now();
+  Status slow = s->read(run("SELECT pg_sleep(5)"));
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.error().code, Code::kUnavailable) << describe(slow);
+  EXPECT_NE(slow.error().message.find("statement timeout"), std::string::npos) << describe(slow);
+  EXPECT_LT(took, std::chrono::seconds(2));
+  Status write = s->write_sync(run("SELECT pg_sleep(5)"));
+  EXPECT_EQ(write.ok() ? Code::kInternal : write.error().code, Code::kUnavailable);
+  // Both connections are usable afterwards.
+  EXPECT_TRUE(s->read(run("SELECT 1")).ok());
+  EXPECT_TRUE(s->write_sync(run("SELECT 1")).ok());
+}
+
 TEST_P(StoreTest, MigrationsAreAppliedOnce) {
   const auto& migrations = embedded_migrations();
   ASSERT_FALSE(migrations.empty());

@@ -163,7 +163,8 @@ class PgConnection final : public Connection {
       return Error::unavailable("postgres: " + msg);
     }
     // Lock timeout, deadlock, serialization failure: transient, like SQLite's "locked".
-    if (state == "55P03" || state == "40P01" || state == "40001") {
+    // ... and a statement cancelled by statement_timeout (57014): the store was too slow.
+    if (state == "55P03" || state == "40P01" || state == "40001" || state == "57014") {
       return Error::unavailable("postgres: " + msg);
     }
     return Error::internal("postgres: " + msg + " (SQLSTATE " + state + ")");
@@ -227,7 +228,8 @@ void ignore_notice(void*, const char*) {}  // NOTICEs ("... already exists, skip
 }  // namespace
 
 Result<std::unique_ptr<Connection>> open_pg_connection(const std::string& url, ConnectionRole role,
-                                                       int connect_timeout_ms) {
+                                                       int connect_timeout_ms,
+                                                       int statement_timeout_ms) {
   // libpq counts whole seconds and treats anything below 2 as 2.
   const std::string timeout = std::to_string(std::max(2, (connect_timeout_ms + 999) / 1000));
   // Earlier entries are defaults: whatever the URL (expanded from "dbname") says wins.
@@ -244,6 +246,8 @@ Result<std::unique_ptr<Connection>> open_pg_connection(const std::string& url, C
   if (role == ConnectionRole::kReader) {
     CUSTODY_TRY(conn->exec_raw("SET default_transaction_read_only = on"));
   }
+  if (statement_timeout_ms > 0)
+    CUSTODY_TRY(conn->exec_raw("SET statement_timeout = " + std::to_string(statement_timeout_ms)));
   return std::unique_ptr<Connection>(std::move(conn));
 }
 

@@ -19,8 +19,11 @@
 namespace custody::store {
 
 // Connects to `url` (a libpq URI or conninfo string). `connect_timeout_ms` bounds the connect;
-// parameters in the URL take precedence. Readers run in read-only transactions.
+// parameters in the URL take precedence. Readers run in read-only transactions. With
+// `statement_timeout_ms` > 0 the server cancels any statement that runs longer (the call then
+// fails with kUnavailable).
 Result<std::unique_ptr<Connection>> open_pg_connection(const std::string& url, ConnectionRole role,
-                                                       int connect_timeout_ms);
+                                                       int connect_timeout_ms,
+                                                       int statement_timeout_ms = 0);
 
 }  // namespace custody::store
