@@ -40,8 +40,21 @@ bool sane_request_id(std::string_view id) {
   return true;
 }
 
+// 12 bytes from the CSPRNG, as base64url. One RAND_bytes call costs microseconds whatever its
+// size (OpenSSL 3 takes the DRBG's lock and checks for a fork each time), which showed as 1.4 % of
+// a gateway call's CPU: each io thread draws the bytes of 64 ids at once. The ids stay
+// unpredictable; custodyd does not fork, so no two processes share a thread's unused bytes.
 std::string new_request_id() {
-  return base64url_encode(random_bytes(12));
+  constexpr std::size_t kIdBytes = 12;
+  thread_local std::array<char, kIdBytes * 64> pool;
+  thread_local std::size_t next = pool.size();
+  if (next == pool.size()) {
+    random_bytes(pool.data(), pool.size());
+    next = 0;
+  }
+  std::string_view id(pool.data() + next, kIdBytes);
+  next += kIdBytes;
+  return base64url_encode(id);
 }
 
 // The last chunk of a chunked body, with no trailer (RFC 9112 §7.1).

@@ -1,6 +1,7 @@
 // The HTTP server on the wire: streamed responses (Response::stream) are framed right whether the
 // producer has finished before the head goes out (head, chunk and end in one write) or writes
-// after it, and the connection stays usable for the next request.
+// after it, and the connection stays usable for the next request; request ids are fresh for
+// every request.
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -8,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "http/message.h"
@@ -130,6 +132,28 @@ TEST(StreamedResponse, WritesAfterTheHeadFollowInOrder) {
   EXPECT_EQ(res.body(), "first\nmore 0\nmore 1\nmore 2\n");
   EXPECT_EQ(client.get("/later").body(), "first\nmore 0\nmore 1\nmore 2\n");
   for (auto& t : producers) t.join();
+}
+
+TEST(RequestIds, EachRequestGetsAFreshOneOfSixteenBase64urlCharacters) {
+  // More requests than one thread's batch of ids (64), over two connections.
+  Router router;
+  router.add("GET", "/plain", [](Request&, Responder respond) { respond(Response{}); });
+  StreamServer server(router);
+  std::set<std::string> seen;
+  for (int c = 0; c < 2; ++c) {
+    Client client(server.port());
+    for (int i = 0; i < 100; ++i) {
+      auto res = client.get("/plain");
+      std::string id(res["X-Request-Id"]);
+      EXPECT_EQ(id.size(), 16u) << id;
+      EXPECT_EQ(
+          id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+          std::string::npos)
+          << id;
+      EXPECT_TRUE(seen.insert(id).second) << "repeated: " << id;
+    }
+  }
+  EXPECT_EQ(seen.size(), 200u);
 }
 
 }  // namespace
