@@ -19,10 +19,23 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+namespace {
+
+// SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the algorithm up in the
+// provider store again (OpenSSL 3), which cost about as much as hashing a token. Never freed (one
+// per process). Null when the fetch fails; sha256() then lets EVP_Digest look it up each time.
+const EVP_MD* fetched_sha256() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  const EVP_MD* md = fetched_sha256();
+  EVP_Digest(data.data(), data.size(), out, &len, md != nullptr ? md : EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 

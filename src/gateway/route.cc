@@ -1,5 +1,8 @@
 #include "gateway/route.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "directory/identity_rows.h"
 
 namespace custody::gateway {
@@ -72,13 +75,15 @@ std::string identity_columns(std::string_view alias) {
   return out;
 }
 
-// The active mcp_server identities with the route label (at most two, for the error) with their
-// identity columns, in one statement; `extra` adds columns after them.
+// The active mcp_server identities with the route label with their identity columns, in one
+// statement; `extra` adds columns after them. Unordered and unlimited: ORDER BY identity_id made
+// SQLite sort the one row of every gateway call in a temporary B-tree (the label index does not
+// hold the id), while more than one row is an administrator's error whose message
+// route_from_rows makes deterministic itself.
 std::string route_sql(std::string_view extra) {
   return "SELECT " + identity_columns("i") + std::string(extra) +
          " FROM identity_labels l JOIN identities i ON i.id = l.identity_id "
-         "WHERE l.key = $1 AND l.value = $2 AND i.kind = 'mcp_server' AND i.state = 'active' "
-         "ORDER BY l.identity_id LIMIT 2";
+         "WHERE l.key = $1 AND l.value = $2 AND i.kind = 'mcp_server' AND i.state = 'active'";
 }
 
 constexpr std::size_t kGatewayColumn = 10;  // after the identity's ten columns
@@ -86,9 +91,14 @@ constexpr std::size_t kGatewayColumn = 10;  // after the identity's ten columns
 Result<std::optional<Route>> route_from_rows(const store::Rows& rows, std::string_view issuer,
                                              std::string_view name) {
   if (rows.empty()) return std::optional<Route>();
-  if (rows.size() > 1)
+  if (rows.size() > 1) {
+    // The two least ids, whatever order the rows came in.
+    std::vector<std::string> ids;
+    for (const auto& row : rows) ids.push_back(row.text(0));
+    std::partial_sort(ids.begin(), ids.begin() + 2, ids.end());
     return Error::unprocessable("two active MCP servers claim the route \"" + std::string(name) +
-                                "\" (" + rows[0].text(0) + ", " + rows[1].text(0) + ")");
+                                "\" (" + ids[0] + ", " + ids[1] + ")");
+  }
   CUSTODY_ASSIGN(auto identity, directory::rows::identity_from_row(rows[0]));
   Route route;
   route.name = std::string(name);

@@ -2,6 +2,7 @@
 // every key length, from many threads at once, and in its copies.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,27 @@ TEST(CryptoKeyedHash, Rfc4231TestCase2) {
   SecretHasher hasher("Jefe");
   EXPECT_EQ(hasher.hash_hex("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(CryptoKeyedHash, Sha256KnownAnswersFromManyThreads) {
+  // FIPS 180-2 vectors; sha256 fetches the digest once, then shares it across threads.
+  const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  const std::string two_blocks = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (hex_encode(sha256("abc")) != abc) ++wrong;
+        if (hex_encode(sha256("")) != empty) ++wrong;
+        if (hex_encode(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) !=
+            two_blocks)
+          ++wrong;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(CryptoKeyedHash, SameAsAFreshHmacForEveryKeyLength) {

@@ -3,6 +3,8 @@
 // do, suspensions included; find_tool_status reads a tool's status without its definition.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "directory_fixture.h"
 #include "gateway/inventory.h"
 #include "gateway/route.h"
@@ -134,6 +136,23 @@ TEST_P(GatewayRouteTest, AdminErrorsAreNamed) {
   EXPECT_NE(claimed.error().message.find(files.id), std::string::npos);
   EXPECT_NE(claimed.error().message.find(clash.id), std::string::npos);
   EXPECT_FALSE(route_alone("files").ok());
+}
+
+TEST_P(GatewayRouteTest, AClaimedRouteNamesItsTwoLeastServers) {
+  // The statement has no ORDER BY: the message picks the two least ids itself, however many
+  // servers claim the route and whatever order the store returns them in.
+  Identity ada = human();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(server(ada.id, "files").id);
+  std::sort(ids.begin(), ids.end());
+  std::string expected =
+      "two active MCP servers claim the route \"files\" (" + ids[0] + ", " + ids[1] + ")";
+  auto claimed = lookup("files");
+  ASSERT_FALSE(claimed.ok());
+  EXPECT_EQ(claimed.error().message, expected);
+  auto alone = route_alone("files");
+  ASSERT_FALSE(alone.ok());
+  EXPECT_EQ(alone.error().message, expected);
 }
 
 TEST_P(GatewayRouteTest, ToolStatusWithoutTheDefinition) {

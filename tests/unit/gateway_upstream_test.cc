@@ -827,6 +827,33 @@ TEST(GatewayUpstream, RefusesHeadersWithLineBreaks) {
   EXPECT_EQ(rec.end().error().code, Code::kInvalidArgument);
 }
 
+TEST(GatewayUpstream, RefusesALoneCrLfOrNulAnywhereInTheHead) {
+  // Anywhere in a long value (a token is hundreds of bytes), in a name, or in the target.
+  const std::string token(800, 'a');
+  for (std::string bad : {std::string("\r"), std::string("\n"), std::string(1, '\0')}) {
+    std::vector<UpstreamRequest> requests;
+    for (std::size_t at : {std::size_t{0}, std::size_t{400}, token.size()}) {
+      UpstreamRequest r = post("{}");
+      r.headers.emplace_back("Authorization",
+                             "Bearer " + token.substr(0, at) + bad + token.substr(at));
+      requests.push_back(std::move(r));
+    }
+    UpstreamRequest name = post("{}");
+    name.headers.emplace_back("X-Odd" + bad, "1");
+    requests.push_back(std::move(name));
+    UpstreamRequest target = post("{}");
+    target.target += bad;
+    requests.push_back(std::move(target));
+    for (auto& request : requests) {
+      UpstreamClient client(test_options());
+      Recorder rec;
+      client.send(net::ServerUrl{false, "127.0.0.1", 9, ""}, request, rec.callbacks());
+      ASSERT_TRUE(rec.wait_end());
+      EXPECT_EQ(rec.end().error().code, Code::kInvalidArgument) << static_cast<int>(bad[0]);
+    }
+  }
+}
+
 TEST(GatewayUpstream, CompletesManyCallsInParallel) {
   TestServer server([](const Request& r, Exchange& x) {
     x.write(json_response(r.body()));
