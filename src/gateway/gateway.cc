@@ -431,8 +431,24 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
   std::string what() const { return target->method + " \"" + target->name + "\""; }
 
   // The call's decision event (gateway.call). The decision and the result event share all but
-  // the outcome (and what each adds): built once, copied for each.
+  // the outcome (and what each adds): built once, copied for each but the last.
   audit::Event call_event(const std::string& outcome) const {
+    build_call_base();
+    audit::Event e = *call_base;
+    e.outcome = outcome;
+    return e;
+  }
+
+  // For the exchange's last event (gateway.call.result): the base itself, not a copy.
+  audit::Event take_call_event(const std::string& outcome) {
+    build_call_base();
+    audit::Event e = std::move(*call_base);
+    call_base.reset();
+    e.outcome = outcome;
+    return e;
+  }
+
+  void build_call_base() const {
     if (!call_base) {
       audit::Event e = event("gateway.call", "");
       e.target = route->server.id;
@@ -447,9 +463,6 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
       }
       call_base = std::move(e);
     }
-    audit::Event e = *call_base;
-    e.outcome = outcome;
-    return e;
   }
 
   void deny_call(const std::string& reason, const std::string& why,
@@ -1053,7 +1066,7 @@ struct Gateway::Exchange : std::enable_shared_from_this<Gateway::Exchange> {
                           : (is_error && *is_error)    ? "tool_error"
                           : upstream_status / 100 == 2 ? "success"
                                                        : "upstream_error";
-    audit::Event e = call_event(outcome);
+    audit::Event e = take_call_event(outcome);  // record_result runs once, last
     e.action = "gateway.call.result";
     e.time = gw.clock_.now();
     e.details["upstream_status"] = upstream_status;
