@@ -100,19 +100,21 @@ void ApprovalWaits::check(const std::map<Id, std::string>& ids) {
   Status s = store_.read([&](store::Tx& tx) -> Status {
     for (const auto& [id, approval_id] : ids) {
       if (ended.contains(approval_id)) continue;
-      auto a = policy::get_approval(tx, approval_id);
+      auto a = policy::get_approval_state(tx, approval_id);
       if (!a.ok()) {
+        if (a.error().code != Code::kNotFound) return a.error();  // logged, retried at the poll
         // A vanished approval (purged) can never be decided: end as expired.
-        if (a.error().code == Code::kNotFound) ended[approval_id] = End::kExpired;
+        ended[approval_id] = End::kExpired;
         continue;
       }
+      bool expired = now >= a->expires_at;
       if (a->status == "approved")
-        ended[approval_id] = a->expired(now) ? End::kExpired : End::kApproved;
+        ended[approval_id] = expired ? End::kExpired : End::kApproved;
       else if (a->status == "denied")
         ended[approval_id] = End::kDenied;
       else if (a->status == "used")
         ended[approval_id] = End::kUsed;
-      else if (a->expired(now))
+      else if (expired)
         ended[approval_id] = End::kExpired;
     }
     return ok_status();

@@ -133,6 +133,13 @@ Result<Approval> get_approval(store::Tx& tx, std::string_view id) {
   return from_row(rows[0]);
 }
 
+Result<ApprovalState> get_approval_state(store::Tx& tx, std::string_view id) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT status, expires_at FROM approvals WHERE id = $1",
+                                     {std::string(id)}));
+  if (rows.empty()) return Error::not_found("approval " + std::string(id) + " not found");
+  return ApprovalState{rows[0].text(0), rows[0].integer(1)};
+}
+
 Result<std::vector<Approval>> list_approvals(store::Tx& tx,
                                              const std::optional<std::string>& status, int limit,
                                              const std::optional<std::string>& before) {

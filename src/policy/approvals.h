@@ -62,6 +62,14 @@ Result<Approval> request_approval(store::Tx& tx, const Question& question,
 
 Result<Approval> get_approval(store::Tx& tx, std::string_view id);
 
+// Only what a waiter needs of approval `id` (gateway/approval_waits.h): its stored status and
+// expiry, without reading and parsing the question. kNotFound when there is none.
+struct ApprovalState {
+  std::string status;  // pending | approved | denied | used
+  Micros expires_at = 0;
+};
+Result<ApprovalState> get_approval_state(store::Tx& tx, std::string_view id);
+
 // Newest first; `status` "pending" lists only unexpired pending ones.
 Result<std::vector<Approval>> list_approvals(store::Tx& tx,
                                              const std::optional<std::string>& status, int limit,

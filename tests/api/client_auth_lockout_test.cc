@@ -80,6 +80,8 @@ TEST_F(ClientAuthLockoutTest, ThreeFailuresLockThePairOutUntilTheWindowEnds) {
   EXPECT_EQ(introspect.status, 429) << introspect.describe();
   Response revoke = post_form("/oauth2/revoke", a, {{"token", "x"}});
   EXPECT_EQ(revoke.status, 429) << revoke.describe();
+  Response backchannel = post_form("/oauth2/bc-authorize", a, {{"scope", "openid"}});
+  EXPECT_EQ(backchannel.status, 429) << backchannel.describe();
 
   // Another client from the same address is not affected.
   Response fine = token(other);

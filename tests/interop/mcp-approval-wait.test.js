@@ -5,7 +5,14 @@
 // each end the wait with their own answer and audit event.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { JSON_AND_SSE, PROTOCOL_VERSION, rpcError, startGateway } from './mcp-harness.js';
+import {
+  JSON_AND_SSE,
+  PROTOCOL_VERSION,
+  rpcError,
+  rpcErrorText as message,
+  sseMessages,
+  startGateway,
+} from './mcp-harness.js';
 import { startUpstream } from './mcp-upstream.js';
 
 const POLICY = `
@@ -47,7 +54,6 @@ after(async () => {
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const message = (err) => err.message.replace(/^MCP error -?\d+: /, '');
 const APPROVAL_ID = /apr_[A-Za-z0-9]+/;
 
 // An SDK call of export that asks for progress: {result, progress, approvalId, t0}.
@@ -119,11 +125,7 @@ async function readRest({ reader, decoder, first }) {
     if (done) break;
     text += decoder.decode(value, { stream: true });
   }
-  return text
-    .split(/\r?\n\r?\n/)
-    .map((block) => block.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join(''))
-    .filter(Boolean)
-    .map((d) => JSON.parse(d));
+  return sseMessages(text);
 }
 
 test('a held call that asked for progress waits on its stream, and the approval lets it through at once', async () => {

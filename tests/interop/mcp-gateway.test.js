@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { answer, decodeJwt, rpcError, startGateway } from './mcp-harness.js';
+import { answer, decodeJwt, rpcError, rpcErrorText as message, startGateway } from './mcp-harness.js';
 import { PROGRESS_INTERVAL_MS, PROGRESS_STEPS, startUpstream } from './mcp-upstream.js';
 
 const POLICY = `
@@ -44,7 +44,6 @@ after(async () => {
 });
 
 // The JSON-RPC message of an McpError (the SDK prefixes "MCP error <code>: ").
-const message = (err) => err.message.replace(/^MCP error -?\d+: /, '');
 
 test('protected resource metadata (RFC 9728) names the route and custody', async () => {
   const res = await fetch(gw.prmUrl('files'));

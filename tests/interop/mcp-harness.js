@@ -293,21 +293,7 @@ export async function readRpc(res) {
   const type = res.headers.get('content-type') ?? '';
   let body = null;
   if (type.startsWith('text/event-stream')) {
-    body = [];
-    for (const block of text.split(/\r?\n\r?\n/)) {
-      const data = block
-        .split(/\r?\n/)
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).replace(/^ /, ''))
-        .join('\n');
-      if (data) {
-        try {
-          body.push(JSON.parse(data));
-        } catch {
-          body.push({ unparsable: data });
-        }
-      }
-    }
+    body = sseMessages(text);
   } else if (text) {
     try {
       body = JSON.parse(text);
@@ -316,6 +302,27 @@ export async function readRpc(res) {
     }
   }
   return { status: res.status, headers: res.headers, body, text };
+}
+
+// The JSON-RPC messages in an event stream's text ({unparsable: data} for an event that is not
+// JSON).
+export function sseMessages(text) {
+  const messages = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    const data = block
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).replace(/^ /, ''))
+      .join('\n');
+    if (data) {
+      try {
+        messages.push(JSON.parse(data));
+      } catch {
+        messages.push({ unparsable: data });
+      }
+    }
+  }
+  return messages;
 }
 
 // The JSON-RPC answer to request `id` among messages (an SSE stream's) or the body itself.
@@ -338,5 +345,8 @@ export async function rpcError(promise) {
     return err;
   }
 }
+
+// An McpError's JSON-RPC message, without the SDK's "MCP error <code>: " prefix.
+export const rpcErrorText = (err) => err.message.replace(/^MCP error -?\d+: /, '');
 
 export { decodeJwt };
