@@ -1,5 +1,7 @@
 #include "crypto/jose_encoding.h"
 
+#include <simdjson.h>
+
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -57,100 +59,108 @@ namespace {
 
 using nlohmann::json;
 
-// Builds the DOM from nlohmann's SAX events, refusing a member name the open object already has
-// (checked against the object itself, so no extra bookkeeping) and nesting beyond the limit.
-// Returning false from an event stops the parse.
-class StrictDomBuilder {
+// One DOM parser per thread: simdjson's parser keeps its buffers between documents, and is not
+// safe to share.
+// Its depth limit is one above ours, so that a document nested too deeply (even one that never
+// closes) stops at simdjson's limit as DEPTH_ERROR, while StrictCopy decides the exact bound.
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser p;
+    // On failure parse() tries to allocate again and, failing, refuses every document.
+    [[maybe_unused]] const simdjson::error_code allocated =
+        p.allocate(simdjson::SIMDJSON_PADDING, kMaxJsonDepth + 1);
+    return p;
+  }();
+  return parser;
+}
+
+// Copies simdjson's DOM into nlohmann's, refusing a member name the object already has (checked
+// against the object being built, so no extra bookkeeping) and nesting beyond kMaxJsonDepth.
+// Numbers keep nlohmann's own types: a non-negative integer is unsigned, a negative one signed,
+// anything with a fraction or exponent a double.
+class StrictCopy {
  public:
-  explicit StrictDomBuilder(StrictJson& out) : out_(out) {}
+  explicit StrictCopy(StrictJson& out) : out_(out) {}
 
-  bool null() { return put(json(nullptr)); }
-  bool boolean(bool v) { return put(json(v)); }
-  bool number_integer(json::number_integer_t v) { return put(json(v)); }
-  bool number_unsigned(json::number_unsigned_t v) { return put(json(v)); }
-  bool number_float(json::number_float_t v, const json::string_t& /*text*/) { return put(json(v)); }
-  bool string(json::string_t& v) { return put(json(std::move(v))); }
-  bool binary(json::binary_t& v) { return put(json::binary(std::move(v))); }
-  bool start_object(std::size_t /*size*/) { return open(json::object()); }
-  bool start_array(std::size_t /*size*/) { return open(json::array()); }
-  bool end_object() { return close(); }
-  bool end_array() { return close(); }
-
-  bool key(json::string_t& name) {
-    auto& members = open_.back()->get_ref<json::object_t&>();
-    auto [it, inserted] = members.try_emplace(name);
-    if (!inserted) {
-      out_.defect = JsonDefect::kDuplicateMember;
-      out_.member = name;
-      return false;
+  bool copy(simdjson::dom::element from, json& to, int depth) {
+    using simdjson::dom::element_type;
+    switch (from.type()) {
+      case element_type::OBJECT: {
+        if (depth >= kMaxJsonDepth) return defect(JsonDefect::kTooDeep);
+        to = json::object();
+        auto& members = to.get_ref<json::object_t&>();
+        for (auto [name, value] : simdjson::dom::object(from)) {
+          auto [it, inserted] = members.try_emplace(std::string(name));
+          if (!inserted) {
+            out_.member = std::string(name);
+            return defect(JsonDefect::kDuplicateMember);
+          }
+          if (!copy(value, it->second, depth + 1)) return false;
+        }
+        return true;
+      }
+      case element_type::ARRAY: {
+        if (depth >= kMaxJsonDepth) return defect(JsonDefect::kTooDeep);
+        to = json::array();
+        auto& items = to.get_ref<json::array_t&>();
+        for (simdjson::dom::element item : simdjson::dom::array(from)) {
+          items.emplace_back();
+          if (!copy(item, items.back(), depth + 1)) return false;
+        }
+        return true;
+      }
+      case element_type::STRING:
+        to = std::string(std::string_view(from));
+        return true;
+      case element_type::INT64: {
+        const std::int64_t v = std::int64_t(from);
+        to = v < 0 ? json(v) : json(static_cast<std::uint64_t>(v));
+        return true;
+      }
+      case element_type::UINT64:
+        to = std::uint64_t(from);
+        return true;
+      case element_type::DOUBLE:
+        to = double(from);
+        return true;
+      case element_type::BOOL:
+        to = bool(from);
+        return true;
+      case element_type::NULL_VALUE:
+        to = nullptr;
+        return true;
     }
-    slot_ = &it->second;
-    return true;
-  }
-
-  bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
-                   const json::exception& /*error*/) {
-    if (out_.defect == JsonDefect::kNone) out_.defect = JsonDefect::kSyntax;
-    return false;
+    return defect(JsonDefect::kSyntax);
   }
 
  private:
-  // Where the next value goes: the root, the member named by the last key, or the end of the
-  // innermost open array. Pointers to open containers stay valid: an array only grows again
-  // after its nested container is closed, and map nodes never move.
-  json* place(json&& value) {
-    if (open_.empty()) {
-      out_.value = std::move(value);
-      return &out_.value;
-    }
-    json& top = *open_.back();
-    if (top.is_array()) {
-      auto& items = top.get_ref<json::array_t&>();
-      items.push_back(std::move(value));
-      return &items.back();
-    }
-    *slot_ = std::move(value);
-    return slot_;
-  }
-  bool put(json&& value) {
-    place(std::move(value));
-    return true;
-  }
-  bool open(json&& container) {
-    if (open_.size() >= static_cast<std::size_t>(kMaxJsonDepth)) {
-      out_.defect = JsonDefect::kTooDeep;
-      return false;
-    }
-    open_.push_back(place(std::move(container)));
-    return true;
-  }
-  bool close() {
-    open_.pop_back();
-    return true;
+  bool defect(JsonDefect d) {
+    out_.defect = d;
+    return false;
   }
 
   StrictJson& out_;
-  std::vector<json*> open_;
-  json* slot_ = nullptr;
 };
 
 }  // namespace
 
 StrictJson parse_json_object_strict(std::string_view text) {
   StrictJson out;
-  StrictDomBuilder builder(out);
-  const bool parsed = nlohmann::json::sax_parse(text.begin(), text.end(), &builder,
-                                                nlohmann::json::input_format_t::json,
-                                                /*strict=*/true);
-  if (!parsed || out.defect != JsonDefect::kNone) {
-    if (out.defect == JsonDefect::kNone) out.defect = JsonDefect::kSyntax;
-    out.value = nullptr;
+  simdjson::dom::element root;
+  // The copy into a padded buffer is simdjson's (realloc_if_needed): `text` has no padding.
+  const simdjson::error_code parsed =
+      thread_parser().parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root);
+  if (parsed != simdjson::SUCCESS) {
+    out.defect = parsed == simdjson::DEPTH_ERROR ? JsonDefect::kTooDeep : JsonDefect::kSyntax;
     return out;
   }
-  if (!out.value.is_object()) {
+  if (root.type() != simdjson::dom::element_type::OBJECT) {
     out.defect = JsonDefect::kNotObject;
-    out.value = nullptr;
+    return out;
   }
+  json value;
+  if (!StrictCopy(out).copy(root, value, 0)) return out;
+  out.value = std::move(value);
   return out;
 }
 

@@ -60,7 +60,38 @@ TEST(CryptoEncoding, StrictJsonRefusesOtherDefects) {
   EXPECT_EQ(parse_json_object_strict(deep).defect, JsonDefect::kNone);
   deep = "{\"a\":" + std::string(32, '[') + std::string(32, ']') + "}";
   EXPECT_EQ(parse_json_object_strict(deep).defect, JsonDefect::kTooDeep);
-  EXPECT_EQ(parse_json_object_strict(std::string(100000, '[')).defect, JsonDefect::kTooDeep);
+  EXPECT_EQ(parse_json_object_strict("{\"a\":" + std::string(100000, '[') +
+                                     std::string(100000, ']') + "}")
+                .defect,
+            JsonDefect::kTooDeep);
+  // Unbalanced: refused before any depth is reached (simdjson checks the structure first).
+  EXPECT_EQ(parse_json_object_strict(std::string(100000, '[')).defect, JsonDefect::kSyntax);
+}
+
+// Numbers keep the types nlohmann's own parser gives them, so claim checks that ask
+// is_number_unsigned() or get<std::int64_t>() see what they saw before; a number no 64-bit type
+// holds is refused rather than rounded.
+TEST(CryptoEncoding, StrictJsonKeepsNumberTypesAndText) {
+  StrictJson j = parse_json_object_strict(
+      R"({"exp":1796071204,"neg":-5,"big":18446744073709551615,"f":2.5e3,"t":true,"n":null,)"
+      R"("s":"caf\u00e9 \"q\" \ud83d\ude00","nested":{"act":{"sub":"agt_1"}}})");
+  ASSERT_EQ(j.defect, JsonDefect::kNone) << describe(j);
+  EXPECT_TRUE(j.value["exp"].is_number_unsigned());
+  EXPECT_EQ(j.value["exp"].get<std::int64_t>(), 1796071204);
+  EXPECT_TRUE(j.value["neg"].is_number_integer());
+  EXPECT_FALSE(j.value["neg"].is_number_unsigned());
+  EXPECT_EQ(j.value["big"].get<std::uint64_t>(), 18446744073709551615ull);
+  EXPECT_TRUE(j.value["f"].is_number_float());
+  EXPECT_EQ(j.value["f"].get<double>(), 2500.0);
+  EXPECT_EQ(j.value["t"], true);
+  EXPECT_TRUE(j.value["n"].is_null());
+  EXPECT_EQ(j.value["s"], "caf\u00e9 \"q\" \U0001F600");
+  EXPECT_EQ(j.value["nested"]["act"]["sub"], "agt_1");
+  EXPECT_EQ(parse_json_object_strict(R"({"x":123456789012345678901234567890})").defect,
+            JsonDefect::kSyntax);
+  // Lone surrogates and bytes that are not UTF-8 are not text.
+  EXPECT_EQ(parse_json_object_strict(R"({"x":"\ud800"})").defect, JsonDefect::kSyntax);
+  EXPECT_EQ(parse_json_object_strict("{\"x\":\"\xc3\x28\"}").defect, JsonDefect::kSyntax);
 }
 
 TEST(CryptoEncoding, QuotesUntrustedText) {
