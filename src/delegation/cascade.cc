@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/words.h"
+#include "delegation/holder_filters.h"
 #include "delegation/record.h"
 
 namespace custody::delegation {
@@ -31,13 +32,13 @@ Result<std::vector<std::string>> revoke_all(store::Tx& tx, const std::vector<std
 Result<std::vector<std::string>> revoke_for_identity(store::Tx& tx, const std::string& identity,
                                                      Micros now, const std::string& by,
                                                      const std::string& reason) {
-  // Three indexed lookups (subject, actor, client_id) rather than one OR, which SQLite would
-  // answer with a table scan.
+  // Three indexed lookups (holder_filters.h) rather than one OR, which SQLite would answer with
+  // a table scan.
   std::vector<std::string> ids;
-  for (const char* column : {"subject", "actor", "client_id"}) {
+  for (std::string_view role : {kAsSubjectNotClient, kAsActorNotClient, kAsClient}) {
     CUSTODY_ASSIGN(auto rows,
-                   tx.query(std::string("SELECT id FROM delegation_records WHERE ") + column +
-                                " = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id",
+                   tx.query("SELECT id FROM delegation_records WHERE " + std::string(role) +
+                                " AND revoked_at IS NULL AND expires_at > $2 ORDER BY id",
                             {identity, now}));
     for (const auto& row : rows) ids.push_back(row.text(0));
   }
@@ -53,12 +54,15 @@ Result<std::vector<std::string>> revoke_for_entitlement(store::Tx& tx, const std
                                                         const std::string& reason) {
   std::vector<std::string> ids;
   // An authorization code token carries its subject's (the approving human's) entitlements
-  // (oauth/authorization_code.h).
-  for (const char* holder :
-       {"actor = $1", "client_id = $1", "subject = $1 AND grant_type = 'authorization_code'"}) {
-    CUSTODY_ASSIGN(auto rows, tx.query(std::string("SELECT id, scopes, audience FROM "
-                                                   "delegation_records WHERE ") +
-                                           holder +
+  // (oauth/authorization_code.h). Records where the identity is both subject and client are
+  // among kAsClient's.
+  const std::string as_code_subject =
+      std::string(kAsSubjectNotClient) + " AND grant_type = 'authorization_code'";
+  for (std::string_view holder :
+       {kAsActorNotClient, kAsClient, std::string_view(as_code_subject)}) {
+    CUSTODY_ASSIGN(auto rows, tx.query("SELECT id, scopes, audience FROM "
+                                       "delegation_records WHERE " +
+                                           std::string(holder) +
                                            " AND revoked_at IS NULL AND expires_at > $2 "
                                            "ORDER BY id",
                                        {identity, now}));

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/words.h"
+#include "delegation/holder_filters.h"
 #include "directory/entitlements.h"
 
 namespace custody::delegation {
@@ -20,11 +21,12 @@ struct Use {
 Result<Use> usage_of(store::Tx& tx, const std::string& id, const DriftOptions& o, Micros now) {
   Use use;
   Micros from = now - o.unused_for, recent = now - o.recent_for;
-  for (const char* column : {"client_id", "actor"}) {
-    CUSTODY_ASSIGN(auto rows, tx.query(std::string("SELECT scopes, audience, issued_at FROM "
-                                                   "delegation_records WHERE ") +
-                                           column +
-                                           " = $1 AND issued_at >= $2 ORDER BY issued_at DESC "
+  // As client, then as an actor that was not the client (holder_filters.h).
+  for (std::string_view role : {kAsClient, kAsActorNotClient}) {
+    CUSTODY_ASSIGN(auto rows, tx.query("SELECT scopes, audience, issued_at FROM "
+                                       "delegation_records WHERE " +
+                                           std::string(role) +
+                                           " AND issued_at >= $2 ORDER BY issued_at DESC "
                                            "LIMIT $3",
                                        {id, from, std::int64_t{o.max_records}}));
     if (static_cast<int>(rows.size()) >= o.max_records) use.truncated = true;

@@ -83,6 +83,18 @@ Result<std::optional<Record>> find_record(store::Tx& tx, std::string_view id) {
   return std::optional<Record>(std::move(r));
 }
 
+Result<std::optional<ChainLink>> find_link(store::Tx& tx, std::string_view id) {
+  CUSTODY_ASSIGN(auto rows, tx.query("SELECT id, root_id, depth, max_hops, revoked_at FROM "
+                                     "delegation_records WHERE id = $1",
+                                     {std::string(id)}));
+  if (rows.empty()) return std::optional<ChainLink>();
+  const store::Row& row = rows[0];
+  ChainLink link{row.text(0), row.text(1), static_cast<int>(row.integer(2)), std::nullopt,
+                 !row.is_null(4)};
+  if (auto hops = row.opt_integer(3)) link.max_hops = static_cast<int>(*hops);
+  return std::optional<ChainLink>(std::move(link));
+}
+
 Result<bool> is_live(store::Tx& tx, std::string_view id) {
   CUSTODY_ASSIGN(auto rows, tx.query("SELECT revoked_at FROM delegation_records WHERE id = $1",
                                      {std::string(id)}));

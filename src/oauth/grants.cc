@@ -260,14 +260,14 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
   // The subject token, and for custody's own tokens, its record.
   OAUTH_ASSIGN(PresentedToken subject, verify(*subject_token, "subject_token"));
   bool own = subject.issuer == settings.issuer;
-  std::optional<delegation::Record> parent;
+  std::optional<delegation::ChainLink> parent;
   if (own) {
-    auto found = delegation::find_record(tx, subject.jti);
+    auto found = delegation::find_link(tx, subject.jti);
     if (!found.ok()) return OAuthError::server_error("cannot read delegation records");
     if (!*found)
       return OAuthError::invalid_request("subject_token has no delegation record", "subject");
     parent = std::move(**found);
-    if (parent->revoked())
+    if (parent->revoked)
       return OAuthError::invalid_request(
           "subject_token was revoked (delegation " + parent->id + ")", "revoked");
   }
