@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace custody::audit {
 namespace {
@@ -144,7 +145,10 @@ AuditIndexer::~AuditIndexer() {
 
 void AuditIndexer::start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    set_thread_name("audit-index");
+    loop();
+  });
 }
 
 void AuditIndexer::stop() {

@@ -12,6 +12,7 @@
 #include "common/encoding.h"
 #include "common/jcs.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace custody::audit {
 namespace {
@@ -418,7 +419,10 @@ Result<std::string> AuditLog::root_at(store::Tx& tx, std::uint64_t tree_size) co
 void AuditLog::start() {
   std::lock_guard lk(loop_mu_);
   if (signer_.joinable() || stopped_) return;
-  signer_ = std::thread([this] { signer_loop(); });
+  signer_ = std::thread([this] {
+    set_thread_name("audit-signer");
+    signer_loop();
+  });
 }
 
 void AuditLog::signer_loop() {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "policy/approvals.h"
 
 namespace custody::gateway {
@@ -36,7 +37,10 @@ const char* ApprovalWaits::end_name(End end) {
 ApprovalWaits::ApprovalWaits(store::Store& store, const custody::Clock& now, Options options)
     : store_(store), now_(now), options_(options), next_poll_(Clock::now() + options.poll) {
   listener_ = policy::add_decision_listener([this](const std::string& id) { decided(id); });
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("gw-approvals");
+    run();
+  });
 }
 
 ApprovalWaits::~ApprovalWaits() {

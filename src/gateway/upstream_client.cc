@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "gateway/upstream_pool.h"
 #include "net/tls.h"
 
@@ -499,6 +500,7 @@ UpstreamClient::Impl::Impl(UpstreamOptions opts)
   }
   for (auto& context : contexts) {
     threads.emplace_back([&context = *context] {
+      set_thread_name("gw-upstream");
       // Handlers catch what they call; this keeps the thread serving should one still throw.
       for (;;) {
         try {

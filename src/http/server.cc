@@ -20,6 +20,7 @@
 #include "common/encoding.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "common/thread_name.h"
 #include "http/problem.h"
 
 namespace custody::http {
@@ -584,6 +585,7 @@ Result<std::uint16_t> Server::start() {
   impl_->do_accept();
   for (auto& ctx : impl_->contexts) {
     impl_->threads.emplace_back([c = ctx.get()] {
+      set_thread_name("http-io");
       for (;;) {
         try {
           c->run();

@@ -5,6 +5,7 @@
 
 #include "audit/events.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "directory/identity_rows.h"
 #include "net/http_client.h"
 #include "policy/approval_callbacks.h"
@@ -56,7 +57,10 @@ void ApprovalNotifier::start(const std::string& issuer) {
   base_url_ = config_.callback_base_url.empty() ? issuer : config_.callback_base_url;
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
   set_notification_listener([this] { wake(); });
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    set_thread_name("approval-notify");
+    run();
+  });
 }
 
 void ApprovalNotifier::stop() {

@@ -4,6 +4,7 @@
 
 #include "audit/events.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "net/http_client.h"
 #include "ssf/set.h"
 #include "ssf/streams.h"
@@ -43,7 +44,10 @@ Transmitter::~Transmitter() {
 
 void Transmitter::start() {
   set_queue_listener([this] { wake(); });
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    set_thread_name("ssf-push");
+    run();
+  });
 }
 
 void Transmitter::stop() {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace custody::store {
 // The batch states of one write transaction (store.h, BatchState), in creation order.
@@ -123,8 +124,14 @@ Result<std::unique_ptr<Store>> GroupCommitStore::create(std::string backend,
   }
   // The checkpointer first: the writer reads checkpointer_thread_ once it runs.
   if (s->writer_->dialect() == Dialect::kSqlite)
-    s->checkpointer_thread_ = std::thread([p = s.get()] { p->checkpointer_loop(); });
-  s->writer_thread_ = std::thread([p = s.get()] { p->writer_loop(); });
+    s->checkpointer_thread_ = std::thread([p = s.get()] {
+      set_thread_name("store-ckpt");
+      p->checkpointer_loop();
+    });
+  s->writer_thread_ = std::thread([p = s.get()] {
+    set_thread_name("store-writer");
+    p->writer_loop();
+  });
   return std::unique_ptr<Store>(std::move(s));
 }
 

@@ -479,6 +479,22 @@ TEST_P(StoreTest, ReadConnectionsRefuseWrites) {
   EXPECT_FALSE(identity_exists(*s, "agt_sneaky"));
 }
 
+// The store's threads carry names (common/thread_name.h), so that top -H and perf tell the
+// writer from an io thread.
+TEST_P(StoreTest, WriterThreadIsNamed) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  EXPECT_EQ(names.count("store-writer"), 1u);
+  EXPECT_EQ(names.count("store-ckpt"), GetParam() == "sqlite" ? 1u : 0u);
+}
+
 // A full write queue refuses at once instead of growing without bound.
 TEST_P(StoreTest, FullWriteQueueRefusesAtOnce) {
   StoreOptions o = options();

@@ -78,8 +78,8 @@ class SqliteConnection final : public Connection {
 
  private:
   Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    std::string key(sql);
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    // Looked up by the view itself: no copy of the SQL text per statement run.
+    if (auto it = cache_.find(sql); it != cache_.end()) return it->second;
     if (cache_.size() >= kMaxCachedStatements) clear_cache();
     const std::string text = sqlite_rewrite_params(sql);
     sqlite3_stmt* stmt = nullptr;
@@ -93,7 +93,7 @@ class SqliteConnection final : public Connection {
       sqlite3_finalize(stmt);
       return Error::internal("sqlite: more than one statement in a parameterised call");
     }
-    cache_.emplace(std::move(key), stmt);
+    cache_.emplace(std::string(sql), stmt);
     return stmt;
   }
 
@@ -164,8 +164,16 @@ class SqliteConnection final : public Connection {
     cache_.clear();
   }
 
+  // Transparent hashing, so that find() takes a string_view.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const {
+      return std::hash<std::string_view>{}(sql);
+    }
+  };
+
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> cache_;
 };
 
 // Runs a PRAGMA and returns its first column of the first row ("" when it returns none).
