@@ -256,17 +256,30 @@ OAuthResult<directory::Identity> check_active_identity(store::Tx& tx, std::strin
   return check_active_identity(tx, id, role, read);
 }
 
+namespace {
+
+// Where `id`'s facts are in `read`: already there, or read now (one statement, with the device
+// binding and discovery state) and appended. nullopt when no identity has this id.
+Result<std::optional<std::size_t>> facts_of(store::Tx& tx, std::string_view id,
+                                            std::vector<directory::rows::IdentityFacts>& read) {
+  for (std::size_t i = 0; i < read.size(); ++i)
+    if (read[i].identity.id == id) return std::optional<std::size_t>(i);
+  CUSTODY_ASSIGN(auto found, directory::rows::find_identity_facts(tx, id));
+  if (!found) return std::optional<std::size_t>();
+  read.push_back(std::move(*found));
+  return std::optional<std::size_t>(read.size() - 1);
+}
+
+}  // namespace
+
 OAuthResult<directory::Identity> check_active_identity(
     store::Tx& tx, std::string_view id, std::string_view role,
     std::vector<directory::rows::IdentityFacts>& read) {
   std::string r(role);
-  // With its facts: one statement, and the device binding and discovery state come with it.
-  auto found = directory::rows::find_identity_facts(tx, id);
-  if (!found.ok()) return OAuthError::server_error("cannot read identity");
-  if (!*found)
-    return OAuthError::invalid_request(r + " " + std::string(id) + " is not registered", r);
-  read.push_back(std::move(**found));
-  directory::Identity identity = read.back().identity;
+  auto at = facts_of(tx, id, read);
+  if (!at.ok()) return OAuthError::server_error("cannot read identity");
+  if (!*at) return OAuthError::invalid_request(r + " " + std::string(id) + " is not registered", r);
+  directory::Identity identity = read[**at].identity;
   if (identity.kind == directory::Kind::kHuman && role == "client")
     return OAuthError::unauthorized_client("humans cannot be OAuth clients", r);
   if (identity.state != directory::State::kActive)
@@ -275,13 +288,13 @@ OAuthResult<directory::Identity> check_active_identity(
   if (identity.kind != directory::Kind::kHuman) {
     if (!identity.owner_id)
       return OAuthError::invalid_grant(r + " " + identity.id + " has no owner", "owner");
-    auto owner = directory::rows::find_identity_facts(tx, *identity.owner_id);
+    auto owner = facts_of(tx, *identity.owner_id, read);
     if (!owner.ok()) return OAuthError::server_error("cannot read identity");
-    if (*owner) read.push_back(std::move(**owner));
-    if (!*owner || read.back().identity.state != directory::State::kActive)
+    if (!*owner || read[**owner].identity.state != directory::State::kActive)
       return OAuthError::invalid_grant(
           "owner " + *identity.owner_id + " of " + r + " " + identity.id + " is " +
-              (*owner ? std::string(directory::state_name(read.back().identity.state)) : "missing"),
+              (*owner ? std::string(directory::state_name(read[**owner].identity.state))
+                      : "missing"),
           "owner");
   }
   return identity;

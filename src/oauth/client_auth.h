@@ -68,8 +68,10 @@ OAuthResult<AuthenticatedClient> authenticate_client(store::Tx& tx, const OAuthR
 // the refusal ("client", "actor", "subject"); `bound` is the failed bound for token exchange.
 OAuthResult<directory::Identity> check_active_identity(store::Tx& tx, std::string_view id,
                                                        std::string_view role);
-// The same check; appends the rows it read (the identity's and, for a non-human, its owner's)
-// with their facts to `read`, also when the check fails.
+// The same check, sharing rows with the rest of the request: `read` holds the identity rows
+// (with their facts) that this transaction has read so far. An identity or owner found there is
+// not read again (a token exchange's subject usually shares its owner with the client, or is
+// the client); one read now is appended, also when the check fails.
 OAuthResult<directory::Identity> check_active_identity(
     store::Tx& tx, std::string_view id, std::string_view role,
     std::vector<directory::rows::IdentityFacts>& read);
