@@ -145,10 +145,8 @@ AuditIndexer::~AuditIndexer() {
 
 void AuditIndexer::start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    set_thread_name("audit-index");
-    loop();
-  });
+  thread_ = std::thread([this] { loop(); });
+  set_thread_name(thread_, "audit-index");
 }
 
 void AuditIndexer::stop() {

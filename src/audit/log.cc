@@ -419,10 +419,8 @@ Result<std::string> AuditLog::root_at(store::Tx& tx, std::uint64_t tree_size) co
 void AuditLog::start() {
   std::lock_guard lk(loop_mu_);
   if (signer_.joinable() || stopped_) return;
-  signer_ = std::thread([this] {
-    set_thread_name("audit-signer");
-    signer_loop();
-  });
+  signer_ = std::thread([this] { signer_loop(); });
+  set_thread_name(signer_, "audit-signer");
 }
 
 void AuditLog::signer_loop() {

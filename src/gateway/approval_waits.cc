@@ -37,10 +37,8 @@ const char* ApprovalWaits::end_name(End end) {
 ApprovalWaits::ApprovalWaits(store::Store& store, const custody::Clock& now, Options options)
     : store_(store), now_(now), options_(options), next_poll_(Clock::now() + options.poll) {
   listener_ = policy::add_decision_listener([this](const std::string& id) { decided(id); });
-  thread_ = std::thread([this] {
-    set_thread_name("gw-approvals");
-    run();
-  });
+  thread_ = std::thread([this] { run(); });
+  set_thread_name(thread_, "gw-approvals");
 }
 
 ApprovalWaits::~ApprovalWaits() {

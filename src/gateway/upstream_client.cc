@@ -500,7 +500,6 @@ UpstreamClient::Impl::Impl(UpstreamOptions opts)
   }
   for (auto& context : contexts) {
     threads.emplace_back([&context = *context] {
-      set_thread_name("gw-upstream");
       // Handlers catch what they call; this keeps the thread serving should one still throw.
       for (;;) {
         try {
@@ -510,6 +509,7 @@ UpstreamClient::Impl::Impl(UpstreamOptions opts)
         }
       }
     });
+    set_thread_name(threads.back(), "gw-upstream");
   }
 }
 

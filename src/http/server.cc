@@ -585,7 +585,6 @@ Result<std::uint16_t> Server::start() {
   impl_->do_accept();
   for (auto& ctx : impl_->contexts) {
     impl_->threads.emplace_back([c = ctx.get()] {
-      set_thread_name("http-io");
       for (;;) {
         try {
           c->run();
@@ -595,6 +594,7 @@ Result<std::uint16_t> Server::start() {
         }
       }
     });
+    set_thread_name(impl_->threads.back(), "http-io");
   }
   return port;
 }

@@ -57,10 +57,8 @@ void ApprovalNotifier::start(const std::string& issuer) {
   base_url_ = config_.callback_base_url.empty() ? issuer : config_.callback_base_url;
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
   set_notification_listener([this] { wake(); });
-  worker_ = std::thread([this] {
-    set_thread_name("approval-notify");
-    run();
-  });
+  worker_ = std::thread([this] { run(); });
+  set_thread_name(worker_, "approval-notify");
 }
 
 void ApprovalNotifier::stop() {

@@ -44,10 +44,8 @@ Transmitter::~Transmitter() {
 
 void Transmitter::start() {
   set_queue_listener([this] { wake(); });
-  worker_ = std::thread([this] {
-    set_thread_name("ssf-push");
-    run();
-  });
+  worker_ = std::thread([this] { run(); });
+  set_thread_name(worker_, "ssf-push");
 }
 
 void Transmitter::stop() {

@@ -123,15 +123,12 @@ Result<std::unique_ptr<Store>> GroupCommitStore::create(std::string backend,
     CUSTODY_ASSIGN(slot, s->factory_(ConnectionRole::kReader));
   }
   // The checkpointer first: the writer reads checkpointer_thread_ once it runs.
-  if (s->writer_->dialect() == Dialect::kSqlite)
-    s->checkpointer_thread_ = std::thread([p = s.get()] {
-      set_thread_name("store-ckpt");
-      p->checkpointer_loop();
-    });
-  s->writer_thread_ = std::thread([p = s.get()] {
-    set_thread_name("store-writer");
-    p->writer_loop();
-  });
+  if (s->writer_->dialect() == Dialect::kSqlite) {
+    s->checkpointer_thread_ = std::thread([p = s.get()] { p->checkpointer_loop(); });
+    set_thread_name(s->checkpointer_thread_, "store-ckpt");
+  }
+  s->writer_thread_ = std::thread([p = s.get()] { p->writer_loop(); });
+  set_thread_name(s->writer_thread_, "store-writer");
   return std::unique_ptr<Store>(std::move(s));
 }
 
