@@ -87,8 +87,10 @@ TEST(CryptoEncoding, StrictJsonKeepsNumberTypesAndText) {
   EXPECT_TRUE(j.value["n"].is_null());
   EXPECT_EQ(j.value["s"], "caf\u00e9 \"q\" \U0001F600");
   EXPECT_EQ(j.value["nested"]["act"]["sub"], "agt_1");
-  EXPECT_EQ(parse_json_object_strict(R"({"x":123456789012345678901234567890})").defect,
-            JsonDefect::kSyntax);
+  for (const char* text :
+       {R"({"x":123456789012345678901234567890})", R"({"x":18446744073709551616})",
+        R"({"x":-9223372036854775809})", R"({"x":1e400})"})
+    EXPECT_EQ(parse_json_object_strict(text).defect, JsonDefect::kSyntax) << text;
   // Lone surrogates and bytes that are not UTF-8 are not text.
   EXPECT_EQ(parse_json_object_strict(R"({"x":"\ud800"})").defect, JsonDefect::kSyntax);
   EXPECT_EQ(parse_json_object_strict("{\"x\":\"\xc3\x28\"}").defect, JsonDefect::kSyntax);
