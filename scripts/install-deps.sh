@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev libpq-dev
           nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev zlib1g-dev
-          libtomlplusplus-dev curl ca-certificates)
+          libtomlplusplus-dev libgoogle-perftools-dev curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
   # clang + libclang-rt-14-dev (libFuzzer and sanitizer runtimes): the fuzz targets (tests/fuzz).
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format wrk python3

@@ -11,6 +11,8 @@ std::string labels_text(const std::map<std::string, std::string>& labels) {
 }
 
 Result<std::map<std::string, std::string>> parse_labels(const std::string& text) {
+  // What labels_text() stores for none, i.e. for most identities: no parse needed.
+  if (text == "{}") return std::map<std::string, std::string>();
   try {
     auto j = nlohmann::json::parse(text);
     if (!j.is_object()) return Error::internal("stored labels are not a JSON object");

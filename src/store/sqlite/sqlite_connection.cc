@@ -221,6 +221,13 @@ std::string sqlite_rewrite_params(std::string_view sql) {
 Result<std::unique_ptr<Connection>> open_sqlite_connection(const std::string& path,
                                                            ConnectionRole role,
                                                            int busy_timeout_ms) {
+  // SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS, on by default) take one process-wide
+  // mutex around every allocation and free SQLite makes, so the io threads' readers and the
+  // writer queued on it (futex waits under token load). custody reads none of the statistics.
+  // The setting only takes before SQLite initializes, i.e. before the first open; should
+  // something have initialized it earlier, SQLite keeps its default and nothing else changes.
+  static const bool memstatus_off [[maybe_unused]] =
+      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
