@@ -77,6 +77,7 @@ OAuthResult<Issuance> start_issuance(store::Tx& tx, const GrantInput& in, std::s
   Issuance out;
   // What authentication read, when it read it in this transaction.
   out.read_in = &tx;
+  out.read_at = in.now;
   if (in.client.read_in == &tx) out.read = in.client.read;
   if (!in.dpop && dpop_required(in))
     return OAuthError::invalid_dpop_proof("client " + in.client.identity.id +
@@ -204,6 +205,7 @@ OAuthResult<Issuance> grant_client_credentials(store::Tx& tx, const GrantInput& 
   OAUTH_ASSIGN(auto audiences, requested_audiences(in.request));
   OAUTH_ASSIGN(auto ents, entitlements_of(tx, in.client.identity.id, in.now));
   OAUTH_ASSIGN(auto coverage, cover(ents, scopes, audiences, in.client.identity.id));
+  out.entitlements_read.push_back({in.client.identity.id, std::move(ents)});
   auto& r = out.record;
   r.subject = in.client.identity.id;
   r.scopes = coverage.scopes;
@@ -389,6 +391,7 @@ OAuthResult<Issuance> grant_token_exchange(store::Tx& tx, const GrantInput& in,
       return e;
     }
     entitlement_limit = covered->not_after;
+    out.entitlements_read.push_back({actor, std::move(ents)});
   }
 
   // Downstream hops: authority marked as not to be re-delegated stops here.

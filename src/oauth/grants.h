@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "delegation/record.h"
+#include "directory/model.h"
 #include "oauth/access_token.h"
 #include "oauth/client_auth.h"
 #include "oauth/dpop.h"
@@ -86,6 +87,14 @@ struct Issuance {
   // transaction, so that the decision sees the state the grant checked.
   std::vector<directory::rows::IdentityFacts> read;
   const store::Tx* read_in = nullptr;
+  // Likewise the entitlements in force that the grant read (directory::active_entitlements at
+  // `read_at`, in `read_in`): the decision reuses them when it decides at the same time.
+  struct EntitlementsRead {
+    std::string identity_id;
+    std::vector<directory::Entitlement> in_force;
+  };
+  std::vector<EntitlementsRead> entitlements_read;
+  Micros read_at = 0;
 };
 
 struct GrantInput {

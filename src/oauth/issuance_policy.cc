@@ -64,8 +64,13 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
   // The directory as entities, within this transaction; created first so that the initiator's
   // entitlements, read for the context, are read once when the initiator is an entity too.
   policy::DirectoryEntities directory(tx, now);
-  if (issuance.read_in == &tx)
+  if (issuance.read_in == &tx) {
     for (const auto& facts : issuance.read) directory.add_known(facts);
+    // In force at the grant's time: the same rows only when the decision is taken at that time.
+    if (issuance.read_at == now)
+      for (const auto& e : issuance.entitlements_read)
+        directory.add_grants(e.identity_id, e.in_force);
+  }
 
   // The context as a Cedar record, built directly (no JSON round trip; names in key order, which
   // RecordFields appends in O(1)).

@@ -68,6 +68,15 @@ Result<const std::vector<DirectoryEntities::Grant>*> DirectoryEntities::grants_i
   return &grants_.emplace(id, std::move(read)).first->second;
 }
 
+void DirectoryEntities::add_grants(const std::string& id,
+                                   const std::vector<directory::Entitlement>& in_force) {
+  if (grants_.contains(id)) return;
+  std::vector<Grant> grants;
+  grants.reserve(in_force.size());
+  for (const auto& e : in_force) grants.push_back(Grant{e.scope, e.resource, e.tools});
+  grants_.emplace(id, std::move(grants));
+}
+
 void DirectoryEntities::add_known(const directory::rows::IdentityFacts& facts) {
   known_.emplace(facts.identity.id, &facts);
 }

@@ -60,6 +60,13 @@ class DirectoryEntities {
   // this reader. A second row for an id is ignored.
   void add_known(const directory::rows::IdentityFacts& facts);
 
+  // Makes `in_force` identity `id`'s entitlements in force for grants_in_force() and load(),
+  // which then do not read them again. The caller must have read them in this reader's
+  // transaction as directory::active_entitlements(tx, id, now) with this reader's `now`, so that
+  // they are exactly the rows grants_in_force() would read. Once an identity's entitlements are
+  // known (read or added), later additions for it are ignored.
+  void add_grants(const std::string& id, const std::vector<directory::Entitlement>& in_force);
+
   // discovery.enforce of the identities discovery created (false: discovery.enforcement is
   // "alert"). Default true.
   void set_discovery_enforced(bool enforced) { discovery_enforced_ = enforced; }
