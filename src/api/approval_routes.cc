@@ -8,6 +8,7 @@
 // Admins see and decide everything; an owner-role token sees and decides the approvals routed to
 // its human. Separation of duties is enforced by policy::decide_approval.
 #include "api/operation.h"
+#include "api/query.h"
 #include "api/routes.h"
 #include "audit/events.h"
 #include "directory/access.h"
@@ -134,11 +135,7 @@ void add_approval_routes(http::Router& router, ApiContext& api) {
         } else if (name == "cursor") {
           q->cursor = value;
         } else if (name == "limit") {
-          int n = std::atoi(value.c_str());
-          if (n < 1 || n > api.config.limits.max_page_size)
-            return Error::invalid(
-                "limit must be 1.." + std::to_string(api.config.limits.max_page_size), "limit");
-          q->limit = n;
+          CUSTODY_ASSIGN(q->limit, parse_limit(value, api.config));
         } else {
           return Error::invalid("unknown query parameter \"" + name + "\"", name);
         }

@@ -135,17 +135,9 @@ void add_delegation_routes(http::Router& router, ApiContext& api) {
 
   router.add("POST", "/api/v1/delegations/{id}/revoke", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    auto reason = std::make_shared<std::string>("revoked by an administrator");
+    auto reason = std::make_shared<std::string>();
     auto validate = [&api, &req, reason]() -> Status {
-      if (req.body().empty()) return ok_status();
-      CUSTODY_ASSIGN(auto body, json_body(api, req));
-      CUSTODY_TRY(http::check_members(body, {"reason"}));
-      CUSTODY_ASSIGN(auto r, http::opt_string(body, "reason"));
-      if (r) {
-        if (r->empty() || r->size() > 2000)
-          return Error::invalid("reason must be 1..2000 characters", "reason");
-        *reason = *r;
-      }
+      CUSTODY_ASSIGN(*reason, optional_reason(api, req, "revoked by an administrator"));
       return ok_status();
     };
     write_operation(

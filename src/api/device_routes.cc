@@ -13,6 +13,7 @@
 //   POST   /api/v1/devices/{id}/events               req "event": a refusal seen on the host
 #include "api/device_request.h"
 #include "api/operation.h"
+#include "api/query.h"
 #include "api/routes.h"
 #include "audit/events.h"
 #include "crypto/jose_encoding.h"
@@ -306,11 +307,7 @@ void add_admin(http::Router& router, ApiContext& api) {
         } else if (name == "cursor") {
           filter->after_id = value;
         } else if (name == "limit") {
-          int n = std::atoi(value.c_str());
-          if (n < 1 || n > api.config.limits.max_page_size)
-            return Error::invalid(
-                "limit must be 1.." + std::to_string(api.config.limits.max_page_size), "limit");
-          filter->limit = n;
+          CUSTODY_ASSIGN(filter->limit, parse_limit(value, api.config));
         } else {
           return Error::invalid("unknown query parameter \"" + name + "\"", name);
         }
@@ -352,17 +349,9 @@ void add_admin(http::Router& router, ApiContext& api) {
 
   router.add("POST", "/api/v1/devices/{id}/revoke", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
-    auto reason = std::make_shared<std::string>("revoked by an administrator");
+    auto reason = std::make_shared<std::string>();
     auto validate = [&api, &req, reason]() -> Status {
-      if (req.body().empty()) return ok_status();
-      CUSTODY_ASSIGN(auto body, json_body(api, req));
-      CUSTODY_TRY(http::check_members(body, {"reason"}));
-      CUSTODY_ASSIGN(auto r, http::opt_string(body, "reason"));
-      if (r) {
-        if (r->empty() || r->size() > 2000)
-          return Error::invalid("reason is 1..2000 characters", "reason");
-        *reason = *r;
-      }
+      CUSTODY_ASSIGN(*reason, optional_reason(api, req, "revoked by an administrator"));
       return ok_status();
     };
     write_operation(

@@ -9,6 +9,7 @@
 //   GET  /api/v1/inventory/shadow[?format=json|csv]  (or Accept: text/csv)
 #include "api/device_request.h"
 #include "api/operation.h"
+#include "api/query.h"
 #include "api/routes.h"
 #include "audit/events.h"
 #include "http/json_body.h"
@@ -81,11 +82,7 @@ Result<inventory::FindingFilter> parse_filter(const Request& req, const Config& 
     } else if (name == "cursor") {
       f.after_id = value;
     } else if (name == "limit") {
-      int n = std::atoi(value.c_str());
-      if (n < 1 || n > config.limits.max_page_size)
-        return Error::invalid("limit must be 1.." + std::to_string(config.limits.max_page_size),
-                              "limit");
-      f.limit = n;
+      CUSTODY_ASSIGN(f.limit, parse_limit(value, config));
     } else {
       return Error::invalid("unknown query parameter \"" + name + "\"", name);
     }

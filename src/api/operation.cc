@@ -168,6 +168,18 @@ Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& req
   return http::parse_json_object(request, static_cast<int>(api.config.limits.max_json_depth));
 }
 
+Result<std::string> optional_reason(const ApiContext& api, const http::Request& request,
+                                    std::string fallback) {
+  if (request.body().empty()) return fallback;
+  CUSTODY_ASSIGN(auto body, json_body(api, request));
+  CUSTODY_TRY(http::check_members(body, {"reason"}));
+  CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
+  if (!reason) return fallback;
+  if (reason->empty() || reason->size() > 2000)
+    return Error::invalid("reason must be 1..2000 characters", "reason");
+  return std::move(*reason);
+}
+
 Result<std::optional<std::int64_t>> if_match_version(const http::Request& request) {
   std::string_view v = request.header("If-Match");
   if (v.empty()) return std::optional<std::int64_t>();

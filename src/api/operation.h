@@ -52,6 +52,12 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
 // The request's JSON object body under the configured depth limit (http::parse_json_object).
 Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& request);
 
+// The reason a revocation gives: an empty body, or {"reason": null}, keeps `fallback`; otherwise
+// the JSON object may hold only "reason", a string of 1..2000 characters (kInvalidArgument
+// naming "reason" or the stray member otherwise).
+Result<std::string> optional_reason(const ApiContext& api, const http::Request& request,
+                                    std::string fallback);
+
 // The request's bearer token; empty when absent or not a Bearer credential.
 std::string_view bearer_token(const http::Request& request);
 

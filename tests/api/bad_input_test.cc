@@ -197,6 +197,22 @@ TEST_F(BadInputTest, UnknownThingsAreNotFound) {
   for (const auto& c : cases) check(c);
 }
 
+TEST_F(BadInputTest, RevocationReasonsAreCheckedAlike) {
+  // Delegation and device revocations take the same optional {"reason"}: checked before the
+  // record is looked up, so unknown ids still get the validation error.
+  for (auto [path, action] :
+       {std::pair{"/api/v1/delegations/dlg_unknown/revoke", "delegation.revoke"},
+        std::pair{"/api/v1/devices/dev_unknown/revoke", "device.revoke"}}) {
+    check({std::string(action) + " empty reason", "POST", path, R"({"reason": ""})", kJson, 400,
+           "invalid_argument", "reason", action});
+    check({std::string(action) + " long reason", "POST", path,
+           json{{"reason", std::string(2001, 'x')}}.dump(), kJson, 400, "invalid_argument",
+           "reason", action});
+    check({std::string(action) + " stray member", "POST", path, R"({"why": "stolen"})", kJson, 400,
+           "invalid_argument", "why", action});
+  }
+}
+
 TEST_F(BadInputTest, WrongMethodListsTheAllowedOnes) {
   check({"wrong method", "PUT", "/api/v1/identities", R"({})", kJson, 405, "method_not_allowed",
          std::nullopt, "request.refused"});
@@ -225,6 +241,22 @@ TEST_F(BadInputTest, BadQueryParametersAreNamed) {
                      "invalid_argument",
                      "limit",
                      "identity.list"});
+  }
+  // Every list endpoint reads limit alike: digits only ("5x" is not 5), within the page size.
+  for (auto [path, action] : {std::pair{"/api/v1/approvals", "approval.list"},
+                              std::pair{"/api/v1/devices", "device.list"},
+                              std::pair{"/api/v1/discovery/findings", "discovery.list"}}) {
+    for (std::string limit : {"5x", "0"}) {
+      cases.push_back({std::string(path) + " limit=" + limit,
+                       "GET",
+                       std::string(path) + "?limit=" + limit,
+                       "",
+                       {},
+                       400,
+                       "invalid_argument",
+                       "limit",
+                       action});
+    }
   }
   cases.push_back({"unknown state",
                    "GET",
