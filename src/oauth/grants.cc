@@ -77,7 +77,6 @@ OAuthResult<Issuance> start_issuance(store::Tx& tx, const GrantInput& in, std::s
   Issuance out;
   // What authentication read, when it read it in this transaction.
   out.read_in = &tx;
-  out.read_at = in.now;
   if (in.client.read_in == &tx) out.read = in.client.read;
   if (!in.dpop && dpop_required(in))
     return OAuthError::invalid_dpop_proof("client " + in.client.identity.id +

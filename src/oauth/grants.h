@@ -88,13 +88,12 @@ struct Issuance {
   std::vector<directory::rows::IdentityFacts> read;
   const store::Tx* read_in = nullptr;
   // Likewise the entitlements in force that the grant read (directory::active_entitlements at
-  // `read_at`, in `read_in`): the decision reuses them when it decides at the same time.
+  // record.issued_at, in `read_in`): the decision reuses them when it decides at that time.
   struct EntitlementsRead {
     std::string identity_id;
     std::vector<directory::Entitlement> in_force;
   };
   std::vector<EntitlementsRead> entitlements_read;
-  Micros read_at = 0;
 };
 
 struct GrantInput {

@@ -67,7 +67,7 @@ OAuthResult<IssuanceVerdict> authorize_issuance(store::Tx& tx, const policy::Pdp
   if (issuance.read_in == &tx) {
     for (const auto& facts : issuance.read) directory.add_known(facts);
     // In force at the grant's time: the same rows only when the decision is taken at that time.
-    if (issuance.read_at == now)
+    if (issuance.record.issued_at == now)
       for (const auto& e : issuance.entitlements_read)
         directory.add_grants(e.identity_id, e.in_force);
   }
