@@ -291,6 +291,7 @@ void BM_IndexCatchUp(benchmark::State& state) {
 BENCHMARK(BM_IndexCatchUp)
     ->Args({200'000, 10'000})
     ->Args({200'000, 1'000})
+    ->Args({200'000, 512})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
