@@ -61,6 +61,7 @@ Result<Opened> open_everything(const Config& config) {
   options.read_connections = static_cast<int>(config.store_read_connections);
   options.statement_timeout_ms = static_cast<int>(config.store_statement_timeout_ms);
   options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
+  options.read_cache_entries = static_cast<std::size_t>(config.store_read_cache_entries);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
   CUSTODY_TRY(audit::assign_missing_leaves(*store));
   return Opened{std::move(store), std::move(secret), std::move(kek.kek)};
@@ -184,6 +185,17 @@ std::string store_metrics(const store::Store& store) {
          std::to_string(s.batches) + "\n";
   out += "# TYPE custody_store_commit_seconds_total counter\ncustody_store_commit_seconds_total " +
          std::to_string(double(s.commit_micros) / 1e6) + "\n";
+  out +=
+      "# TYPE custody_store_read_cache_hits_total counter\ncustody_store_read_cache_hits_total " +
+      std::to_string(s.read_cache_hits) + "\n";
+  out +=
+      "# TYPE custody_store_read_cache_misses_total "
+      "counter\ncustody_store_read_cache_misses_total " +
+      std::to_string(s.read_cache_misses) + "\n";
+  out +=
+      "# TYPE custody_store_read_cache_resets_total "
+      "counter\ncustody_store_read_cache_resets_total " +
+      std::to_string(s.read_cache_resets) + "\n";
   return out;
 }
 

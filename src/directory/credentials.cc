@@ -16,6 +16,7 @@ constexpr std::int64_t kMinMaxAgeSeconds = 60;
 constexpr std::string_view kColumns =
     "id, identity_id, type, secret_hash, public_jwk, jwk_thumbprint, description, created_by, "
     "created_at, expires_at, revoked_at";
+constexpr std::size_t kExpiresAt = 9;  // its column in kColumns
 
 Result<Credential> from_row(const store::Row& row) {
   Credential c;
@@ -33,6 +34,16 @@ Result<Credential> from_row(const store::Row& row) {
   c.expires_at = row.integer(9);
   c.revoked_at = row.opt_integer(10);
   return c;
+}
+
+// The unrevoked credentials of one type of an identity, by id, expired ones included: expiry is
+// checked on the rows, so that the statement is the same at every `now` and its rows can come
+// from the store's cache (store/tracked_cache.h).
+Result<store::Rows> unrevoked(store::Tx& tx, std::string_view identity_id, CredentialType type) {
+  static const std::string sql = "SELECT " + std::string(kColumns) +
+                                 " FROM credentials WHERE identity_id = $1 AND type = $2 AND "
+                                 "revoked_at IS NULL ORDER BY id";
+  return tx.query_tracked(sql, {std::string(identity_id), std::string(credential_type_name(type))});
 }
 
 Result<std::vector<Credential>> from_rows(const store::Rows& found) {
@@ -160,18 +171,13 @@ Result<Credential> verify_client_secret(store::Tx& tx, std::string_view identity
                                         Micros now) {
   const Error refused = Error::unauthenticated("invalid client credentials");
   if (secret.empty()) return refused;
-  CUSTODY_ASSIGN(store::Rows found,
-                 tx.query("SELECT " + std::string(kColumns) +
-                              " FROM credentials WHERE identity_id = $1 AND type = $2 AND "
-                              "revoked_at IS NULL AND expires_at > $3",
-                          {std::string(identity_id),
-                           std::string(credential_type_name(CredentialType::kClientSecret)), now}));
+  CUSTODY_ASSIGN(store::Rows found, unrevoked(tx, identity_id, CredentialType::kClientSecret));
   // Hash once, then compare against every candidate without stopping early, so the time taken
   // does not tell which (if any) credential matched.
   const std::string presented = hasher.hash_hex(secret);
   std::optional<std::size_t> match;
   for (std::size_t i = 0; i < found.size(); ++i) {
-    if (found[i].is_null(3)) continue;
+    if (found[i].is_null(3) || found[i].integer(kExpiresAt) <= now) continue;  // expired
     if (crypto::constant_time_equal(presented, found[i].text(3)) && !match) match = i;
   }
   if (!match) return refused;
@@ -180,12 +186,8 @@ Result<Credential> verify_client_secret(store::Tx& tx, std::string_view identity
 
 Result<std::vector<Credential>> active_jwk_credentials(store::Tx& tx, std::string_view identity_id,
                                                        Micros now) {
-  CUSTODY_ASSIGN(store::Rows found,
-                 tx.query("SELECT " + std::string(kColumns) +
-                              " FROM credentials WHERE identity_id = $1 AND type = $2 AND "
-                              "revoked_at IS NULL AND expires_at > $3 ORDER BY id",
-                          {std::string(identity_id),
-                           std::string(credential_type_name(CredentialType::kJwk)), now}));
+  CUSTODY_ASSIGN(store::Rows found, unrevoked(tx, identity_id, CredentialType::kJwk));
+  std::erase_if(found, [&](const store::Row& row) { return row.integer(kExpiresAt) <= now; });
   std::vector<Credential> out;
   for (const auto& row : found) {
     CUSTODY_ASSIGN(auto c, from_row(row));

@@ -63,10 +63,13 @@ Result<std::vector<Entitlement>> select_for(store::Tx& tx, std::string_view iden
                                             std::optional<Micros> now) {
   std::string sql = "SELECT " + std::string(kColumns) + " FROM entitlements WHERE identity_id = $1";
   if (now) {
-    sql += " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
-    sql += " ORDER BY created_at DESC, id DESC";
-    CUSTODY_ASSIGN(store::Rows found, tx.query(sql, {std::string(identity_id), *now}));
-    return from_rows(found);
+    // Expiry is checked here, not in the SQL, so that the statement is the same at every `now`
+    // and its rows can come from the store's cache (store/tracked_cache.h).
+    sql += " AND revoked_at IS NULL ORDER BY created_at DESC, id DESC";
+    CUSTODY_ASSIGN(store::Rows found, tx.query_tracked(sql, {std::string(identity_id)}));
+    CUSTODY_ASSIGN(std::vector<Entitlement> all, from_rows(found));
+    std::erase_if(all, [&](const Entitlement& e) { return !e.active_at(*now); });
+    return all;
   }
   sql += " ORDER BY created_at DESC, id DESC";
   CUSTODY_ASSIGN(store::Rows found, tx.query(sql, {std::string(identity_id)}));

@@ -65,7 +65,7 @@ Result<std::optional<IdentityFacts>> find_identity_facts(store::Tx& tx, std::str
       "CASE WHEN f.identity_id IS NULL THEN 0 ELSE 1 END, "
       "CASE WHEN f.drifted_hash IS NULL THEN 0 ELSE 1 END "
       "FROM identities i LEFT JOIN discovery_findings f ON f.identity_id = i.id WHERE i.id = $1";
-  CUSTODY_ASSIGN(store::Rows found, tx.query(sql, {std::string(id)}));
+  CUSTODY_ASSIGN(store::Rows found, tx.query_tracked(sql, {std::string(id)}));
   if (found.empty()) return std::optional<IdentityFacts>();
   IdentityFacts facts;
   CUSTODY_ASSIGN(facts.identity, identity_from_row(found[0]));

@@ -43,14 +43,16 @@ Result<const std::vector<DirectoryEntities::Grant>*> DirectoryEntities::grants_i
     const std::string& id) {
   if (auto it = grants_.find(id); it != grants_.end()) return &it->second;
   // In force as directory::active_entitlements has it (not revoked, not expired at now_), with
-  // only the columns entities use: no order is needed, since they become Cedar sets.
+  // only the columns entities use: no order is needed, since they become Cedar sets. Expiry is
+  // checked on the rows, so that the statement can be answered from the store's cache.
   static const std::string sql =
-      "SELECT scope, resource, tools FROM entitlements WHERE identity_id = $1 AND revoked_at IS "
-      "NULL AND (expires_at IS NULL OR expires_at > $2)";
-  CUSTODY_ASSIGN(store::Rows rows, tx_.query(sql, {id, now_}));
+      "SELECT scope, resource, tools, expires_at FROM entitlements WHERE identity_id = $1 AND "
+      "revoked_at IS NULL";
+  CUSTODY_ASSIGN(store::Rows rows, tx_.query_tracked(sql, {id}));
   std::vector<Grant> read;
   read.reserve(rows.size());
   for (const auto& row : rows) {
+    if (!row.is_null(3) && row.integer(3) <= now_) continue;  // expired
     Grant g{row.text(0), row.text(1), std::nullopt};
     if (!row.is_null(2)) {
       auto tools = nlohmann::json::parse(row.text(2), nullptr, false);

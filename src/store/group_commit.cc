@@ -106,6 +106,7 @@ GroupCommitStore::GroupCommitStore(std::string backend, ConnectionFactory factor
       factory_(std::move(factory)),
       max_batch_(std::max(1, options.max_batch)),
       max_queued_(static_cast<std::size_t>(std::max(1, options.max_queued_writes))),
+      tracked_cache_(options.read_cache_entries),
       writer_(std::move(writer)) {
   const int n = std::max(1, options.read_connections);
   slots_.resize(static_cast<std::size_t>(n));
@@ -185,7 +186,10 @@ Status GroupCommitStore::read(const Work& work) {
     auto begun = conn.exec("BEGIN");
     if (!begun.ok()) st = begun.error();
   }
-  if (st.ok()) st = run_guarded(work, conn);
+  if (st.ok()) {
+    TrackedReadTx tx(conn, tracked_cache_);
+    st = run_guarded(work, tx);
+  }
   if (wrap && !conn.exec("COMMIT").ok()) (void)conn.exec_raw("ROLLBACK");
   return_reader(*slot);
   reads_.fetch_add(1, std::memory_order_relaxed);
@@ -447,6 +451,10 @@ StoreStats GroupCommitStore::stats() const {
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
   s.read_micros = read_micros_.load(std::memory_order_relaxed);
   s.commit_micros = commit_micros_.load(std::memory_order_relaxed);
+  const TrackedCache::Stats cache = tracked_cache_.stats();
+  s.read_cache_hits = cache.hits;
+  s.read_cache_misses = cache.misses;
+  s.read_cache_resets = cache.resets;
   return s;
 }
 

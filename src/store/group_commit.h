@@ -1,7 +1,8 @@
 // GroupCommitStore: the Store contract (store.h) on top of any backend's Connections.
 //
 //  - read(): borrows one of `read_connections` pooled reader connections, waiting while all are
-//    busy; a broken or missing connection is (re)opened on borrow.
+//    busy; a broken or missing connection is (re)opened on borrow. The work's Tx answers
+//    query_tracked from the store's TrackedCache (tracked_cache.h); works see no other change.
 //  - write(): queues the work for the single writer thread, which takes up to max_batch queued
 //    works and runs them in one transaction: BEGIN, then per work SAVEPOINT / work / RELEASE
 //    (or ROLLBACK TO on error; either way the batch states hear of it), then every batch
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "store/connection.h"
+#include "store/tracked_cache.h"
 
 namespace custody::store {
 
@@ -77,6 +79,7 @@ class GroupCommitStore final : public Store {
   const ConnectionFactory factory_;
   const int max_batch_;
   const std::size_t max_queued_;
+  TrackedCache tracked_cache_;  // answers read()s' query_tracked
 
   // Readers: slots_[i] may be null (not opened, or dropped after breaking).
   std::mutex pool_mu_;

@@ -63,6 +63,9 @@ Status in_migration_tx(Connection& conn, Body body) {
   return st;
 }
 
+constexpr std::string_view kSqliteOnly = "{{SQLITE}}";
+constexpr std::string_view kPostgresOnly = "{{POSTGRES}}";
+
 }  // namespace
 
 std::vector<std::string> migration_statements(std::string_view sql, Dialect dialect) {
@@ -84,6 +87,14 @@ std::vector<std::string> migration_statements(std::string_view sql, Dialect dial
     rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
     // Whole-line comments are dropped so that a statement's text is only SQL.
     if (is_comment_line(line)) continue;
+    // A line for one dialect only (triggers: their bodies differ).
+    if (line.starts_with(kSqliteOnly)) {
+      if (!lite) continue;
+      line.remove_prefix(kSqliteOnly.size());
+    } else if (line.starts_with(kPostgresOnly)) {
+      if (lite) continue;
+      line.remove_prefix(kPostgresOnly.size());
+    }
     current.append(line);
     current.push_back('\n');
     if (trim(line).ends_with(';')) flush(current, out);

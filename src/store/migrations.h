@@ -6,7 +6,9 @@
 //   {{SERIAL_PK}}  SQLite: INTEGER PRIMARY KEY AUTOINCREMENT   PostgreSQL: BIGSERIAL PRIMARY KEY
 //   {{BLOB}}       SQLite: BLOB                                 PostgreSQL: BYTEA
 //   {{WITHOUT_ROWID}} SQLite: WITHOUT ROWID (after a CREATE TABLE's ")")   PostgreSQL: nothing
-// Statements are separated by ";" at the end of a line.
+// A line that starts with {{SQLITE}} or {{POSTGRES}} is kept (without the token) only for that
+// dialect.
+// Statements are separated by ";" at the end of a line (so a trigger body stays on one line).
 #pragma once
 
 #include <string>

@@ -72,8 +72,18 @@ class Tx {
   // Runs a statement that returns no rows; the result is the number of rows changed.
   virtual Result<std::int64_t> exec(std::string_view sql, std::span<const Value> params) = 0;
 
+  // A statement that reads only the version-tracked directory tables and depends on nothing but
+  // them and its parameters (tracked_cache.h). Inside Store::read() it may be answered from the
+  // store's cache, exactly as the snapshot would answer it; elsewhere it is query().
+  virtual Result<Rows> query_tracked(std::string_view sql, std::span<const Value> params) {
+    return query(sql, params);
+  }
+
   Result<Rows> query(std::string_view sql, std::initializer_list<Value> params = {}) {
     return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  Result<Rows> query_tracked(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query_tracked(sql, std::span<const Value>(params.begin(), params.size()));
   }
   Result<std::int64_t> exec(std::string_view sql, std::initializer_list<Value> params = {}) {
     return exec(sql, std::span<const Value>(params.begin(), params.size()));
@@ -97,15 +107,20 @@ struct StoreOptions {
   // runaway query), which then fails with kUnavailable; migrations run without it. 0: none.
   // SQLite has no such limit (busy_timeout_ms bounds its lock waits).
   int statement_timeout_ms = 0;
+  // Most entries of the cache of tracked-table reads (tracked_cache.h); 0 turns it off.
+  std::size_t read_cache_entries = 10000;
 };
 
 struct StoreStats {
   std::uint64_t reads = 0;
-  std::uint64_t writes = 0;         // works committed
-  std::uint64_t batches = 0;        // COMMITs
-  std::uint64_t write_errors = 0;   // works that failed
-  std::uint64_t read_micros = 0;    // total time in read()
-  std::uint64_t commit_micros = 0;  // total time from BEGIN to durable COMMIT, per batch
+  std::uint64_t writes = 0;             // works committed
+  std::uint64_t batches = 0;            // COMMITs
+  std::uint64_t write_errors = 0;       // works that failed
+  std::uint64_t read_micros = 0;        // total time in read()
+  std::uint64_t commit_micros = 0;      // total time from BEGIN to durable COMMIT, per batch
+  std::uint64_t read_cache_hits = 0;    // tracked statements answered from the cache
+  std::uint64_t read_cache_misses = 0;  // ... and run
+  std::uint64_t read_cache_resets = 0;  // times a tracked-table change (or a full cache) emptied it
 };
 
 class Store {

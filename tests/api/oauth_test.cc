@@ -130,6 +130,44 @@ TEST_F(OAuthTest, SuspendedClientAndRetiredOwnerGetNoToken) {
   EXPECT_TRUE(Refused(client_credentials(c, b.id), 401, "invalid_client", "", "suspended"));
 }
 
+TEST_F(OAuthTest, EveryDirectoryChangeCountsFromTheVeryNextTokenRequest) {
+  // Token requests read the client's rows through the store's cache (docs/architecture.md); each
+  // change below must refuse the request that follows it, with its reason.
+  Agent a = agent("cache-a"), b = agent("cache-b");
+  Response granted =
+      admin().post("/api/v1/identities/" + a.id + "/entitlements",
+                   json{{"scope", "read"}, {"resource", b.id}, {"justification", "cache test"}});
+  ASSERT_EQ(granted.status, 201) << granted.describe();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(client_credentials(a, b.id, "read").status, 200);
+
+  ASSERT_EQ(admin().del("/api/v1/entitlements/" + granted.json()["id"].get<std::string>()).status,
+            200);
+  EXPECT_TRUE(Refused(client_credentials(a, b.id, "read"), 400, "invalid_scope", "entitlement",
+                      "not entitled to scope \"read\""));
+  entitle(a, "read", b.id);
+  ASSERT_EQ(client_credentials(a, b.id, "read").status, 200);
+
+  // Its only secret revoked; a new one works at once.
+  Response creds = admin().get("/api/v1/identities/" + a.id + "/credentials");
+  ASSERT_EQ(creds.status, 200) << creds.describe();
+  const json listed = creds.json();
+  ASSERT_EQ(listed["items"].size(), 1u) << creds.describe();
+  for (const auto& c : listed["items"])
+    ASSERT_EQ(admin().del("/api/v1/credentials/" + c["id"].get<std::string>()).status, 200);
+  EXPECT_TRUE(Refused(client_credentials(a, b.id, "read"), 401, "invalid_client", "",
+                      "invalid client credentials"));
+  Response fresh =
+      admin().post("/api/v1/identities/" + a.id + "/credentials", json{{"type", "client_secret"}});
+  ASSERT_EQ(fresh.status, 201) << fresh.describe();
+  a.secret = fresh.json()["secret"];
+  ASSERT_EQ(client_credentials(a, b.id, "read").status, 200);
+
+  // The client suspended.
+  ASSERT_EQ(admin().post("/api/v1/identities/" + a.id + "/suspend", json::object()).status, 200);
+  EXPECT_TRUE(
+      Refused(client_credentials(a, b.id, "read"), 401, "invalid_client", "client", "suspended"));
+}
+
 TEST_F(OAuthTest, TwoHopExchangeNestsActTracesAndRevokesTheSubtree) {
   Agent a = agent("hop-a"), b = agent("hop-b"), c = agent("hop-c");
   entitle(a, "read", b.id);

@@ -76,6 +76,7 @@ class DirectoryTest : public ::testing::TestWithParam<std::string> {
       pg_db_ = db;
       url = with_database(*admin, db);
     }
+    url_ = url;
     store::StoreOptions options;
     options.url = url;
     auto opened = store::open_store(options);
@@ -180,6 +181,7 @@ class DirectoryTest : public ::testing::TestWithParam<std::string> {
     return Principal{.token_id = "tok_owner", .role = Role::kOwner, .human_id = h.id};
   }
 
+  std::string url_;               // the store's URL: a second store can open the same database
   std::string dir_;               // sqlite
   std::string pg_admin_, pg_db_;  // postgres
   std::unique_ptr<store::Store> store_;
