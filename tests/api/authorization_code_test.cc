@@ -99,14 +99,7 @@ class AuthorizationCodeTest : public OAuthFixture {
     json body = owned_body("agent", owner_, name);
     body["labels"] = {{"custody.dev/redirect-uris", redirect_uris}};
     if (is_public) body["labels"]["custody.dev/public-client"] = "true";
-    Agent a;
-    a.id = create_identity(admin(), body)["id"].get<std::string>();
-    activate(a.id);
-    Response cred = admin().post("/api/v1/identities/" + a.id + "/credentials",
-                                 json{{"type", "client_secret"}});
-    EXPECT_EQ(cred.status, 201) << cred.describe();
-    a.secret = cred.json().value("secret", "");
-    return a;
+    return activated_with_secret(create_identity(admin(), body)["id"].get<std::string>());
   }
   std::string token_for(const std::string& human, const std::string& role = "owner") {
     json body = {{"role", role}, {"description", "authorization code test"}};

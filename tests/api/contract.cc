@@ -1,23 +1,9 @@
 // Assertions for the shapes docs/api.md promises, and small request helpers shared by the tests.
 #include "harness.h"
+#include "net/url.h"
 
 namespace custody::apitest {
 namespace {
-
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
-}
 
 // All items of a paginated list endpoint; `base` already carries its query ("?…").
 std::vector<json> all_pages(Client& client, const std::string& base) {
@@ -25,7 +11,7 @@ std::vector<json> all_pages(Client& client, const std::string& base) {
   std::string cursor;
   for (int page = 0; page < 1000; ++page) {
     std::string target = base + (base.back() == '?' ? "" : "&") + "limit=1000";
-    if (!cursor.empty()) target += "&cursor=" + url_encode(cursor);
+    if (!cursor.empty()) target += "&cursor=" + net::percent_encode(cursor);
     Response r = client.get(target);
     EXPECT_EQ(r.status, 200) << target << "\n" << r.describe();
     auto j = r.json();
@@ -67,8 +53,8 @@ std::optional<json> find_audit_event(Client& admin, const Response& r, std::stri
                                      std::string_view action) {
   std::string rid = r.header("X-Request-Id");
   if (rid.empty()) return std::nullopt;
-  for (const auto& e :
-       audit_events(admin, "outcome=" + url_encode(outcome) + "&action=" + url_encode(action))) {
+  for (const auto& e : audit_events(admin, "outcome=" + net::percent_encode(outcome) +
+                                               "&action=" + net::percent_encode(action))) {
     if (e.value("request_id", "") == rid) return e;
   }
   return std::nullopt;

@@ -43,12 +43,6 @@ json healthy_posture() {
       {"warnings", json::array()}};
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 struct TestDevice {
   std::string id;
   crypto::Jwk key;

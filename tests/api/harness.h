@@ -42,6 +42,12 @@ std::string test_backend();
 std::string backend_skip_reason();
 // Random lowercase hex of 2*bytes characters.
 std::string random_hex(std::size_t bytes);
+// Seconds since the epoch now, as JWT times (iat, exp) count them.
+inline std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct Response {
   int status = 0;

@@ -1,7 +1,7 @@
 // An HTTP receiver on 127.0.0.1 for tests of what custodyd sends out (approver webhooks, CIBA
-// pings; tests/api/ssf_test.cc has its own for SETs): records each request with its headers and
-// answers with the next scripted status (204 when none is scripted). One connection at a time,
-// Connection: close.
+// pings, pushed SETs): records each request with its headers and answers with the next scripted
+// status and JSON body (the default status, 204 unless set, when none is scripted). One
+// connection at a time, Connection: close.
 #pragma once
 
 #include <arpa/inet.h>
@@ -43,15 +43,21 @@ class LoopbackReceiver {
     }
   };
 
-  explicit LoopbackReceiver(std::string path = "/hook") : path_(std::move(path)) { listen(); }
+  // `port` 0 picks a free one; another port rebinds one a stopped receiver used.
+  explicit LoopbackReceiver(std::string path = "/hook", std::uint16_t port = 0,
+                            int default_status = 204)
+      : path_(std::move(path)), default_status_(default_status) {
+    listen(port);
+  }
   ~LoopbackReceiver() { stop(); }
   LoopbackReceiver(const LoopbackReceiver&) = delete;
   LoopbackReceiver& operator=(const LoopbackReceiver&) = delete;
 
+  std::uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + path_; }
-  void script(int status) {
+  void script(int status, std::string json_body = {}) {
     std::lock_guard lock(mu_);
-    scripted_.push_back(status);
+    scripted_.emplace_back(status, std::move(json_body));
   }
   std::vector<Received> received() {
     std::lock_guard lock(mu_);
@@ -74,15 +80,17 @@ class LoopbackReceiver {
   }
 
  private:
-  void listen() {
+  void listen(std::uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    addr.sin_port = htons(port);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(fd_, 16) != 0) {
-      ADD_FAILURE() << "receiver cannot listen";
+      ADD_FAILURE() << "receiver cannot listen on port " << port;
       return;
     }
     socklen_t len = sizeof addr;
@@ -130,27 +138,29 @@ class LoopbackReceiver {
     r.method = r.head.substr(0, sp1);
     r.target = r.head.substr(sp1 + 1, sp2 - sp1 - 1);
     r.body = data.substr(head_end + 4, length);
-    int status = 204;
+    std::pair<int, std::string> reply{default_status_, ""};
     {
       std::lock_guard lock(mu_);
       received_.push_back(r);
       if (!scripted_.empty()) {
-        status = scripted_.front();
+        reply = std::move(scripted_.front());
         scripted_.pop_front();
       }
     }
-    std::string out = "HTTP/1.1 " + std::to_string(status) +
-                      " X\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    std::string out = "HTTP/1.1 " + std::to_string(reply.first) + " X\r\nConnection: close\r\n";
+    if (!reply.second.empty()) out += "Content-Type: application/json\r\n";
+    out += "Content-Length: " + std::to_string(reply.second.size()) + "\r\n\r\n" + reply.second;
     (void)::send(c, out.data(), out.size(), MSG_NOSIGNAL);
   }
 
   std::string path_;
+  const int default_status_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mu_;
-  std::deque<int> scripted_;
+  std::deque<std::pair<int, std::string>> scripted_;
   std::vector<Received> received_;
 };
 

@@ -8,25 +8,16 @@
 
 #include "common/encoding.h"
 #include "harness.h"
+#include "net/url.h"
 
 namespace custody::apitest {
 
 inline constexpr std::string_view kExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
 inline constexpr std::string_view kAccessToken = "urn:ietf:params:oauth:token-type:access_token";
 
+// application/x-www-form-urlencoded values: everything but RFC 3986 unreserved characters escaped.
 inline std::string form_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return net::percent_encode(s);
 }
 
 inline std::string form(const std::vector<std::pair<std::string, std::string>>& params) {
@@ -63,8 +54,12 @@ class OAuthFixture : public SharedCustodydTest {
   }
 
   Agent agent(const std::string& name) {
+    return activated_with_secret(create_agent(admin(), owner_, name)["id"].get<std::string>());
+  }
+  // The identity `id` activated, with a new client secret.
+  Agent activated_with_secret(const std::string& id) {
     Agent a;
-    a.id = create_agent(admin(), owner_, name)["id"].get<std::string>();
+    a.id = id;
     activate(a.id);
     Response cred = admin().post("/api/v1/identities/" + a.id + "/credentials",
                                  json{{"type", "client_secret"}});

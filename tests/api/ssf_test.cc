@@ -32,6 +32,8 @@
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "harness.h"
+#include "loopback_receiver.h"
+#include "net/url.h"
 
 namespace custody::apitest {
 namespace {
@@ -47,154 +49,10 @@ constexpr const char* kTokenClaimsChange =
 constexpr const char* kPush = "urn:ietf:rfc:8935";
 constexpr const char* kPoll = "urn:ietf:rfc:8936";
 
-std::string form_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// A minimal RFC 8935 receiver on 127.0.0.1: records each request and answers with the next
-// scripted response (202 when none is scripted). One connection at a time, Connection: close.
-class Receiver {
+// An RFC 8935 receiver: answers 202 unless told otherwise.
+class Receiver : public LoopbackReceiver {
  public:
-  struct Received {
-    std::string method, target, content_type, authorization, body;
-  };
-
-  explicit Receiver(std::uint16_t port = 0) { listen(port); }
-  ~Receiver() { stop(); }
-
-  std::uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/events"; }
-
-  void script(int status, std::string body = {}) {
-    std::lock_guard lock(mu_);
-    scripted_.emplace_back(status, std::move(body));
-  }
-  std::vector<Received> received() {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
-  // Waits until at least `n` requests have arrived.
-  bool wait_for(std::size_t n, Millis timeout = Millis(10'000)) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (received().size() >= n) return true;
-      std::this_thread::sleep_for(Millis(20));
-    }
-    return received().size() >= n;
-  }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  void listen(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 16) != 0) {
-      ADD_FAILURE() << "receiver cannot listen on port " << port;
-      return;
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      handle(c);
-      ::close(c);
-    }
-  }
-
-  static std::string header(const std::string& head, std::string name) {
-    std::string lower = head;
-    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    auto at = lower.find("\r\n" + name + ":");
-    if (at == std::string::npos) return {};
-    auto start = at + 3 + name.size();
-    auto end = head.find("\r\n", start);
-    std::string value = head.substr(start, end - start);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    return value;
-  }
-
-  void handle(int c) {
-    std::string data;
-    char buf[4096];
-    auto deadline = std::chrono::steady_clock::now() + Millis(5000);
-    std::size_t head_end = std::string::npos;
-    std::size_t length = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{c, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      ssize_t n = ::recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      data.append(buf, static_cast<std::size_t>(n));
-      if (head_end == std::string::npos) {
-        head_end = data.find("\r\n\r\n");
-        if (head_end != std::string::npos)
-          length = std::stoul("0" + header(data.substr(0, head_end + 2), "content-length"));
-      }
-      if (head_end != std::string::npos && data.size() >= head_end + 4 + length) break;
-    }
-    if (head_end == std::string::npos) return;
-    std::string head = data.substr(0, head_end + 2);
-    Received r;
-    auto sp1 = head.find(' ');
-    auto sp2 = head.find(' ', sp1 + 1);
-    r.method = head.substr(0, sp1);
-    r.target = head.substr(sp1 + 1, sp2 - sp1 - 1);
-    r.content_type = header(head, "content-type");
-    r.authorization = header(head, "authorization");
-    r.body = data.substr(head_end + 4, length);
-    std::pair<int, std::string> reply{202, ""};
-    {
-      std::lock_guard lock(mu_);
-      received_.push_back(r);
-      if (!scripted_.empty()) {
-        reply = scripted_.front();
-        scripted_.pop_front();
-      }
-    }
-    std::string out = "HTTP/1.1 " + std::to_string(reply.first) +
-                      " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                      "Content-Length: " +
-                      std::to_string(reply.second.size()) + "\r\n\r\n" + reply.second;
-    (void)::send(c, out.data(), out.size(), MSG_NOSIGNAL);
-  }
-
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mu_;
-  std::deque<std::pair<int, std::string>> scripted_;
-  std::vector<Received> received_;
+  explicit Receiver(std::uint16_t port = 0) : LoopbackReceiver("/events", port, 202) {}
 };
 
 using custody::test_support::write_self_signed;
@@ -498,11 +356,11 @@ TEST_F(SsfTest, StreamsBelongToTheirReceivers) {
         admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
     EXPECT_EQ(cred.status, 201) << cred.describe();
     std::string basic =
-        "Basic " + base64_encode(id + ":" + form_encode(cred.json().value("secret", "")));
+        "Basic " + base64_encode(id + ":" + net::percent_encode(cred.json().value("secret", "")));
     Client c(server_->port());
     Response t = c.request_raw(
         "POST", "/oauth2/token",
-        "grant_type=client_credentials&audience=" + form_encode(issuer) + "&scope=" + scope,
+        "grant_type=client_credentials&audience=" + net::percent_encode(issuer) + "&scope=" + scope,
         {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", basic}});
     EXPECT_EQ(t.status, 200) << t.describe();
     return std::make_pair(id, t.json().value("access_token", std::string()));
@@ -569,8 +427,8 @@ TEST_F(SsfTest, PushDeliversSignedSetsToTheReceiver) {
   auto got = receiver.received();
   EXPECT_EQ(got[0].method, "POST");
   EXPECT_EQ(got[0].target, "/events");
-  EXPECT_EQ(got[0].content_type, "application/secevent+jwt");
-  EXPECT_EQ(got[0].authorization, "Bearer receiver-secret");
+  EXPECT_EQ(got[0].header("Content-Type"), "application/secevent+jwt");
+  EXPECT_EQ(got[0].header("Authorization"), "Bearer receiver-secret");
   json claims = verify_set(got[0].body);
   EXPECT_EQ(claims["events"][kVerification]["state"], "push-1");
   EXPECT_EQ(claims["aud"], stream["aud"]);

@@ -893,9 +893,11 @@ TEST(StoreMigrationText, ReplacesTokensAndSplitsStatements) {
             "CREATE TABLE k (a TEXT, b BIGINT, PRIMARY KEY (a, b)) WITHOUT ROWID;");
   EXPECT_EQ(migration_statements(clustered, Dialect::kPostgres).at(0),
             "CREATE TABLE k (a TEXT, b BIGINT, PRIMARY KEY (a, b)) ;");
+}
 
-  // Lines for one dialect only: kept without their token there, dropped elsewhere; a trigger
-  // body's inner ";" does not end the statement.
+// Lines for one dialect only (migration 0019's triggers): kept without their token there,
+// dropped elsewhere; a trigger body's inner ";" does not end the statement.
+TEST(StoreMigrationText, LinesForOneDialectOnly) {
   const char* triggers =
       "CREATE TABLE v (n BIGINT);\n"
       "{{SQLITE}}CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE v SET n = n + 1; END;\n"
