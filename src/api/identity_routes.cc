@@ -141,6 +141,8 @@ void add_transition(http::Router& router, ApiContext& api, const char* verb,
                    CUSTODY_ASSIGN(auto body, json_body(api, req));
                    CUSTODY_TRY(http::check_members(body, {"reason"}));
                    CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
+                   if (reason && reason->size() > 2000)
+                     return Error::invalid("reason is at most 2000 characters", "reason");
                    if (reason) in->reason = *reason;
                  }
                  CUSTODY_ASSIGN(in->version, if_match_version(req));

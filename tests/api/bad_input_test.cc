@@ -211,6 +211,15 @@ TEST_F(BadInputTest, RevocationReasonsAreCheckedAlike) {
     check({std::string(action) + " stray member", "POST", path, R"({"why": "stolen"})", kJson, 400,
            "invalid_argument", "why", action});
   }
+  // Identity transitions and approval decisions take an optional reason that may be empty, of at
+  // most 2000 characters too.
+  for (auto [path, action] :
+       {std::pair{"/api/v1/identities/agt_unknown/suspend", "identity.suspend"},
+        std::pair{"/api/v1/approvals/apr_unknown/deny", "approval.deny"}}) {
+    check({std::string(action) + " long reason", "POST", path,
+           json{{"reason", std::string(2001, 'x')}}.dump(), kJson, 400, "invalid_argument",
+           "reason", action});
+  }
 }
 
 TEST_F(BadInputTest, WrongMethodListsTheAllowedOnes) {
