@@ -35,15 +35,7 @@ void add_decision(http::Router& router, ApiContext& api, const char* verb, bool 
                std::string id(req.param("id"));
                auto reason = std::make_shared<std::string>();
                auto validate = [&api, &req, reason]() -> Status {
-                 if (req.body().empty()) return ok_status();
-                 CUSTODY_ASSIGN(auto body, json_body(api, req));
-                 CUSTODY_TRY(http::check_members(body, {"reason"}));
-                 CUSTODY_ASSIGN(auto r, http::opt_string(body, "reason"));
-                 if (r) {
-                   if (r->size() > 2000)
-                     return Error::invalid("reason is at most 2000 characters", "reason");
-                   *reason = *r;
-                 }
+                 CUSTODY_ASSIGN(*reason, optional_reason(api, req, "", EmptyReason::kAccepted));
                  return ok_status();
                };
                write_operation(

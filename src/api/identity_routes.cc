@@ -137,14 +137,7 @@ void add_transition(http::Router& router, ApiContext& api, const char* verb,
                };
                auto in = std::make_shared<Input>();
                auto validate = [&api, &req, in]() -> Status {
-                 if (!req.body().empty()) {
-                   CUSTODY_ASSIGN(auto body, json_body(api, req));
-                   CUSTODY_TRY(http::check_members(body, {"reason"}));
-                   CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
-                   if (reason && reason->size() > 2000)
-                     return Error::invalid("reason is at most 2000 characters", "reason");
-                   if (reason) in->reason = *reason;
-                 }
+                 CUSTODY_ASSIGN(in->reason, optional_reason(api, req, "", EmptyReason::kAccepted));
                  CUSTODY_ASSIGN(in->version, if_match_version(req));
                  return ok_status();
                };

@@ -169,13 +169,16 @@ Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& req
 }
 
 Result<std::string> optional_reason(const ApiContext& api, const http::Request& request,
-                                    std::string fallback) {
+                                    std::string fallback, EmptyReason empty) {
+  constexpr std::size_t kMaxReason = 2000;
   if (request.body().empty()) return fallback;
   CUSTODY_ASSIGN(auto body, json_body(api, request));
   CUSTODY_TRY(http::check_members(body, {"reason"}));
   CUSTODY_ASSIGN(auto reason, http::opt_string(body, "reason"));
   if (!reason) return fallback;
-  if (reason->empty() || reason->size() > 2000)
+  if (empty == EmptyReason::kAccepted && reason->size() > kMaxReason)
+    return Error::invalid("reason is at most 2000 characters", "reason");
+  if (empty == EmptyReason::kRefused && (reason->empty() || reason->size() > kMaxReason))
     return Error::invalid("reason must be 1..2000 characters", "reason");
   return std::move(*reason);
 }

@@ -52,11 +52,14 @@ void refuse(ApiContext& api, const http::Request& request, http::Responder respo
 // The request's JSON object body under the configured depth limit (http::parse_json_object).
 Result<nlohmann::json> json_body(const ApiContext& api, const http::Request& request);
 
-// The reason a revocation gives: an empty body, or {"reason": null}, keeps `fallback`; otherwise
-// the JSON object may hold only "reason", a string of 1..2000 characters (kInvalidArgument
-// naming "reason" or the stray member otherwise).
+// The reason a state change gives (revocations, approval decisions, identity transitions): an
+// empty body, or {"reason": null}, keeps `fallback`; otherwise the JSON object may hold only
+// "reason", a string of at most 2000 characters, and not empty unless `empty` accepts it
+// (kInvalidArgument naming "reason" or the stray member otherwise).
+enum class EmptyReason { kRefused, kAccepted };
 Result<std::string> optional_reason(const ApiContext& api, const http::Request& request,
-                                    std::string fallback);
+                                    std::string fallback,
+                                    EmptyReason empty = EmptyReason::kRefused);
 
 // The request's bearer token; empty when absent or not a Bearer credential.
 std::string_view bearer_token(const http::Request& request);

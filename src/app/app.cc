@@ -173,29 +173,20 @@ void maintain_oauth(oauth::KeyManager& keys, store::Store& store, const Clock& c
 std::string store_metrics(const store::Store& store) {
   auto s = store.stats();
   std::string out;
-  out += "# TYPE custody_store_reads_total counter\ncustody_store_reads_total " +
-         std::to_string(s.reads) + "\n";
-  out += "# TYPE custody_store_read_seconds_total counter\ncustody_store_read_seconds_total " +
-         std::to_string(double(s.read_micros) / 1e6) + "\n";
-  out += "# TYPE custody_store_writes_total counter\ncustody_store_writes_total " +
-         std::to_string(s.writes) + "\n";
-  out += "# TYPE custody_store_write_errors_total counter\ncustody_store_write_errors_total " +
-         std::to_string(s.write_errors) + "\n";
-  out += "# TYPE custody_store_commits_total counter\ncustody_store_commits_total " +
-         std::to_string(s.batches) + "\n";
-  out += "# TYPE custody_store_commit_seconds_total counter\ncustody_store_commit_seconds_total " +
-         std::to_string(double(s.commit_micros) / 1e6) + "\n";
-  out +=
-      "# TYPE custody_store_read_cache_hits_total counter\ncustody_store_read_cache_hits_total " +
-      std::to_string(s.read_cache_hits) + "\n";
-  out +=
-      "# TYPE custody_store_read_cache_misses_total "
-      "counter\ncustody_store_read_cache_misses_total " +
-      std::to_string(s.read_cache_misses) + "\n";
-  out +=
-      "# TYPE custody_store_read_cache_resets_total "
-      "counter\ncustody_store_read_cache_resets_total " +
-      std::to_string(s.read_cache_resets) + "\n";
+  auto counter = [&out](std::string_view name, const std::string& value) {
+    out.append("# TYPE ").append(name).append(" counter\n");
+    out.append(name).append(" ").append(value).append("\n");
+  };
+  auto seconds = [](std::uint64_t micros) { return std::to_string(double(micros) / 1e6); };
+  counter("custody_store_reads_total", std::to_string(s.reads));
+  counter("custody_store_read_seconds_total", seconds(s.read_micros));
+  counter("custody_store_writes_total", std::to_string(s.writes));
+  counter("custody_store_write_errors_total", std::to_string(s.write_errors));
+  counter("custody_store_commits_total", std::to_string(s.batches));
+  counter("custody_store_commit_seconds_total", seconds(s.commit_micros));
+  counter("custody_store_read_cache_hits_total", std::to_string(s.read_cache_hits));
+  counter("custody_store_read_cache_misses_total", std::to_string(s.read_cache_misses));
+  counter("custody_store_read_cache_resets_total", std::to_string(s.read_cache_resets));
   return out;
 }
 

@@ -55,8 +55,9 @@ Result<std::int64_t> index_pending(store::Store& store, std::int64_t max_events)
 //
 // Batches are small on purpose: a batch is one work of the single group-commit writer, and every
 // write queued behind it (each token's delegation record and audit event) waits until it is done.
-// Writing the keys of 10,000 events held the writer for about 7 ms every 200 ms under token load,
-// which was the token endpoint's whole p99 tail (11 ms; 6-8 ms with 512). Per event, small batches
+// Writing the keys of 10,000 events held the writer for an estimated 7 ms every 200 ms under token
+// load (its share of the writer's perf samples), the token endpoint's p99 tail: 10-11 ms, 6-8 ms
+// with 512 (docs/benchmarks.md). Per event, small batches
 // cost the writer no more CPU (BM_IndexCatchUp); they only need more commits when catching up
 // alone, and under load they share the appends' commits.
 class AuditIndexer {

@@ -16,7 +16,6 @@ constexpr std::int64_t kMinMaxAgeSeconds = 60;
 constexpr std::string_view kColumns =
     "id, identity_id, type, secret_hash, public_jwk, jwk_thumbprint, description, created_by, "
     "created_at, expires_at, revoked_at";
-constexpr std::size_t kExpiresAt = 9;  // its column in kColumns
 
 Result<Credential> from_row(const store::Row& row) {
   Credential c;
@@ -36,16 +35,6 @@ Result<Credential> from_row(const store::Row& row) {
   return c;
 }
 
-// The unrevoked credentials of one type of an identity, by id, expired ones included: expiry is
-// checked on the rows, so that the statement is the same at every `now` and its rows can come
-// from the store's cache (store/tracked_cache.h).
-Result<store::Rows> unrevoked(store::Tx& tx, std::string_view identity_id, CredentialType type) {
-  static const std::string sql = "SELECT " + std::string(kColumns) +
-                                 " FROM credentials WHERE identity_id = $1 AND type = $2 AND "
-                                 "revoked_at IS NULL ORDER BY id";
-  return tx.query_tracked(sql, {std::string(identity_id), std::string(credential_type_name(type))});
-}
-
 Result<std::vector<Credential>> from_rows(const store::Rows& found) {
   std::vector<Credential> out;
   out.reserve(found.size());
@@ -54,6 +43,22 @@ Result<std::vector<Credential>> from_rows(const store::Rows& found) {
     out.push_back(std::move(c));
   }
   return out;
+}
+
+// The credentials of one type of an identity in force at `now`, by id. Expiry is checked on the
+// rows, not in the SQL, so that the statement is the same at every `now` and its rows can come
+// from the store's cache (store/tracked_cache.h).
+Result<std::vector<Credential>> in_force(store::Tx& tx, std::string_view identity_id,
+                                         CredentialType type, Micros now) {
+  static const std::string sql = "SELECT " + std::string(kColumns) +
+                                 " FROM credentials WHERE identity_id = $1 AND type = $2 AND "
+                                 "revoked_at IS NULL ORDER BY id";
+  CUSTODY_ASSIGN(
+      store::Rows found,
+      tx.query_tracked(sql, {std::string(identity_id), std::string(credential_type_name(type))}));
+  CUSTODY_ASSIGN(std::vector<Credential> all, from_rows(found));
+  std::erase_if(all, [&](const Credential& c) { return !c.active_at(now); });
+  return all;
 }
 
 Status check_max_age(std::int64_t seconds, const CredentialPolicy& policy) {
@@ -171,29 +176,22 @@ Result<Credential> verify_client_secret(store::Tx& tx, std::string_view identity
                                         Micros now) {
   const Error refused = Error::unauthenticated("invalid client credentials");
   if (secret.empty()) return refused;
-  CUSTODY_ASSIGN(store::Rows found, unrevoked(tx, identity_id, CredentialType::kClientSecret));
+  CUSTODY_ASSIGN(auto found, in_force(tx, identity_id, CredentialType::kClientSecret, now));
   // Hash once, then compare against every candidate without stopping early, so the time taken
   // does not tell which (if any) credential matched.
   const std::string presented = hasher.hash_hex(secret);
   std::optional<std::size_t> match;
   for (std::size_t i = 0; i < found.size(); ++i) {
-    if (found[i].is_null(3) || found[i].integer(kExpiresAt) <= now) continue;  // expired
-    if (crypto::constant_time_equal(presented, found[i].text(3)) && !match) match = i;
+    if (!found[i].secret_hash) continue;
+    if (crypto::constant_time_equal(presented, *found[i].secret_hash) && !match) match = i;
   }
   if (!match) return refused;
-  return from_row(found[*match]);
+  return std::move(found[*match]);
 }
 
 Result<std::vector<Credential>> active_jwk_credentials(store::Tx& tx, std::string_view identity_id,
                                                        Micros now) {
-  CUSTODY_ASSIGN(store::Rows found, unrevoked(tx, identity_id, CredentialType::kJwk));
-  std::erase_if(found, [&](const store::Row& row) { return row.integer(kExpiresAt) <= now; });
-  std::vector<Credential> out;
-  for (const auto& row : found) {
-    CUSTODY_ASSIGN(auto c, from_row(row));
-    out.push_back(std::move(c));
-  }
-  return out;
+  return in_force(tx, identity_id, CredentialType::kJwk, now);
 }
 
 Result<std::string> jwk_thumbprint(const nlohmann::json& public_jwk) {

@@ -61,19 +61,22 @@ Result<std::optional<Entitlement>> find(store::Tx& tx, std::string_view id) {
 // Newest first; with `now`, only those in force at that time.
 Result<std::vector<Entitlement>> select_for(store::Tx& tx, std::string_view identity_id,
                                             std::optional<Micros> now) {
-  std::string sql = "SELECT " + std::string(kColumns) + " FROM entitlements WHERE identity_id = $1";
-  if (now) {
-    // Expiry is checked here, not in the SQL, so that the statement is the same at every `now`
-    // and its rows can come from the store's cache (store/tracked_cache.h).
-    sql += " AND revoked_at IS NULL ORDER BY created_at DESC, id DESC";
-    CUSTODY_ASSIGN(store::Rows found, tx.query_tracked(sql, {std::string(identity_id)}));
-    CUSTODY_ASSIGN(std::vector<Entitlement> all, from_rows(found));
-    std::erase_if(all, [&](const Entitlement& e) { return !e.active_at(*now); });
-    return all;
+  static const std::string all_sql = "SELECT " + std::string(kColumns) +
+                                     " FROM entitlements WHERE identity_id = $1 "
+                                     "ORDER BY created_at DESC, id DESC";
+  // With `now`: expiry is checked on the rows, not in the SQL, so that the statement is the same
+  // at every `now` and its rows can come from the store's cache (store/tracked_cache.h).
+  static const std::string unrevoked_sql = "SELECT " + std::string(kColumns) +
+                                           " FROM entitlements WHERE identity_id = $1 AND "
+                                           "revoked_at IS NULL ORDER BY created_at DESC, id DESC";
+  if (!now) {
+    CUSTODY_ASSIGN(store::Rows found, tx.query(all_sql, {std::string(identity_id)}));
+    return from_rows(found);
   }
-  sql += " ORDER BY created_at DESC, id DESC";
-  CUSTODY_ASSIGN(store::Rows found, tx.query(sql, {std::string(identity_id)}));
-  return from_rows(found);
+  CUSTODY_ASSIGN(store::Rows found, tx.query_tracked(unrevoked_sql, {std::string(identity_id)}));
+  CUSTODY_ASSIGN(std::vector<Entitlement> all, from_rows(found));
+  std::erase_if(all, [&](const Entitlement& e) { return !e.active_at(*now); });
+  return all;
 }
 
 }  // namespace

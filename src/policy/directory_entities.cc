@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "directory/entitlements.h"
 #include "directory/identity_rows.h"
 
 namespace custody::policy {
@@ -42,32 +43,11 @@ std::optional<directory::Kind> kind_of_cedar_type(std::string_view cedar_type) {
 Result<const std::vector<DirectoryEntities::Grant>*> DirectoryEntities::grants_in_force(
     const std::string& id) {
   if (auto it = grants_.find(id); it != grants_.end()) return &it->second;
-  // In force as directory::active_entitlements has it (not revoked, not expired at now_), with
-  // only the columns entities use: no order is needed, since they become Cedar sets. Expiry is
-  // checked on the rows, so that the statement can be answered from the store's cache.
-  static const std::string sql =
-      "SELECT scope, resource, tools, expires_at FROM entitlements WHERE identity_id = $1 AND "
-      "revoked_at IS NULL";
-  CUSTODY_ASSIGN(store::Rows rows, tx_.query_tracked(sql, {id}));
-  std::vector<Grant> read;
-  read.reserve(rows.size());
-  for (const auto& row : rows) {
-    if (!row.is_null(3) && row.integer(3) <= now_) continue;  // expired
-    Grant g{row.text(0), row.text(1), std::nullopt};
-    if (!row.is_null(2)) {
-      auto tools = nlohmann::json::parse(row.text(2), nullptr, false);
-      if (!tools.is_array())
-        return Error::internal("an entitlement of " + id + " has broken tools JSON");
-      g.tools.emplace();
-      for (const auto& t : tools) {
-        if (!t.is_string())
-          return Error::internal("an entitlement of " + id + " has broken tools JSON");
-        g.tools->push_back(t.get<std::string>());
-      }
-    }
-    read.push_back(std::move(g));
-  }
-  return &grants_.emplace(id, std::move(read)).first->second;
+  // The same statement and rows as the grant's (directory::active_entitlements), so both are
+  // answered by one entry of the store's cache.
+  CUSTODY_ASSIGN(auto in_force, directory::active_entitlements(tx_, id, now_));
+  add_grants(id, in_force);
+  return &grants_.at(id);
 }
 
 void DirectoryEntities::add_grants(const std::string& id,
