@@ -1,8 +1,12 @@
 # Turns the numbered SQL files in a folder into a C++ source that lists them, so that
 # custodyd carries its schema and never reads SQL from disk at run time.
 function(custody_embed_migrations out_var dir)
-  file(GLOB sql_files "${dir}/*.sql")
+  file(GLOB sql_files CONFIGURE_DEPENDS "${dir}/*.sql")
   list(SORT sql_files)
+  # The file names, rewritten only when they change: a file added or removed re-embeds (a
+  # removed file is no dependency that could make the output stale on its own).
+  set(listed "${CMAKE_CURRENT_BINARY_DIR}/embedded_migrations.list")
+  file(CONFIGURE OUTPUT "${listed}" CONTENT "${sql_files}")
   set(out "${CMAKE_CURRENT_BINARY_DIR}/embedded_migrations.cc")
   set(script "${CMAKE_CURRENT_BINARY_DIR}/embed_migrations.cmake")
   file(WRITE "${script}" [=[
@@ -24,7 +28,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OU
   add_custom_command(
     OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -DDIR=${dir} -DOUT=${out} -P "${script}"
-    DEPENDS ${sql_files} "${CMAKE_CURRENT_FUNCTION_LIST_FILE}"
+    DEPENDS ${sql_files} "${CMAKE_CURRENT_FUNCTION_LIST_FILE}" "${listed}"
     COMMENT "Embedding SQL migrations")
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()

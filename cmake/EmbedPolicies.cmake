@@ -1,7 +1,11 @@
 # Turns the default policy bundle in policies/ (*.cedar files and custody.cedarschema) into a C++
 # source, so that custodyd can install its default policies without reading files at run time.
 function(custody_embed_policies out_var dir)
-  file(GLOB files "${dir}/*.cedar" "${dir}/*.cedarschema")
+  file(GLOB files CONFIGURE_DEPENDS "${dir}/*.cedar" "${dir}/*.cedarschema")
+  # The file names, rewritten only when they change: a file added or removed re-embeds (a
+  # removed file is no dependency that could make the output stale on its own).
+  set(listed "${CMAKE_CURRENT_BINARY_DIR}/embedded_policies.list")
+  file(CONFIGURE OUTPUT "${listed}" CONTENT "${files}")
   set(out "${CMAKE_CURRENT_BINARY_DIR}/embedded_policies.cc")
   set(script "${CMAKE_CURRENT_BINARY_DIR}/embed_policies.cmake")
   file(WRITE "${script}" [=[
@@ -21,7 +25,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OU
   add_custom_command(
     OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -DDIR=${dir} -DOUT=${out} -P "${script}"
-    DEPENDS ${files}
+    DEPENDS ${files} "${listed}"
     COMMENT "Embedding the default policies")
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()

@@ -4,7 +4,9 @@
 // The tracked tables are the directory rows that every token request reads (the client, its
 // owner, its credentials and entitlements): kTrackedTables. Migration 0019's triggers add one to
 // directory_version.n in the same transaction as any INSERT, UPDATE or DELETE of them, whoever
-// runs it: this process, another custodyd on the same database, or an administrator's SQL. So
+// runs it: this process, another custodyd on the same database, or an administrator's SQL (an
+// UPDATE that sets only kUnwatchedColumns excepted, migration 0020; no cached statement reads
+// them). So
 // two snapshots that read the same n hold the same tracked rows, and rows read in one answer the
 // same statement in the other exactly, not approximately: a revoked credential or a suspended
 // identity is never served from the cache once its change is visible.
@@ -42,8 +44,17 @@ namespace custody::store {
 inline constexpr std::string_view kTrackedTables[] = {"identities", "credentials", "entitlements",
                                                       "device_identities", "discovery_findings"};
 
-// OK when every table `sql` names after FROM or JOIN is tracked; kInternal naming the first that
-// is not (or the statement when it names none).
+// Columns of tracked tables whose changes do not move the version (migration 0020): discovery
+// reports set last_seen_at on every sighting, and counting those would empty the cache at every
+// report. A tracked statement must not read them.
+struct UnwatchedColumn {
+  std::string_view table, column;
+};
+inline constexpr UnwatchedColumn kUnwatchedColumns[] = {{"discovery_findings", "last_seen_at"}};
+
+// OK when every table `sql` names after FROM or JOIN is tracked and it reads no unwatched column
+// of them (neither by name nor through "*"); kInternal naming the first table that is not tracked
+// or the column (or the statement when it names no table).
 Status check_reads_tracked_tables_only(std::string_view sql);
 
 class TrackedCache {

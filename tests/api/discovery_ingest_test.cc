@@ -549,6 +549,63 @@ TEST_F(DiscoveryBodyLimit, ReportsLargerThanTheGeneralBodyLimitAreAccepted) {
 
 // discovery.enforcement: alert — a drifted component still gets tokens, and the token's audit
 // event says so.
+// The token path's directory reads are cached until the directory changes (store/tracked_cache.h).
+// A report that sees a registered component again only moves its last_seen_at, which is no
+// change of what a token request reads: the cache stays. Drift is one, and the very next token
+// request is refused for it.
+TEST_F(DiscoveryIngest, SeeingARegisteredComponentAgainKeepsTheTokenCacheAndDriftDoesNot) {
+  TestDevice a = enrol(human());
+  std::string pkg = "@acme/cached-" + random_hex(4);
+  Response r = upload(a, report({finding("cached", {"-y", pkg + "@1"})}));
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string id = r.json()["created"][0];
+  const std::string audience = "https://mcp.example/cached-" + random_hex(4);
+  ASSERT_EQ(admin()
+                .post("/api/v1/discovery/findings/" + id + "/register",
+                      json{{"entitlements", {{{"scope", "x:read"}, {"resource", audience}}}}})
+                .status,
+            200);
+  Response cred =
+      admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
+  ASSERT_EQ(cred.status, 201) << cred.describe();
+  Agent client{id, cred.json().value("secret", "")};
+  auto token = [&] {
+    Client c(server().port());
+    return c.request_raw(
+        "POST", "/oauth2/token",
+        form({{"grant_type", "client_credentials"}, {"audience", audience}}),
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
+  };
+  auto cache_counter = [&](const std::string& name) -> long long {
+    Client c(server().port());
+    const std::string text = c.get("/metrics").body;
+    const std::string key = "\ncustody_store_read_cache_" + name + "_total ";  // not # HELP
+    const auto at = text.find(key);
+    EXPECT_NE(at, std::string::npos) << name << " is not in /metrics";
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size()));
+  };
+  ASSERT_EQ(token().status, 200);  // fills the cache with the client's rows
+
+  const long long resets = cache_counter("resets");
+  const long long hits = cache_counter("hits");
+  Response again = upload(a, report({finding("cached", {"-y", pkg + "@1"})}));
+  ASSERT_EQ(again.status, 200) << again.describe();
+  Response listed = admin().get("/api/v1/discovery/findings/" + id);
+  ASSERT_EQ(listed.status, 200) << listed.describe();
+  ASSERT_EQ(token().status, 200);
+  EXPECT_EQ(cache_counter("resets"), resets) << "a sighting emptied the cache";
+  EXPECT_GT(cache_counter("hits"), hits);
+
+  Response drift = upload(a, report({finding("cached", {"-y", pkg + "@2"})}));
+  ASSERT_EQ(drift.json()["drifted"], json::array({id})) << drift.describe();
+  Response refused = token();
+  EXPECT_GT(cache_counter("resets"), resets);  // counted by the first read that sees the change
+  EXPECT_EQ(refused.status, 400) << refused.describe();
+  EXPECT_EQ(refused.json().value("error", ""), "invalid_grant") << refused.describe();
+  EXPECT_NE(refused.json().value("error_description", "").find("drift"), std::string::npos)
+      << refused.describe();
+}
+
 class DiscoveryAlertOnly : public DiscoveryIngest {
  protected:
   Custodyd::Env extra_env() const override { return {{"CUSTODY_DISCOVERY_ENFORCEMENT", "alert"}}; }

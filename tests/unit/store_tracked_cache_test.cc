@@ -54,6 +54,25 @@ TEST(TrackedTables, AnyOtherTableIsRefusedByName) {
   EXPECT_FALSE(check_reads_tracked_tables_only("SELECT * FROM (SELECT 1)").ok());
 }
 
+TEST(TrackedTables, AColumnWhoseChangesDoNotMoveTheVersionIsRefused) {
+  for (const char* sql : {
+           "SELECT f.last_seen_at FROM identities i LEFT JOIN discovery_findings f ON "
+           "f.identity_id = i.id WHERE i.id = $1",
+           "SELECT * FROM discovery_findings WHERE identity_id = $1",
+           "SELECT i.id, f.* FROM identities i JOIN discovery_findings f ON f.identity_id = i.id",
+           "SELECT identity_id FROM discovery_findings ORDER BY LAST_SEEN_AT",
+       }) {
+    Status st = check_reads_tracked_tables_only(sql);
+    ASSERT_FALSE(st.ok()) << sql;
+    EXPECT_EQ(st.error().code, Code::kInternal);
+    EXPECT_NE(st.error().message.find("discovery_findings.last_seen_at"), std::string::npos)
+        << st.error().message;
+  }
+  // The name alone is no reason when discovery_findings is not read.
+  EXPECT_TRUE(
+      check_reads_tracked_tables_only("SELECT last_seen_at FROM identities WHERE id = $1").ok());
+}
+
 // --- entries and versions --------------------------------------------------------------------
 
 Rows rows_of(const std::string& text) {
@@ -186,6 +205,67 @@ TEST_P(TrackedReadTest, EveryTrackedTableMovesTheVersion) {
       EXPECT_EQ(version(), was) << "devices is not tracked: " << sql;
     }
   }
+}
+
+// Every column of discovery_findings but the unwatched last_seen_at moves the version when an
+// UPDATE sets it, so a column added to the table without adding it to migration 0020's trigger
+// fails here. A discovery sighting (last_seen_at only) leaves the cache as it is.
+TEST_P(TrackedReadTest, OnlyTheSightingTimeOfAFindingChangesWithoutMovingTheVersion) {
+  Identity ada = human();
+  Identity bot = agent(ada.id);
+  auto version = [&] {
+    auto r = read([&](Tx& tx) -> Result<std::int64_t> {
+      CUSTODY_ASSIGN(Rows rows, tx.query("SELECT n FROM directory_version WHERE id = 1"));
+      return rows.at(0).integer(0);
+    });
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : -1;
+  };
+  ASSERT_TRUE(write([&](Tx& tx) {
+                return tx.exec(
+                    "INSERT INTO discovery_findings (identity_id, definition_hash, kind, name, "
+                    "transport, target, definition, first_seen_at, last_seen_at) VALUES ($1, "
+                    "'h1', 'mcp-server', 'n', 'stdio', 't', '{}', 1, 1)",
+                    {bot.id});
+              }).ok());
+  auto columns = read([&](Tx& tx) -> Result<std::vector<std::string>> {
+    CUSTODY_ASSIGN(Rows rows,
+                   tx.query(GetParam() == "sqlite"
+                                ? "SELECT name FROM pragma_table_info('discovery_findings')"
+                                : "SELECT column_name::text FROM information_schema.columns "
+                                  "WHERE table_schema = current_schema() AND table_name = "
+                                  "'discovery_findings'"));
+    std::vector<std::string> names;
+    for (const Row& row : rows) names.push_back(row.text(0));
+    return names;
+  });
+  ASSERT_TRUE(columns.ok()) << columns.error().message;
+  ASSERT_GE(columns->size(), 13u);
+  for (const std::string& column : *columns) {
+    const std::int64_t was = version();
+    const std::string sql =
+        "UPDATE discovery_findings SET " + column + " = " + column + " WHERE identity_id = $1";
+    auto changed = write([&](Tx& tx) { return tx.exec(sql, {bot.id}); });
+    ASSERT_TRUE(changed.ok()) << sql << ": " << changed.error().message;
+    ASSERT_EQ(*changed, 1) << sql;
+    if (column == "last_seen_at") {
+      EXPECT_EQ(version(), was) << sql;
+    } else {
+      EXPECT_GT(version(), was) << column << " is missing from migration 0020's trigger";
+    }
+  }
+
+  // The token path's read of the client is still served from the cache after a sighting.
+  ASSERT_EQ(state_of(*store_, bot.id), State::kActive);
+  const auto before = stats();
+  ASSERT_TRUE(write([&](Tx& tx) {
+                return tx.exec(
+                    "UPDATE discovery_findings SET last_seen_at = 99 WHERE identity_id = $1",
+                    {bot.id});
+              }).ok());
+  ASSERT_EQ(state_of(*store_, bot.id), State::kActive);
+  EXPECT_EQ(stats().read_cache_hits, before.read_cache_hits + 1);
+  EXPECT_EQ(stats().read_cache_resets, before.read_cache_resets);
 }
 
 TEST_P(TrackedReadTest, AChangeMadeThroughAnotherStoreOnTheSameDatabaseIsSeenAtOnce) {
