@@ -138,6 +138,28 @@ class DiscoveryIngest : public ::testing::Test {
 
   std::string human() { return create_human(admin())["id"].get<std::string>(); }
 
+  // Registers discovered component `id` with one entitlement (`scope` at `audience`) and gives it
+  // a client secret; an empty secret when either step failed (the failure is reported).
+  Agent register_as_client(const std::string& id, const std::string& scope,
+                           const std::string& audience) {
+    Response reg =
+        admin().post("/api/v1/discovery/findings/" + id + "/register",
+                     json{{"entitlements", {{{"scope", scope}, {"resource", audience}}}}});
+    EXPECT_EQ(reg.status, 200) << reg.describe();
+    Response cred =
+        admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
+    EXPECT_EQ(cred.status, 201) << cred.describe();
+    return Agent{id, reg.status == 200 ? cred.json().value("secret", "") : ""};
+  }
+
+  Response client_credentials(const Agent& client, const std::string& audience) {
+    Client c(server().port());
+    return c.request_raw(
+        "POST", "/oauth2/token",
+        form({{"grant_type", "client_credentials"}, {"audience", audience}}),
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
+  }
+
   // A refusal with this status whose detail names the reason, audited as device.discovery.
   ::testing::AssertionResult Refused(const Response& r, int status, std::string_view reason) {
     if (r.status != status)
@@ -274,22 +296,10 @@ TEST_F(DiscoveryIngest, AnEditedConfigOfARegisteredServerIsDrift) {
   ASSERT_EQ(r.status, 200) << r.describe();
   std::string id = r.json()["created"][0];
   const std::string audience = "https://mcp.example/fs-" + random_hex(4);
-  Response reg =
-      admin().post("/api/v1/discovery/findings/" + id + "/register",
-                   json{{"entitlements", {{{"scope", "files:read"}, {"resource", audience}}}}});
-  ASSERT_EQ(reg.status, 200) << reg.describe();
   // It authenticates as an OAuth client and gets tokens while its definition is the approved one.
-  Response cred =
-      admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
-  ASSERT_EQ(cred.status, 201) << cred.describe();
-  Agent client{id, cred.json().value("secret", "")};
-  auto token = [&] {
-    Client c(server().port());
-    return c.request_raw(
-        "POST", "/oauth2/token",
-        form({{"grant_type", "client_credentials"}, {"audience", audience}}),
-        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
-  };
+  Agent client = register_as_client(id, "files:read", audience);
+  ASSERT_FALSE(client.secret.empty());
+  auto token = [&] { return client_credentials(client, audience); };
   Response before = token();
   ASSERT_EQ(before.status, 200) << before.describe();
 
@@ -560,22 +570,9 @@ TEST_F(DiscoveryIngest, SeeingARegisteredComponentAgainKeepsTheTokenCacheAndDrif
   ASSERT_EQ(r.status, 200) << r.describe();
   std::string id = r.json()["created"][0];
   const std::string audience = "https://mcp.example/cached-" + random_hex(4);
-  ASSERT_EQ(admin()
-                .post("/api/v1/discovery/findings/" + id + "/register",
-                      json{{"entitlements", {{{"scope", "x:read"}, {"resource", audience}}}}})
-                .status,
-            200);
-  Response cred =
-      admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
-  ASSERT_EQ(cred.status, 201) << cred.describe();
-  Agent client{id, cred.json().value("secret", "")};
-  auto token = [&] {
-    Client c(server().port());
-    return c.request_raw(
-        "POST", "/oauth2/token",
-        form({{"grant_type", "client_credentials"}, {"audience", audience}}),
-        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
-  };
+  Agent client = register_as_client(id, "x:read", audience);
+  ASSERT_FALSE(client.secret.empty());
+  auto token = [&] { return client_credentials(client, audience); };
   auto cache_counter = [&](const std::string& name) -> long long {
     Client c(server().port());
     const std::string text = c.get("/metrics").body;
@@ -618,20 +615,11 @@ TEST_F(DiscoveryAlertOnly, ADriftedComponentGetsATokenWithAnAuditedAlert) {
   ASSERT_EQ(r.status, 200) << r.describe();
   std::string id = r.json()["created"][0];
   const std::string audience = "https://mcp.example/alert-" + random_hex(4);
-  Response reg =
-      admin().post("/api/v1/discovery/findings/" + id + "/register",
-                   json{{"entitlements", {{{"scope", "x:read"}, {"resource", audience}}}}});
-  ASSERT_EQ(reg.status, 200) << reg.describe();
-  Response cred =
-      admin().post("/api/v1/identities/" + id + "/credentials", json{{"type", "client_secret"}});
-  ASSERT_EQ(cred.status, 201) << cred.describe();
-  Agent client{id, cred.json().value("secret", "")};
+  Agent client = register_as_client(id, "x:read", audience);
+  ASSERT_FALSE(client.secret.empty());
   Response d = upload(a, report({finding("alert", {"-y", pkg + "@2"})}));
   ASSERT_EQ(d.json()["drifted"], json::array({id})) << d.describe();
-  Client c(server().port());
-  Response token = c.request_raw(
-      "POST", "/oauth2/token", form({{"grant_type", "client_credentials"}, {"audience", audience}}),
-      {{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", client.basic()}});
+  Response token = client_credentials(client, audience);
   ASSERT_EQ(token.status, 200) << token.describe();
   auto event = find_audit_event(admin(), token, "success", "oauth.token");
   ASSERT_TRUE(event.has_value()) << token.describe();
