@@ -30,6 +30,7 @@
 #include "audit/verify.h"
 #include "crypto/key_wrap.h"
 #include "store/store.h"
+#include "temp_dir.h"
 
 namespace custody::audit {
 namespace {
@@ -39,22 +40,9 @@ namespace fs = std::filesystem;
 constexpr Micros kT0 = 1'800'000'000LL * kMicrosPerSecond;
 constexpr std::int64_t kBigLog = 1'000'000;
 
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "custody-audit-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
 const fs::path& bench_dir() {
-  static const TempDir dir;
-  return dir.path;
+  static const bench::TempDir dir("audit-bench");
+  return dir.path();
 }
 
 std::unique_ptr<store::Store> open_or_die(const std::string& url, int max_queued = 100'000) {

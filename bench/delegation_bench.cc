@@ -31,24 +31,12 @@
 #include "policy/defaults.h"
 #include "policy/pdp.h"
 #include "store/store.h"
+#include "temp_dir.h"
 
 namespace custody {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "custody-delegation-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
 
 std::unique_ptr<store::Store> open_store(const fs::path& dir) {
   store::StoreOptions o;
@@ -81,8 +69,8 @@ delegation::Record record(const std::string& id, const std::string& parent, cons
 }
 
 void BM_RevokeSubtree10k(benchmark::State& state) {
-  TempDir dir;
-  auto store = open_store(dir.path);
+  bench::TempDir dir("delegation-bench");
+  auto store = open_store(dir.path());
   Micros now = 1'800'000'000LL * kMicrosPerSecond;
   std::size_t revoked = 0;
   for (auto _ : state) {
@@ -111,8 +99,8 @@ void BM_RevokeSubtree10k(benchmark::State& state) {
 BENCHMARK(BM_RevokeSubtree10k)->Unit(benchmark::kMillisecond)->Iterations(5)->UseRealTime();
 
 void BM_AuthorizeIssuance(benchmark::State& state) {
-  TempDir dir;
-  auto store = open_store(dir.path);
+  bench::TempDir dir("delegation-bench");
+  auto store = open_store(dir.path());
   Micros now = 1'800'000'000LL * kMicrosPerSecond;
   auto admin = directory::system_principal();
   directory::OpContext ctx{admin, "bench", now};
@@ -167,8 +155,8 @@ BENCHMARK(BM_AuthorizeIssuance)->Unit(benchmark::kMicrosecond);
 
 void BM_Exchange(benchmark::State& state) {
   const bool policy_checked = state.range(0) == 1;
-  TempDir dir;
-  auto store = open_store(dir.path);
+  bench::TempDir dir("delegation-bench");
+  auto store = open_store(dir.path());
   Micros now = 1'800'000'000LL * kMicrosPerSecond;
   auto admin = directory::system_principal();
   directory::OpContext ctx{admin, "bench", now};

@@ -28,6 +28,7 @@
 #include "device/device.h"
 #include "inventory/findings.h"
 #include "store/store.h"
+#include "temp_dir.h"
 
 namespace custody {
 namespace {
@@ -40,19 +41,6 @@ constexpr int kFindingsPerReport = 20;
 constexpr int kPool = 400;
 constexpr const char* kAudience = "https://custody.bench";
 
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "custody-ingest-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
 struct BenchDevice {
   device::Device row;
   crypto::Jwk key;
@@ -60,13 +48,13 @@ struct BenchDevice {
 
 // The store with one active human and kDevices enrolled devices.
 struct World {
-  TempDir dir;
+  bench::TempDir dir{"ingest-bench"};
   std::unique_ptr<store::Store> store;
   std::vector<BenchDevice> devices;
 
   World() {
     store::StoreOptions o;
-    o.url = "sqlite:" + (dir.path / "custody.db").string();
+    o.url = "sqlite:" + (dir.path() / "custody.db").string();
     auto s = store::open_store(o);
     if (!s.ok()) throw std::runtime_error(s.error().message);
     store = std::move(s).value();

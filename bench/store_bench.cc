@@ -14,6 +14,7 @@
 #include <string>
 
 #include "store/store.h"
+#include "temp_dir.h"
 
 namespace custody::store {
 namespace {
@@ -22,23 +23,9 @@ namespace fs = std::filesystem;
 
 constexpr int kIdentities = 100'000;
 
-// Created before, so destroyed after, the stores that live in it.
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "custody-store-bench-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
 const fs::path& bench_dir() {
-  static const TempDir dir;
-  return dir.path;
+  static const bench::TempDir dir("store-bench");
+  return dir.path();
 }
 
 std::unique_ptr<Store> open_or_die(const std::string& url) {
