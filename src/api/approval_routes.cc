@@ -34,12 +34,9 @@ void add_decision(http::Router& router, ApiContext& api, const char* verb, bool 
              [&api, approve, verb](Request& req, Responder respond) {
                std::string id(req.param("id"));
                auto reason = std::make_shared<std::string>();
-               auto validate = [&api, &req, reason]() -> Status {
-                 CUSTODY_ASSIGN(*reason, optional_reason(api, req, "", EmptyReason::kAccepted));
-                 return ok_status();
-               };
                write_operation(
-                   api, req, respond, std::string("approval.") + verb, id, validate,
+                   api, req, respond, std::string("approval.") + verb, id,
+                   validate_reason(api, req, reason, "", EmptyReason::kAccepted),
                    [id, approve, reason](store::Tx& tx,
                                          const directory::OpContext& ctx) -> Result<Response> {
                      CUSTODY_ASSIGN(auto a, policy::decide_approval(tx, id, approve, ctx.who,

@@ -136,12 +136,9 @@ void add_delegation_routes(http::Router& router, ApiContext& api) {
   router.add("POST", "/api/v1/delegations/{id}/revoke", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
     auto reason = std::make_shared<std::string>();
-    auto validate = [&api, &req, reason]() -> Status {
-      CUSTODY_ASSIGN(*reason, optional_reason(api, req, "revoked by an administrator"));
-      return ok_status();
-    };
     write_operation(
-        api, req, respond, "delegation.revoke", id, validate,
+        api, req, respond, "delegation.revoke", id,
+        validate_reason(api, req, reason, "revoked by an administrator"),
         [id, reason](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
           CUSTODY_ASSIGN(auto revoked, delegation::revoke_delegation(tx, ctx, id, *reason));
           return http::json_response(

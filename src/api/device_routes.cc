@@ -350,12 +350,9 @@ void add_admin(http::Router& router, ApiContext& api) {
   router.add("POST", "/api/v1/devices/{id}/revoke", [&api](Request& req, Responder respond) {
     std::string id(req.param("id"));
     auto reason = std::make_shared<std::string>();
-    auto validate = [&api, &req, reason]() -> Status {
-      CUSTODY_ASSIGN(*reason, optional_reason(api, req, "revoked by an administrator"));
-      return ok_status();
-    };
     write_operation(
-        api, req, respond, "device.revoke", id, validate,
+        api, req, respond, "device.revoke", id,
+        validate_reason(api, req, reason, "revoked by an administrator"),
         [id, reason](store::Tx& tx, const directory::OpContext& ctx) -> Result<Response> {
           CUSTODY_ASSIGN(auto d, device::find_device(tx, id));
           if (!d || (ctx.who.role == directory::Role::kOwner && ctx.who.human_id != d->owner_id))

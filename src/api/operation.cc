@@ -183,6 +183,16 @@ Result<std::string> optional_reason(const ApiContext& api, const http::Request& 
   return std::move(*reason);
 }
 
+Validate validate_reason(const ApiContext& api, const http::Request& request,
+                         std::shared_ptr<std::string> reason, std::string fallback,
+                         EmptyReason empty) {
+  return [&api, &request, reason = std::move(reason), fallback = std::move(fallback),
+          empty]() -> Status {
+    CUSTODY_ASSIGN(*reason, optional_reason(api, request, fallback, empty));
+    return ok_status();
+  };
+}
+
 Result<std::optional<std::int64_t>> if_match_version(const http::Request& request) {
   std::string_view v = request.header("If-Match");
   if (v.empty()) return std::optional<std::int64_t>();

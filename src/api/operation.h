@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -60,6 +61,10 @@ enum class EmptyReason { kRefused, kAccepted };
 Result<std::string> optional_reason(const ApiContext& api, const http::Request& request,
                                     std::string fallback,
                                     EmptyReason empty = EmptyReason::kRefused);
+// A write_operation validation that reads optional_reason into `*reason`, for the work to use.
+Validate validate_reason(const ApiContext& api, const http::Request& request,
+                         std::shared_ptr<std::string> reason, std::string fallback,
+                         EmptyReason empty = EmptyReason::kRefused);
 
 // The request's bearer token; empty when absent or not a Bearer credential.
 std::string_view bearer_token(const http::Request& request);
