@@ -267,6 +267,15 @@ TokenVerifier Service::subject_token_verifier() const {
     if (!trusted)
       return OAuthError::invalid_request(
           w + " refused: issuer " + crypto::quote_untrusted(iss) + " is not trusted", bound);
+    // Keys from its jwks_uri fail closed while none are fresh enough (remote_jwks.h).
+    std::shared_ptr<const crypto::JwkSet> fetched;
+    if (trusted->remote) {
+      auto current = trusted->remote->current(clock_.now());
+      if (!current.ok())
+        return OAuthError::invalid_request(w + " refused: " + current.error().message, bound);
+      fetched = std::move(current).value();
+    }
+    const crypto::JwkSet& keys = fetched ? *fetched : trusted->keys;
     crypto::JwtPolicy policy;
     policy.jws.algorithms = trusted->algorithms;
     policy.issuer = trusted->issuer;
@@ -274,9 +283,20 @@ TokenVerifier Service::subject_token_verifier() const {
     policy.types = {"JWT", "at+jwt"};
     policy.allow_missing_type = true;
     policy.skew = settings_.skew;
-    auto jwt = crypto::jwt_verify(token, trusted->keys, policy, clock_);
-    if (!jwt.ok())
-      return OAuthError::invalid_request(w + " refused: " + jwt.error().message, bound);
+    auto jwt = crypto::jwt_verify(token, keys, policy, clock_);
+    if (!jwt.ok()) {
+      std::string why = jwt.error().message;
+      // A kid the fetched keys lack: the issuer may have rotated. Fetch again (rate-limited)
+      // for the retry; this request does not wait on the network.
+      if (trusted->remote) {
+        auto parsed = crypto::jws_parse(token, policy.jws);
+        if (parsed.ok() && !parsed->kid.empty() && keys.find(parsed->kid) == nullptr &&
+            trusted->remote->refetch_for_unknown_kid())
+          why += "; fetching the issuer's keys again from " + trusted->remote->url_text() +
+                 ", retry shortly";
+      }
+      return OAuthError::invalid_request(w + " refused: " + why, bound);
+    }
     auto presented = presented_token(jwt->claims);
     if (!presented.ok())
       return OAuthError::invalid_request(w + " refused: " + presented.error().message, bound);

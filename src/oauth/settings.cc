@@ -1,7 +1,10 @@
 #include "oauth/settings.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+
+#include "net/url.h"
 
 namespace custody::oauth {
 namespace {
@@ -19,33 +22,82 @@ Result<nlohmann::json> read_json_file(const std::string& path) {
   return doc;
 }
 
+Error bad_entry(const std::string& why) {
+  return Error::invalid(std::string(kKey) + ": " + why, std::string(kKey));
+}
+
+// A whole number of seconds in [min, max] under `name`, or `fallback` when absent.
+Result<std::int64_t> seconds(const nlohmann::json& item, const std::string& issuer,
+                             const char* name, std::int64_t fallback, std::int64_t min,
+                             std::int64_t max) {
+  if (!item.contains(name)) return fallback;
+  const auto& v = item[name];
+  if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max)
+    return bad_entry("issuer " + issuer + ": \"" + name +
+                     "\" must be a whole number of seconds in " + std::to_string(min) + ".." +
+                     std::to_string(max));
+  return v.get<std::int64_t>();
+}
+
+// "jwks_uri" and its timing (remote_jwks.h): https, or http to a loopback address.
+Result<std::shared_ptr<RemoteJwks>> parse_remote(const nlohmann::json& item,
+                                                 const std::string& issuer) {
+  if (!item["jwks_uri"].is_string())
+    return bad_entry("issuer " + issuer + ": \"jwks_uri\" must be a URL");
+  const std::string text = item["jwks_uri"].get<std::string>();
+  auto url = net::parse_endpoint_url(text);
+  if (!url.ok()) return bad_entry("issuer " + issuer + ": jwks_uri: " + url.error().message);
+  if (!url->server.tls && !url->server.is_loopback())
+    return bad_entry("issuer " + issuer +
+                     ": jwks_uri must be https (http only to a loopback address)");
+  RemoteJwks::Options o;
+  CUSTODY_ASSIGN(auto refresh, seconds(item, issuer, "jwks_refresh_seconds", 300, 1, 86'400));
+  CUSTODY_ASSIGN(auto max_age, seconds(item, issuer, "jwks_max_age_seconds",
+                                       std::max<std::int64_t>(3600, refresh), refresh, 604'800));
+  CUSTODY_ASSIGN(auto cooldown,
+                 seconds(item, issuer, "jwks_refetch_cooldown_seconds", 30, 0, 3600));
+  CUSTODY_ASSIGN(auto timeout, seconds(item, issuer, "jwks_timeout_seconds", 5, 1, 60));
+  o.refresh = refresh * kMicrosPerSecond;
+  o.max_age = max_age * kMicrosPerSecond;
+  o.cooldown = cooldown * kMicrosPerSecond;
+  o.timeout = std::chrono::seconds(timeout);
+  static const SystemClock clock;
+  return std::make_shared<RemoteJwks>(issuer, std::move(url).value(), text, o, clock);
+}
+
 Result<TrustedIssuer> parse_issuer(const nlohmann::json& item, const std::string& default_aud) {
-  auto bad = [](const std::string& why) {
-    return Error::invalid(std::string(kKey) + ": " + why, std::string(kKey));
-  };
   if (!item.is_object() || !item.contains("issuer") || !item["issuer"].is_string())
-    return bad("each entry needs an \"issuer\" string");
+    return bad_entry("each entry needs an \"issuer\" string");
   TrustedIssuer t;
   t.issuer = item["issuer"].get<std::string>();
-  nlohmann::json jwks;
-  if (item.contains("jwks")) {
-    jwks = item["jwks"];
-  } else if (item.contains("jwks_file") && item["jwks_file"].is_string()) {
-    CUSTODY_ASSIGN(jwks, read_json_file(item["jwks_file"].get<std::string>()));
+  const int sources =
+      int(item.contains("jwks")) + int(item.contains("jwks_file")) + int(item.contains("jwks_uri"));
+  if (sources != 1)
+    return bad_entry("issuer " + t.issuer +
+                     " needs one of \"jwks\", \"jwks_file\" or \"jwks_uri\"");
+  if (item.contains("jwks_uri")) {
+    CUSTODY_ASSIGN(t.remote, parse_remote(item, t.issuer));
   } else {
-    return bad("issuer " + t.issuer + " needs \"jwks\" or \"jwks_file\"");
+    nlohmann::json jwks;
+    if (item.contains("jwks")) {
+      jwks = item["jwks"];
+    } else if (item["jwks_file"].is_string()) {
+      CUSTODY_ASSIGN(jwks, read_json_file(item["jwks_file"].get<std::string>()));
+    } else {
+      return bad_entry("issuer " + t.issuer + ": \"jwks_file\" must be a path");
+    }
+    auto keys = crypto::JwkSet::parse(jwks, "jwks");
+    if (!keys.ok()) return bad_entry("issuer " + t.issuer + ": " + keys.error().message);
+    if (keys->empty()) return bad_entry("issuer " + t.issuer + " has no usable signing key");
+    t.keys = std::move(keys).value();
   }
-  auto keys = crypto::JwkSet::parse(jwks, "jwks");
-  if (!keys.ok()) return bad("issuer " + t.issuer + ": " + keys.error().message);
-  if (keys->empty()) return bad("issuer " + t.issuer + " has no usable signing key");
-  t.keys = std::move(keys).value();
   t.algorithms = {crypto::Alg::kES256, crypto::Alg::kRS256, crypto::Alg::kEdDSA};
   if (item.contains("algorithms")) {
     t.algorithms.clear();
-    if (!item["algorithms"].is_array()) return bad("\"algorithms\" must be an array");
+    if (!item["algorithms"].is_array()) return bad_entry("\"algorithms\" must be an array");
     for (const auto& a : item["algorithms"]) {
       auto alg = a.is_string() ? crypto::alg_from_name(a.get<std::string>()) : std::nullopt;
-      if (!alg) return bad("issuer " + t.issuer + ": unsupported algorithm " + a.dump());
+      if (!alg) return bad_entry("issuer " + t.issuer + ": unsupported algorithm " + a.dump());
       t.algorithms.push_back(*alg);
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,13 +12,15 @@
 #include "common/result.h"
 #include "crypto/jwk.h"
 #include "oauth/client_auth_limiter.h"
+#include "oauth/remote_jwks.h"
 
 namespace custody::oauth {
 
 // An external issuer whose JWTs custody accepts as subject or actor tokens in a token exchange.
 struct TrustedIssuer {
   std::string issuer;                   // exact "iss"
-  crypto::JwkSet keys;                  // its signing keys
+  crypto::JwkSet keys;                  // its signing keys, as configured ("jwks", "jwks_file")
+  std::shared_ptr<RemoteJwks> remote;   // or, with "jwks_uri", as fetched (started by the app)
   std::vector<crypto::Alg> algorithms;  // accepted algorithms (default ES256, RS256, EdDSA)
   std::string audience;                 // required "aud" (default: custody's issuer)
 };
@@ -51,8 +54,11 @@ struct Settings {
 };
 
 // `issuer` is the resolved issuer (config oauth.issuer, or the listen address). Reads
-// oauth.trusted_issuers_file when set: a JSON array of {"issuer", "jwks" (a JWK Set object) or
-// "jwks_file" (a path), "algorithms"?, "audience"?}. kInvalidArgument naming the key on bad input.
+// oauth.trusted_issuers_file when set: a JSON array of {"issuer", one of "jwks" (a JWK Set
+// object), "jwks_file" (a path) or "jwks_uri" (with "jwks_refresh_seconds"?,
+// "jwks_max_age_seconds"?, "jwks_refetch_cooldown_seconds"?, "jwks_timeout_seconds"?),
+// "algorithms"?, "audience"?}. kInvalidArgument naming the key on bad input. Remote key sets are
+// returned unstarted: the caller starts them (RemoteJwks::start).
 Result<Settings> resolve_settings(const Config& config, std::string issuer);
 
 }  // namespace custody::oauth
