@@ -48,16 +48,15 @@ void RemoteJwks::stop() {
 
 Result<std::shared_ptr<const crypto::JwkSet>> RemoteJwks::current(Micros now) const {
   std::lock_guard lock(mu_);
+  if (keys_ && now - fetched_at_ <= options_.max_age) return keys_;
   const std::string source = "the keys of issuer " + issuer_ + " (" + url_text_ + ")";
   if (!keys_)
     return Error::unavailable(source + " have not been fetched" +
                               (last_error_.empty() ? std::string() : ": " + last_error_));
-  if (now - fetched_at_ > options_.max_age)
-    return Error::unavailable(
-        source + " were fetched " + std::to_string((now - fetched_at_) / kMicrosPerSecond) +
-        " s ago, longer than its jwks_max_age_seconds allows" +
-        (last_error_.empty() ? std::string() : "; the last fetch failed: " + last_error_));
-  return keys_;
+  return Error::unavailable(
+      source + " were fetched " + std::to_string((now - fetched_at_) / kMicrosPerSecond) +
+      " s ago, longer than its jwks_max_age_seconds allows" +
+      (last_error_.empty() ? std::string() : "; the last fetch failed: " + last_error_));
 }
 
 bool RemoteJwks::refetch_for_unknown_kid() {
