@@ -8,6 +8,10 @@
 # Usage: bench/load/token_load.sh [BUILD_DIR] (default build/release)
 #   env: DURATION [10s]  CONCURRENCY ["32 64"]  ENDPOINTS ["token_cc token_exchange jwks"]
 #        STORE (custodyd --store URL; default SQLite in a temp dir)
+#        DISCOVERY_INTERVAL (seconds): meanwhile an enrolled device uploads a discovery scan of
+#          tests/discovery/fixtures/root (custody-agent scan --upload, 20+ findings seen again)
+#          every so often, as a fleet's reports would; the output then also counts the uploads
+#          and the store read cache's hits, misses and resets over each run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build/release}
@@ -24,7 +28,12 @@ port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 admin="cst_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 url=http://127.0.0.1:$port
 pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  [[ -n ${reporter:-} ]] && kill "$reporter" 2>/dev/null
+  [[ -n $pid ]] && kill "$pid" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 store_args=()
@@ -44,6 +53,30 @@ for s in read write; do
 done
 secret() { api -d '{"type":"client_secret"}' "$url/api/v1/identities/$1/credentials" | jq -r .secret; }
 sa=$(secret "$a"); sb=$(secret "$b")
+
+reporter=
+if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
+  agent_bin=$build/agent/custody-agent
+  [[ -x $agent_bin ]] || { echo "build custody-agent first: cmake --build $build"; exit 1; }
+  enrol_token=$(api -d "{\"owner\":\"$human\"}" "$url/api/v1/devices/enrolment-tokens" | jq -r .token)
+  "$agent_bin" enrol --server "$url" --token "$enrol_token" --state-dir "$work/agent" \
+    --hostname bench >/dev/null
+  scan() {
+    "$agent_bin" scan --upload --no-processes --root "$root/tests/discovery/fixtures/root" \
+      --state-dir "$work/agent" >/dev/null
+  }
+  scan  # the findings exist before the first run: what follows only sees them again
+  # Uploads until stopped, counting them in $work/uploads.
+  report_loop() {
+    local n=0
+    while :; do scan && n=$((n + 1)) && echo $n >"$work/uploads"; sleep "$DISCOVERY_INTERVAL"; done
+  }
+  cache() { curl -sf "$url/metrics" | awk -v k="custody_store_read_cache_$1_total" '$1 == k {print $2}'; }
+fi
+cleanup_reporter() {
+  [[ -n $reporter ]] && { kill "$reporter" 2>/dev/null; wait "$reporter" 2>/dev/null || true; }
+  reporter=
+}
 form='Content-Type: application/x-www-form-urlencoded'
 auth_a="Authorization: Basic $(printf '%s:%s' "$a" "$sa" | base64 -w0)"
 auth_b="Authorization: Basic $(printf '%s:%s' "$b" "$sb" | base64 -w0)"
@@ -55,7 +88,12 @@ echo "custody $(git -C "$root" rev-parse --short HEAD), store $(grep -o '"store"
 # custodyd's CPU time (user + system, from /proc) per request during each run.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
-printf '%-16s %4s %10s %9s %9s %s\n' endpoint conn req/s p99 cpu/req errors
+if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
+  printf '%-16s %4s %10s %9s %9s %8s %9s %7s %7s %s\n' endpoint conn req/s p99 cpu/req uploads \
+    hits misses resets errors
+else
+  printf '%-16s %4s %10s %9s %9s %s\n' endpoint conn req/s p99 cpu/req errors
+fi
 for ep in $endpoints; do
   for c in $concurrency; do
     case $ep in
@@ -70,15 +108,30 @@ for ep in $endpoints; do
     args=(-t1 -c"$c" -d"$duration" --latency)
     [[ -n $body ]] && args+=(-s "$root/bench/load/post_form.lua")
     for h in "${hdr[@]}"; do args+=(-H "$h"); done
+    if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
+      echo 0 >"$work/uploads"
+      h0=$(cache hits) m0=$(cache misses) r0=$(cache resets)
+      report_loop & reporter=$!
+    fi
     before=$(cpu_ticks)
     WRK_BODY=$body wrk "${args[@]}" "$url$path" >"$work/$ep.$c.txt" 2>&1
     after=$(cpu_ticks)
+    extra=
+    if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
+      cleanup_reporter
+      extra=$(printf '%8s %9s %7s %7s' "$(cat "$work/uploads")" $(($(cache hits) - h0)) \
+        $(($(cache misses) - m0)) $(($(cache resets) - r0)))
+    fi
     rps=$(awk '/Requests\/sec/ {print $2}' "$work/$ep.$c.txt")
     p99=$(awk '$1=="99%" {print $2}' "$work/$ep.$c.txt")
     errs=$(grep -E 'Non-2xx|Socket errors' "$work/$ep.$c.txt" | tr '\n' ' ' || true)
     requests=$(awk '/requests in/ {print $1}' "$work/$ep.$c.txt")
     cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" \
       'BEGIN { if (n > 0) printf "%.0fus", t / hz * 1e6 / n; else print "-" }')
-    printf '%-16s %4s %10s %9s %9s %s\n' "$ep" "$c" "$rps" "$p99" "$cpu" "$errs"
+    if [[ -n $extra ]]; then
+      printf '%-16s %4s %10s %9s %9s %s %s\n' "$ep" "$c" "$rps" "$p99" "$cpu" "$extra" "$errs"
+    else
+      printf '%-16s %4s %10s %9s %9s %s\n' "$ep" "$c" "$rps" "$p99" "$cpu" "$errs"
+    fi
   done
 done
