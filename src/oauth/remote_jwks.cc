@@ -33,7 +33,7 @@ void RemoteJwks::start() {
               {{"issuer", issuer_}, {"jwks_uri", url_text_}, {"error", first.error().message}});
   std::lock_guard lock(mu_);
   if (stopping_) return;
-  refresher_ = std::thread([this] { refresher_loop(); });
+  refresher_ = std::thread([this, failing = !first.ok()] { refresher_loop(failing); });
   set_thread_name(refresher_, "jwks-refresh");
 }
 
@@ -113,10 +113,9 @@ Status RemoteJwks::fetch() {
   return ok_status();
 }
 
-void RemoteJwks::refresher_loop() {
+void RemoteJwks::refresher_loop(bool failing) {
   const auto period = std::chrono::microseconds(options_.refresh);
   std::unique_lock lock(mu_);
-  bool failing = false;
   for (;;) {
     cv_.wait_for(lock, period, [&] { return stopping_ || fetch_asked_; });
     if (stopping_) return;

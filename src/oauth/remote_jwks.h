@@ -67,7 +67,8 @@ class RemoteJwks {
   const std::string& url_text() const { return url_text_; }
 
  private:
-  void refresher_loop();
+  // `failing`: the fetch before the loop failed (and was logged).
+  void refresher_loop(bool failing);
 
   const std::string issuer_;
   const net::EndpointUrl url_;

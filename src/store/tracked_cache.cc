@@ -54,8 +54,7 @@ bool is_tracked(std::string_view table) {
 
 Status check_reads_tracked_tables_only(std::string_view sql) {
   const auto t = tokens(sql);
-  int named = 0;
-  std::vector<std::string_view> tables;
+  std::vector<std::string_view> tables;  // every table named after FROM or JOIN
   for (std::size_t i = 0; i + 1 < t.size(); ++i) {
     if (!equals_ci(t[i], "FROM") && !equals_ci(t[i], "JOIN")) continue;
     // FROM a [alias] [, b [alias] ...]: every name of the list is a table. A "(" opens a
@@ -66,7 +65,6 @@ Status check_reads_tracked_tables_only(std::string_view sql) {
       if (!is_tracked(t[j]))
         return Error::internal("tracked read names table " + std::string(t[j]) +
                                ", which migration 0019 does not track");
-      ++named;
       tables.push_back(t[j]);
       ++j;
       if (j < t.size() && is_word_char(t[j][0]) && !equals_ci(t[j], "WHERE") &&
@@ -81,7 +79,7 @@ Status check_reads_tracked_tables_only(std::string_view sql) {
       break;
     }
   }
-  if (named == 0) return Error::internal("tracked read names no table: " + std::string(sql));
+  if (tables.empty()) return Error::internal("tracked read names no table: " + std::string(sql));
   // A column whose changes leave n alone must not be read, not even through "*".
   for (const UnwatchedColumn& u : kUnwatchedColumns) {
     if (std::none_of(tables.begin(), tables.end(),
