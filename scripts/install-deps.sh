@@ -8,7 +8,7 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-de
           libtomlplusplus-dev libgoogle-perftools-dev curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
   # clang + libclang-rt-14-dev (libFuzzer and sanitizer runtimes): the fuzz targets (tests/fuzz).
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format wrk python3
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format wrk jq python3
              nodejs npm clang libclang-rt-14-dev)
 fi
 

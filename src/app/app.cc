@@ -362,8 +362,7 @@ int serve(const Config& config, const ServeOptions& options) {
                              : scheme + "://" + host + ":" + std::to_string(port);
     CUSTODY_ASSIGN(auto settings, oauth::resolve_settings(config, issuer));
     // Trusted issuers' keys from their jwks_uri: one bounded fetch each now, refreshed after.
-    for (const auto& trusted : settings.trusted_issuers)
-      if (trusted.remote) trusted.remote->start();
+    oauth::start_remote_keys(settings.trusted_issuers);
     // DPoP nonces are keyed by a key derived from the server secret, never the secret itself.
     oauth_service = std::make_unique<oauth::Service>(
         store, clock, api.hasher, keys, pdp, std::move(settings),

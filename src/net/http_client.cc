@@ -49,6 +49,11 @@ Error unavailable(std::string reason) {
   return Error::unavailable(std::move(reason));
 }
 
+// Names the limit, so that whoever configured it knows which one to raise.
+Error too_large(std::size_t limit) {
+  return unavailable("response body larger than " + std::to_string(limit) + " bytes");
+}
+
 // A reason for a failed step; `phase` names what was being waited for in timeout messages.
 Error step_error(const beast::error_code& ec, std::string_view phase,
                  std::chrono::milliseconds timeout) {
@@ -58,7 +63,6 @@ Error step_error(const beast::error_code& ec, std::string_view phase,
   if (ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again) {
     return unavailable("unknown host");
   }
-  if (ec == http::error::body_limit) return unavailable("response body too large");
   if (ec == asio::error::eof || ec == http::error::end_of_stream) {
     return unavailable("connection closed before a complete response arrived");
   }
@@ -102,14 +106,16 @@ Result<HttpResponse> exchange(asio::io_context& ioc, Stream& stream,
   ec = run_step(ioc, [&](auto handler) {
     http::async_read_header(stream, buffer, parser, std::move(handler));
   });
+  if (ec == http::error::body_limit) return too_large(options.max_body_bytes);
   if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
   // Beast 1.74 drops the body_limit error for a too-large Content-Length when parsing eagerly,
   // so that case is checked here; chunked and close-delimited bodies are limited by the parser.
   if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
-    return unavailable("response body too large");
+    return too_large(options.max_body_bytes);
   }
   ec = run_step(
       ioc, [&](auto handler) { http::async_read(stream, buffer, parser, std::move(handler)); });
+  if (ec == http::error::body_limit) return too_large(options.max_body_bytes);
   if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
 
   auto& message = parser.get();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "net/url.h"
 
@@ -26,17 +27,22 @@ Error bad_entry(const std::string& why) {
   return Error::invalid(std::string(kKey) + ": " + why, std::string(kKey));
 }
 
-// A whole number of seconds in [min, max] under `name`, or `fallback` when absent.
-Result<std::int64_t> seconds(const nlohmann::json& item, const std::string& issuer,
+// A whole number of `unit`s in [min, max] under `name`, or `fallback` when absent.
+Result<std::int64_t> bounded(const nlohmann::json& item, const std::string& issuer,
                              const char* name, std::int64_t fallback, std::int64_t min,
-                             std::int64_t max) {
+                             std::int64_t max, const char* unit) {
   if (!item.contains(name)) return fallback;
   const auto& v = item[name];
   if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max)
-    return bad_entry("issuer " + issuer + ": \"" + name +
-                     "\" must be a whole number of seconds in " + std::to_string(min) + ".." +
-                     std::to_string(max));
+    return bad_entry("issuer " + issuer + ": \"" + name + "\" must be a whole number of " + unit +
+                     " in " + std::to_string(min) + ".." + std::to_string(max));
   return v.get<std::int64_t>();
+}
+
+Result<std::int64_t> seconds(const nlohmann::json& item, const std::string& issuer,
+                             const char* name, std::int64_t fallback, std::int64_t min,
+                             std::int64_t max) {
+  return bounded(item, issuer, name, fallback, min, max, "seconds");
 }
 
 // "jwks_uri" and its timing (remote_jwks.h): https, or http to a loopback address.
@@ -57,10 +63,13 @@ Result<std::shared_ptr<RemoteJwks>> parse_remote(const nlohmann::json& item,
   CUSTODY_ASSIGN(auto cooldown,
                  seconds(item, issuer, "jwks_refetch_cooldown_seconds", 30, 0, 3600));
   CUSTODY_ASSIGN(auto timeout, seconds(item, issuer, "jwks_timeout_seconds", 5, 1, 60));
+  CUSTODY_ASSIGN(auto max_bytes, bounded(item, issuer, "jwks_max_bytes", 1024 * 1024, 1024,
+                                         16 * 1024 * 1024, "bytes"));
   o.refresh = refresh * kMicrosPerSecond;
   o.max_age = max_age * kMicrosPerSecond;
   o.cooldown = cooldown * kMicrosPerSecond;
   o.timeout = std::chrono::seconds(timeout);
+  o.max_bytes = static_cast<std::size_t>(max_bytes);
   static const SystemClock clock;
   return std::make_shared<RemoteJwks>(issuer, std::move(url).value(), text, o, clock);
 }
@@ -111,6 +120,12 @@ const TrustedIssuer* Settings::trusted(std::string_view iss) const {
   for (const auto& t : trusted_issuers)
     if (t.issuer == iss) return &t;
   return nullptr;
+}
+
+void start_remote_keys(const std::vector<TrustedIssuer>& issuers) {
+  std::vector<std::jthread> first_fetches;  // joined when they go out of scope
+  for (const auto& t : issuers)
+    if (t.remote) first_fetches.emplace_back([remote = t.remote] { remote->start(); });
 }
 
 Result<Settings> resolve_settings(const Config& config, std::string issuer) {

@@ -56,9 +56,14 @@ struct Settings {
 // `issuer` is the resolved issuer (config oauth.issuer, or the listen address). Reads
 // oauth.trusted_issuers_file when set: a JSON array of {"issuer", one of "jwks" (a JWK Set
 // object), "jwks_file" (a path) or "jwks_uri" (with "jwks_refresh_seconds"?,
-// "jwks_max_age_seconds"?, "jwks_refetch_cooldown_seconds"?, "jwks_timeout_seconds"?),
-// "algorithms"?, "audience"?}. kInvalidArgument naming the key on bad input. Remote key sets are
-// returned unstarted: the caller starts them (RemoteJwks::start).
+// "jwks_max_age_seconds"?, "jwks_refetch_cooldown_seconds"?, "jwks_timeout_seconds"?,
+// "jwks_max_bytes"?), "algorithms"?, "audience"?}. kInvalidArgument naming the key on bad input.
+// Remote key sets are returned unstarted: the caller starts them (start_remote_keys).
 Result<Settings> resolve_settings(const Config& config, std::string issuer);
+
+// Starts the remote key set of every issuer configured by jwks_uri (RemoteJwks::start), their
+// first fetches side by side: returns when all have ended, so start-up waits for the slowest
+// provider, not for the sum of them.
+void start_remote_keys(const std::vector<TrustedIssuer>& issuers);
 
 }  // namespace custody::oauth

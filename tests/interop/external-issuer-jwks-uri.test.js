@@ -3,7 +3,8 @@
 // tokens. What is checked: a token of the published key is exchanged; after the provider rotates
 // to a new key, the first token with the new kid is refused with the reason and makes custody
 // fetch again, and the retry is exchanged; a provider that never answered, or whose keys are older
-// than jwks_max_age_seconds, gets its tokens refused with the reason (fail closed).
+// than jwks_max_age_seconds, or whose JWK Set is larger than jwks_max_bytes, gets its tokens
+// refused with the reason (fail closed).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -16,6 +17,7 @@ const API = 'https://api.example.com';
 const IDP = 'https://idp.jwks-uri.example';
 const DOWN = 'https://idp.down.example';
 const STALE = 'https://idp.stale.example';
+const BIG = 'https://idp.big.example';
 const now = () => Math.floor(Date.now() / 1000);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,7 +46,7 @@ async function signingKey(kid) {
 }
 
 describe('a trusted issuer whose keys come from its jwks_uri', () => {
-  let server, ids, cfgB, idp, stale, first;
+  let server, ids, cfgB, idp, stale, big, first;
 
   // A token of `issuer` for custody, that B may exchange, signed with `key`.
   const external = (key, issuer = IDP) =>
@@ -74,6 +76,12 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     first = await signingKey('idp-2026-11');
     idp.published = { keys: [first.jwk] };
     stale.published = { keys: [first.jwk] };
+    // Eight keys make a JWK Set of about 1.6 KB, over the 1 KiB this issuer allows.
+    big = await startIdp();
+    big.keys = [];
+    for (let i = 0; i < 8; i++) big.keys.push(await signingKey(`big-${i}`));
+    big.published = { keys: big.keys.map((k) => k.jwk) };
+    assert.ok(JSON.stringify(big.published).length > 1024);
     // Nothing listens on the "down" provider's port: a port taken, then released.
     const closed = await startIdp();
     const downUrl = closed.url;
@@ -84,6 +92,7 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
           { issuer: IDP, jwks_uri: idp.url, jwks_refetch_cooldown_seconds: 0 },
           { issuer: DOWN, jwks_uri: downUrl, jwks_timeout_seconds: 1 },
           { issuer: STALE, jwks_uri: stale.url, jwks_refresh_seconds: 1, jwks_max_age_seconds: 2 },
+          { issuer: BIG, jwks_uri: big.url, jwks_max_bytes: 1024 },
         ],
       },
       env: { CUSTODY_OAUTH_TRUSTED_ISSUERS_FILE: (paths) => paths['trusted-issuers.json'] },
@@ -96,6 +105,7 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     await server?.stop();
     idp?.server.close();
     stale?.server.close();
+    big?.server.close();
   });
 
   test('the key it publishes verifies its tokens, fetched once at start-up', async () => {
@@ -134,6 +144,14 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     assertRefused(
       await refusal(async () => exchange(await external(key, DOWN))),
       /^subject_token refused: the keys of issuer https:\/\/idp\.down\.example \(http:\/\/127\.0\.0\.1:\d+\/jwks\) have not been fetched: cannot fetch .*connection refused/,
+    );
+  });
+
+  test('a JWK Set larger than jwks_max_bytes is not taken', async () => {
+    assert.ok(big.fetches >= 1);
+    assertRefused(
+      await refusal(async () => exchange(await external(big.keys[0], BIG))),
+      /^subject_token refused: the keys of issuer https:\/\/idp\.big\.example \(http:\/\/127\.0\.0\.1:\d+\/jwks\) have not been fetched: cannot fetch .*: response body larger than 1024 bytes/,
     );
   });
 

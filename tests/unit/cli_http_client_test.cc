@@ -198,7 +198,7 @@ TEST(CliHttpClient, RefusesOversizedBodies) {
   HttpClient client(url_of(server.url()), options);
   auto response = client.send({Method::kGet, "/big", {}, {}, {}});
   ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.error().message, "response body too large");
+  EXPECT_EQ(response.error().message, "response body larger than 1024 bytes");
 }
 
 TEST(CliHttpClient, RefusesOversizedChunkedBodies) {
@@ -212,7 +212,7 @@ TEST(CliHttpClient, RefusesOversizedChunkedBodies) {
   HttpClient client(url_of(server.url()), options);
   auto response = client.send({Method::kGet, "/big", {}, {}, {}});
   ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.error().message, "response body too large");
+  EXPECT_EQ(response.error().message, "response body larger than 1024 bytes");
 }
 
 // Session: the error lines the CLI prints.

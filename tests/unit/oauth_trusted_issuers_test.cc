@@ -2,7 +2,10 @@
 // (oauth/remote_jwks.h): what the configuration accepts, and how fetched keys fail closed. The
 // fetch itself against a live provider, rotation included, is tested end to end in
 // tests/interop/external-issuer-jwks-uri.test.js.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -39,7 +42,7 @@ Result<Settings> resolve_with(const nlohmann::json& entries) {
   return ::testing::AssertionSuccess();
 }
 
-TEST(TrustedIssuers, AJwksUriIsKeptToFetchAndItsTimingsAreChecked) {
+TEST(TrustedIssuers, AJwksUriIsKeptToFetchAndItsTimingsAndSizeAreChecked) {
   auto ok = resolve_with(nlohmann::json::array(
       {{{"issuer", "https://idp.example"}, {"jwks_uri", "https://idp.example/jwks"}},
        {{"issuer", "https://local.example"},
@@ -47,7 +50,8 @@ TEST(TrustedIssuers, AJwksUriIsKeptToFetchAndItsTimingsAreChecked) {
         {"jwks_refresh_seconds", 10},
         {"jwks_max_age_seconds", 10},
         {"jwks_refetch_cooldown_seconds", 0},
-        {"jwks_timeout_seconds", 1}}}));
+        {"jwks_timeout_seconds", 1},
+        {"jwks_max_bytes", 4096}}}));
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   ASSERT_EQ(ok->trusted_issuers.size(), 2u);
   for (const auto& t : ok->trusted_issuers) {
@@ -76,8 +80,64 @@ TEST(TrustedIssuers, AJwksUriIsKeptToFetchAndItsTimingsAreChecked) {
       "\"jwks_max_age_seconds\" must be a whole number of seconds in 600.."));
   EXPECT_TRUE(RefusedNaming(resolve_with(entry({{"jwks_timeout_seconds", "5"}})),
                             "\"jwks_timeout_seconds\""));
+  EXPECT_TRUE(
+      RefusedNaming(resolve_with(entry({{"jwks_max_bytes", 512}})),
+                    "\"jwks_max_bytes\" must be a whole number of bytes in 1024..16777216"));
+  EXPECT_TRUE(
+      RefusedNaming(resolve_with(entry({{"jwks_max_bytes", 1.5e6}})), "\"jwks_max_bytes\""));
   EXPECT_TRUE(RefusedNaming(
       resolve_with(nlohmann::json::array({{{"issuer", "https://idp.example"}}})), "needs one of"));
+}
+
+// A loopback port that takes connections (the kernel completes them) but never answers.
+class SilentPort {
+ public:
+  SilentPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentPort() { ::close(fd_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/jwks"; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Three providers that never answer, each allowed 1 s: one after another start-up would wait
+// 3 s, side by side it waits for one timeout. Each issuer keeps its own fetch error.
+TEST(TrustedIssuers, FirstFetchesRunSideBySide) {
+  SilentPort a, b, c;
+  nlohmann::json entries = nlohmann::json::array();
+  int n = 0;
+  for (const SilentPort* p : {&a, &b, &c})
+    entries.push_back({{"issuer", "https://idp" + std::to_string(++n) + ".example"},
+                       {"jwks_uri", p->url()},
+                       {"jwks_timeout_seconds", 1}});
+  auto settings = resolve_with(entries);
+  ASSERT_TRUE(settings.ok()) << settings.error().message;
+
+  const auto began = std::chrono::steady_clock::now();
+  start_remote_keys(settings->trusted_issuers);
+  const auto waited = std::chrono::steady_clock::now() - began;
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::milliseconds(2500)) << "the fetches ran one after another";
+  for (const auto& t : settings->trusted_issuers) {
+    auto keys = t.remote->current(SystemClock().now());
+    ASSERT_FALSE(keys.ok()) << t.issuer;
+    EXPECT_NE(
+        keys.error().message.find("have not been fetched: cannot fetch " + t.remote->url_text() +
+                                  ": timed out after 1s waiting for the response"),
+        std::string::npos)
+        << keys.error().message;
+  }
 }
 
 // Nothing listens on 127.0.0.1:1, so a fetch fails at once (connection refused).
