@@ -30,7 +30,9 @@ void RemoteJwks::start() {
   Status first = fetch();
   if (!first.ok())
     log::warn("cannot fetch a trusted issuer's keys; its tokens are refused until a fetch succeeds",
-              {{"issuer", issuer_}, {"jwks_uri", url_text_}, {"error", first.error().message}});
+              {{"issuer", issuer_},
+               {options_.discovery ? "openid_configuration" : "jwks_uri", url_text_},
+               {"error", first.error().message}});
   std::lock_guard lock(mu_);
   if (stopping_) return;
   refresher_ = std::thread([this, failing = !first.ok()] { refresher_loop(failing); });
@@ -69,6 +71,47 @@ bool RemoteJwks::refetch_for_unknown_kid() {
   return true;
 }
 
+Result<nlohmann::json> RemoteJwks::get_json(const net::EndpointUrl& url, const std::string& text,
+                                            const char* accept) const {
+  net::HttpClientOptions http;
+  http.connect_timeout = options_.timeout;
+  http.io_timeout = options_.timeout;
+  http.max_body_bytes = options_.max_bytes;
+  http.user_agent = "custodyd";
+  net::HttpRequest request;
+  request.method = net::Method::kGet;
+  request.target = url.target;
+  request.headers = {{"Accept", accept}};
+  auto response = net::HttpClient(url.server, http).send(request);
+  if (!response.ok())
+    return Error::unavailable("cannot fetch " + text + ": " + response.error().message);
+  if (response->status != 200)
+    return Error::unavailable(text + " answered HTTP " + std::to_string(response->status));
+  auto doc = nlohmann::json::parse(response->body, nullptr, false);
+  if (doc.is_discarded()) return Error::unavailable(text + " did not answer JSON");
+  return doc;
+}
+
+Result<std::pair<net::EndpointUrl, std::string>> RemoteJwks::discover_jwks_uri() const {
+  CUSTODY_ASSIGN(auto doc, get_json(url_, url_text_, "application/json"));
+  // OpenID Connect Discovery 1.0 §4.3: the issuer the document names MUST be the one whose
+  // configuration was asked for, or its keys could vouch for another issuer's tokens.
+  if (!doc.is_object() || !doc.contains("issuer") || doc["issuer"] != issuer_)
+    return Error::unavailable(url_text_ + " names issuer " +
+                              (doc.is_object() && doc.contains("issuer")
+                                   ? doc["issuer"].dump().substr(0, 120)
+                                   : std::string("none")) +
+                              ", not " + issuer_);
+  if (!doc["jwks_uri"].is_string()) return Error::unavailable(url_text_ + " names no jwks_uri");
+  std::string text = doc["jwks_uri"].get<std::string>();
+  auto url = net::parse_endpoint_url(text);
+  if (!url.ok()) return Error::unavailable(url_text_ + ": jwks_uri: " + url.error().message);
+  if (!url->server.tls && !url->server.is_loopback())
+    return Error::unavailable(url_text_ + ": its jwks_uri " + text +
+                              " is not https (http only to a loopback address)");
+  return std::pair{std::move(url).value(), std::move(text)};
+}
+
 Status RemoteJwks::fetch() {
   const Micros began = clock_.now();
   {
@@ -80,24 +123,19 @@ Status RemoteJwks::fetch() {
     last_error_ = why;
     return Error::unavailable(why);
   };
-  net::HttpClientOptions http;
-  http.connect_timeout = options_.timeout;
-  http.io_timeout = options_.timeout;
-  http.max_body_bytes = options_.max_bytes;
-  http.user_agent = "custodyd";
-  net::HttpRequest request;
-  request.method = net::Method::kGet;
-  request.target = url_.target;
-  request.headers = {{"Accept", "application/jwk-set+json, application/json"}};
-  auto response = net::HttpClient(url_.server, http).send(request);
-  if (!response.ok()) return failed("cannot fetch " + url_text_ + ": " + response.error().message);
-  if (response->status != 200)
-    return failed(url_text_ + " answered HTTP " + std::to_string(response->status));
-  auto doc = nlohmann::json::parse(response->body, nullptr, false);
-  if (doc.is_discarded()) return failed(url_text_ + " did not answer JSON");
-  auto keys = crypto::JwkSet::parse(doc, "jwks_uri");
-  if (!keys.ok()) return failed(url_text_ + ": " + keys.error().message);
-  if (keys->empty()) return failed(url_text_ + " has no usable signing key");
+  // Discovery is read at every fetch, so that a provider that moves its jwks_uri is followed.
+  std::pair<net::EndpointUrl, std::string> jwks_uri{url_, url_text_};
+  if (options_.discovery) {
+    auto discovered = discover_jwks_uri();
+    if (!discovered.ok()) return failed(discovered.error().message);
+    jwks_uri = std::move(discovered).value();
+  }
+  const auto& [url, text] = jwks_uri;
+  auto doc = get_json(url, text, "application/jwk-set+json, application/json");
+  if (!doc.ok()) return failed(doc.error().message);
+  auto keys = crypto::JwkSet::parse(*doc, "jwks_uri");
+  if (!keys.ok()) return failed(text + ": " + keys.error().message);
+  if (keys->empty()) return failed(text + " has no usable signing key");
 
   auto fresh = std::make_shared<const crypto::JwkSet>(std::move(keys).value());
   std::lock_guard lock(mu_);
@@ -108,7 +146,8 @@ Status RemoteJwks::fetch() {
   if (changed) {
     nlohmann::json kids = nlohmann::json::array();
     for (const auto& k : keys_->keys()) kids.push_back(k.kid());
-    log::info("trusted issuer keys fetched", {{"issuer", issuer_}, {"kids", kids}});
+    log::info("trusted issuer keys fetched",
+              {{"issuer", issuer_}, {"jwks_uri", text}, {"kids", kids}});
   }
   return ok_status();
 }

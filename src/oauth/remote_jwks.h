@@ -15,6 +15,10 @@
 //  - A fetch accepts only a 200 whose body is a JWK Set (crypto::JwkSet::parse) with at least one
 //    usable key, of at most `max_bytes`, within `timeout` for connecting and again for the
 //    exchange. The URL is https, or http to a loopback address (checked by the caller).
+//  - With `discovery`, the URL is the issuer's OpenID configuration
+//    (<issuer>/.well-known/openid-configuration): each fetch first reads it (same limits), which
+//    must name exactly this issuer (OpenID Connect Discovery 1.0 §4.3) and a jwks_uri that is
+//    https (or http to a loopback address), then fetches the keys from that jwks_uri.
 //
 // Thread safety: every member may be called from any thread.
 #pragma once
@@ -24,8 +28,10 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -42,9 +48,11 @@ class RemoteJwks {
     Micros cooldown = 30 * kMicrosPerSecond;   // least time between fetches for unknown kids
     std::chrono::milliseconds timeout{5000};
     std::size_t max_bytes = 1024 * 1024;
+    bool discovery = false;  // the URL is the issuer's OpenID configuration, not its jwks_uri
   };
 
-  // `issuer` names the issuer in errors and logs; `url_text` is `url` as configured.
+  // `issuer` is the issuer's exact "iss" (named in errors and logs; with discovery, the
+  // configuration must name it); `url_text` is `url` as configured.
   RemoteJwks(std::string issuer, net::EndpointUrl url, std::string url_text, Options options,
              const Clock& clock);
   ~RemoteJwks();
@@ -69,6 +77,11 @@ class RemoteJwks {
  private:
   // `failing`: the fetch before the loop failed (and was logged).
   void refresher_loop(bool failing);
+  // One GET of a JSON document within the limits; errors name `text` (the URL as written).
+  Result<nlohmann::json> get_json(const net::EndpointUrl& url, const std::string& text,
+                                  const char* accept) const;
+  // The jwks_uri the issuer's OpenID configuration (url_) names, parsed and as written.
+  Result<std::pair<net::EndpointUrl, std::string>> discover_jwks_uri() const;
 
   const std::string issuer_;
   const net::EndpointUrl url_;

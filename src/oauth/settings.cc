@@ -45,17 +45,34 @@ Result<std::int64_t> seconds(const nlohmann::json& item, const std::string& issu
   return bounded(item, issuer, name, fallback, min, max, "seconds");
 }
 
-// "jwks_uri" and its timing (remote_jwks.h): https, or http to a loopback address.
+// "jwks_uri" (https, or http to a loopback address), or "discovery": true (the issuer's OpenID
+// configuration, under the same rule), and their timing (remote_jwks.h).
 Result<std::shared_ptr<RemoteJwks>> parse_remote(const nlohmann::json& item,
                                                  const std::string& issuer) {
-  if (!item["jwks_uri"].is_string())
+  const bool discovery = item.contains("discovery");
+  std::string text;
+  if (discovery) {
+    if (item["discovery"] != true)
+      return bad_entry("issuer " + issuer + ": \"discovery\" must be true");
+    // OpenID Connect Discovery 1.0 §4: a terminating "/" is removed before appending.
+    text = issuer;
+    while (!text.empty() && text.back() == '/') text.pop_back();
+    text += "/.well-known/openid-configuration";
+  } else if (item["jwks_uri"].is_string()) {
+    text = item["jwks_uri"].get<std::string>();
+  } else {
     return bad_entry("issuer " + issuer + ": \"jwks_uri\" must be a URL");
-  const std::string text = item["jwks_uri"].get<std::string>();
+  }
   auto url = net::parse_endpoint_url(text);
-  if (!url.ok()) return bad_entry("issuer " + issuer + ": jwks_uri: " + url.error().message);
+  if (!url.ok())
+    return bad_entry("issuer " + issuer +
+                     (discovery ? ": discovery needs an issuer URL: " : ": jwks_uri: ") +
+                     url.error().message);
   if (!url->server.tls && !url->server.is_loopback())
     return bad_entry("issuer " + issuer +
-                     ": jwks_uri must be https (http only to a loopback address)");
+                     (discovery
+                          ? ": discovery needs an https issuer (http only to a loopback address)"
+                          : ": jwks_uri must be https (http only to a loopback address)"));
   RemoteJwks::Options o;
   CUSTODY_ASSIGN(auto refresh, seconds(item, issuer, "jwks_refresh_seconds", 300, 1, 86'400));
   CUSTODY_ASSIGN(auto max_age, seconds(item, issuer, "jwks_max_age_seconds",
@@ -70,6 +87,7 @@ Result<std::shared_ptr<RemoteJwks>> parse_remote(const nlohmann::json& item,
   o.cooldown = cooldown * kMicrosPerSecond;
   o.timeout = std::chrono::seconds(timeout);
   o.max_bytes = static_cast<std::size_t>(max_bytes);
+  o.discovery = discovery;
   static const SystemClock clock;
   return std::make_shared<RemoteJwks>(issuer, std::move(url).value(), text, o, clock);
 }
@@ -79,12 +97,12 @@ Result<TrustedIssuer> parse_issuer(const nlohmann::json& item, const std::string
     return bad_entry("each entry needs an \"issuer\" string");
   TrustedIssuer t;
   t.issuer = item["issuer"].get<std::string>();
-  const int sources =
-      int(item.contains("jwks")) + int(item.contains("jwks_file")) + int(item.contains("jwks_uri"));
+  const int sources = int(item.contains("jwks")) + int(item.contains("jwks_file")) +
+                      int(item.contains("jwks_uri")) + int(item.contains("discovery"));
   if (sources != 1)
     return bad_entry("issuer " + t.issuer +
-                     " needs one of \"jwks\", \"jwks_file\" or \"jwks_uri\"");
-  if (item.contains("jwks_uri")) {
+                     " needs one of \"jwks\", \"jwks_file\", \"jwks_uri\" or \"discovery\"");
+  if (item.contains("jwks_uri") || item.contains("discovery")) {
     CUSTODY_ASSIGN(t.remote, parse_remote(item, t.issuer));
   } else {
     nlohmann::json jwks;

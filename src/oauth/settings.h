@@ -20,7 +20,7 @@ namespace custody::oauth {
 struct TrustedIssuer {
   std::string issuer;                   // exact "iss"
   crypto::JwkSet keys;                  // its signing keys, as configured ("jwks", "jwks_file")
-  std::shared_ptr<RemoteJwks> remote;   // or, with "jwks_uri", as fetched (started by the app)
+  std::shared_ptr<RemoteJwks> remote;   // or as fetched ("jwks_uri", "discovery"; see below)
   std::vector<crypto::Alg> algorithms;  // accepted algorithms (default ES256, RS256, EdDSA)
   std::string audience;                 // required "aud" (default: custody's issuer)
 };
@@ -55,15 +55,16 @@ struct Settings {
 
 // `issuer` is the resolved issuer (config oauth.issuer, or the listen address). Reads
 // oauth.trusted_issuers_file when set: a JSON array of {"issuer", one of "jwks" (a JWK Set
-// object), "jwks_file" (a path) or "jwks_uri" (with "jwks_refresh_seconds"?,
-// "jwks_max_age_seconds"?, "jwks_refetch_cooldown_seconds"?, "jwks_timeout_seconds"?,
-// "jwks_max_bytes"?), "algorithms"?, "audience"?}. kInvalidArgument naming the key on bad input.
-// Remote key sets are returned unstarted: the caller starts them (start_remote_keys).
+// object), "jwks_file" (a path), "jwks_uri" or "discovery": true (both with
+// "jwks_refresh_seconds"?, "jwks_max_age_seconds"?, "jwks_refetch_cooldown_seconds"?,
+// "jwks_timeout_seconds"?, "jwks_max_bytes"?), "algorithms"?, "audience"?}. kInvalidArgument naming
+// the key on bad input. Remote key sets are returned unstarted: the caller starts them
+// (start_remote_keys).
 Result<Settings> resolve_settings(const Config& config, std::string issuer);
 
-// Starts the remote key set of every issuer configured by jwks_uri (RemoteJwks::start), their
-// first fetches side by side: returns when all have ended, so start-up waits for the slowest
-// provider, not for the sum of them.
+// Starts the remote key set of every issuer configured by jwks_uri or discovery
+// (RemoteJwks::start), their first fetches side by side: returns when all have ended, so start-up
+// waits for the slowest provider, not for the sum of them.
 void start_remote_keys(const std::vector<TrustedIssuer>& issuers);
 
 }  // namespace custody::oauth

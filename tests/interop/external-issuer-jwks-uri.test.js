@@ -4,7 +4,8 @@
 // to a new key, the first token with the new kid is refused with the reason and makes custody
 // fetch again, and the retry is exchanged; a provider that never answered, or whose keys are older
 // than jwks_max_age_seconds, or whose JWK Set is larger than jwks_max_bytes, gets its tokens
-// refused with the reason (fail closed).
+// refused with the reason (fail closed). An issuer configured by "discovery" has its jwks_uri read
+// from its OpenID configuration, which must name that very issuer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -22,10 +23,16 @@ const now = () => Math.floor(Date.now() / 1000);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // An identity provider's JWKS endpoint on 127.0.0.1: serves `published` and counts the fetches;
-// `down` makes it answer 503.
+// `down` makes it answer 503. Its OpenID configuration, once set in `discovery`, is served at
+// /.well-known/openid-configuration; `idp.base` is its origin, usable as an issuer.
 async function startIdp() {
-  const idp = { published: { keys: [] }, fetches: 0, down: false };
+  const idp = { published: { keys: [] }, fetches: 0, down: false, discovery: null };
   idp.server = createServer((req, res) => {
+    if (idp.discovery && req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(idp.discovery));
+      return;
+    }
     idp.fetches += 1;
     if (idp.down) {
       res.writeHead(503).end();
@@ -35,7 +42,8 @@ async function startIdp() {
     res.end(JSON.stringify(idp.published));
   });
   await new Promise((resolve) => idp.server.listen(0, '127.0.0.1', resolve));
-  idp.url = `http://127.0.0.1:${idp.server.address().port}/jwks`;
+  idp.base = `http://127.0.0.1:${idp.server.address().port}`;
+  idp.url = `${idp.base}/jwks`;
   return idp;
 }
 
@@ -46,7 +54,7 @@ async function signingKey(kid) {
 }
 
 describe('a trusted issuer whose keys come from its jwks_uri', () => {
-  let server, ids, cfgB, idp, stale, big, first;
+  let server, ids, cfgB, idp, stale, big, disc, liar, first;
 
   // A token of `issuer` for custody, that B may exchange, signed with `key`.
   const external = (key, issuer = IDP) =>
@@ -82,6 +90,13 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     for (let i = 0; i < 8; i++) big.keys.push(await signingKey(`big-${i}`));
     big.published = { keys: big.keys.map((k) => k.jwk) };
     assert.ok(JSON.stringify(big.published).length > 1024);
+    // Issuers found by discovery: one whose configuration names it, one whose names another.
+    disc = await startIdp();
+    disc.published = { keys: [first.jwk] };
+    disc.discovery = { issuer: disc.base, jwks_uri: `${disc.base}/keys` };
+    liar = await startIdp();
+    liar.published = { keys: [first.jwk] };
+    liar.discovery = { issuer: 'https://someone-else.example', jwks_uri: `${liar.base}/keys` };
     // Nothing listens on the "down" provider's port: a port taken, then released.
     const closed = await startIdp();
     const downUrl = closed.url;
@@ -93,6 +108,8 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
           { issuer: DOWN, jwks_uri: downUrl, jwks_timeout_seconds: 1 },
           { issuer: STALE, jwks_uri: stale.url, jwks_refresh_seconds: 1, jwks_max_age_seconds: 2 },
           { issuer: BIG, jwks_uri: big.url, jwks_max_bytes: 1024 },
+          { issuer: disc.base, discovery: true },
+          { issuer: liar.base, discovery: true },
         ],
       },
       env: { CUSTODY_OAUTH_TRUSTED_ISSUERS_FILE: (paths) => paths['trusted-issuers.json'] },
@@ -106,6 +123,8 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     idp?.server.close();
     stale?.server.close();
     big?.server.close();
+    disc?.server.close();
+    liar?.server.close();
   });
 
   test('the key it publishes verifies its tokens, fetched once at start-up', async () => {
@@ -152,6 +171,22 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     assertRefused(
       await refusal(async () => exchange(await external(big.keys[0], BIG))),
       /^subject_token refused: the keys of issuer https:\/\/idp\.big\.example \(http:\/\/127\.0\.0\.1:\d+\/jwks\) have not been fetched: cannot fetch .*: response body larger than 1024 bytes/,
+    );
+  });
+
+  test('discovery: the jwks_uri its OpenID configuration names verifies its tokens', async () => {
+    assert.ok(disc.fetches >= 1);
+    const c = claims((await exchange(await external(first, disc.base))).access_token);
+    assert.equal(c.sub, 'user-7');
+    const rec = await server.admin('GET', `/api/v1/delegations/${c.jti}`);
+    assert.equal(rec.subject_issuer, disc.base);
+  });
+
+  test('discovery: a configuration that names another issuer is not followed', async () => {
+    assert.equal(liar.fetches, 0, 'its jwks_uri was fetched');
+    assertRefused(
+      await refusal(async () => exchange(await external(first, liar.base))),
+      /^subject_token refused: the keys of issuer http:\/\/127\.0\.0\.1:\d+ \(http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration\) have not been fetched: http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration names issuer "https:\/\/someone-else\.example", not http:\/\/127\.0\.0\.1:\d+$/,
     );
   });
 

@@ -1,4 +1,5 @@
-// Trusted external issuers (oauth/settings.h) and the keys of those configured by jwks_uri
+// Trusted external issuers (oauth/settings.h) and the keys of those configured by jwks_uri or
+// discovery
 // (oauth/remote_jwks.h): what the configuration accepts, and how fetched keys fail closed. The
 // fetch itself against a live provider, rotation included, is tested end to end in
 // tests/interop/external-issuer-jwks-uri.test.js.
@@ -71,7 +72,8 @@ TEST(TrustedIssuers, AJwksUriIsKeptToFetchAndItsTimingsAndSizeAreChecked) {
       RefusedNaming(resolve_with(entry({{"jwks_uri", "ftp://idp.example/jwks"}})), "jwks_uri: "));
   EXPECT_TRUE(RefusedNaming(resolve_with(entry({{"jwks_uri", 7}})), "\"jwks_uri\" must be a URL"));
   EXPECT_TRUE(RefusedNaming(resolve_with(entry({{"jwks", {{"keys", nlohmann::json::array()}}}})),
-                            "needs one of \"jwks\", \"jwks_file\" or \"jwks_uri\""));
+                            "needs one of \"jwks\", \"jwks_file\", \"jwks_uri\" or \"discovery\""));
+  EXPECT_TRUE(RefusedNaming(resolve_with(entry({{"discovery", true}})), "needs one of"));
   EXPECT_TRUE(
       RefusedNaming(resolve_with(entry({{"jwks_refresh_seconds", 0}})),
                     "\"jwks_refresh_seconds\" must be a whole number of seconds in 1..86400"));
@@ -87,6 +89,33 @@ TEST(TrustedIssuers, AJwksUriIsKeptToFetchAndItsTimingsAndSizeAreChecked) {
       RefusedNaming(resolve_with(entry({{"jwks_max_bytes", 1.5e6}})), "\"jwks_max_bytes\""));
   EXPECT_TRUE(RefusedNaming(
       resolve_with(nlohmann::json::array({{{"issuer", "https://idp.example"}}})), "needs one of"));
+}
+
+TEST(TrustedIssuers, DiscoveryReadsTheIssuersOpenIdConfiguration) {
+  auto ok = resolve_with(nlohmann::json::array(
+      {{{"issuer", "https://idp.example/realms/a/"}, {"discovery", true}},
+       {{"issuer", "http://127.0.0.1:9"}, {"discovery", true}, {"jwks_timeout_seconds", 1}}}));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  // OpenID Connect Discovery 1.0 §4: the issuer's terminating "/" is removed before appending.
+  EXPECT_EQ(ok->trusted("https://idp.example/realms/a/")->remote->url_text(),
+            "https://idp.example/realms/a/.well-known/openid-configuration");
+  EXPECT_EQ(ok->trusted("http://127.0.0.1:9")->remote->url_text(),
+            "http://127.0.0.1:9/.well-known/openid-configuration");
+
+  auto one = [](nlohmann::json e) { return nlohmann::json::array({e}); };
+  EXPECT_TRUE(RefusedNaming(
+      resolve_with(one({{"issuer", "http://idp.example"}, {"discovery", true}})),
+      "issuer http://idp.example: discovery needs an https issuer (http only to a loopback "
+      "address)"));
+  EXPECT_TRUE(RefusedNaming(resolve_with(one({{"issuer", "idp-without-url"}, {"discovery", true}})),
+                            "issuer idp-without-url: discovery needs an issuer URL: "));
+  EXPECT_TRUE(
+      RefusedNaming(resolve_with(one({{"issuer", "https://idp.example"}, {"discovery", "yes"}})),
+                    "\"discovery\" must be true"));
+  EXPECT_TRUE(RefusedNaming(resolve_with(one({{"issuer", "https://idp.example"},
+                                              {"discovery", true},
+                                              {"jwks_uri", "https://idp.example/jwks"}})),
+                            "needs one of"));
 }
 
 // A loopback port that takes connections (the kernel completes them) but never answers.
