@@ -92,6 +92,18 @@ Result<nlohmann::json> RemoteJwks::get_json(const net::EndpointUrl& url, const s
   return doc;
 }
 
+Status RemoteJwks::discovered_jwks_uri_allowed(const net::EndpointUrl& configuration,
+                                               const net::EndpointUrl& jwks_uri,
+                                               const std::string& jwks_uri_text) {
+  if (jwks_uri.server.tls) return ok_status();
+  if (!jwks_uri.server.is_loopback())
+    return Error::unavailable("its jwks_uri " + jwks_uri_text + " is not https");
+  if (configuration.server.tls || !configuration.server.is_loopback())
+    return Error::unavailable("its jwks_uri " + jwks_uri_text +
+                              " is http to a loopback address, allowed only for a loopback issuer");
+  return ok_status();
+}
+
 Result<std::pair<net::EndpointUrl, std::string>> RemoteJwks::discover_jwks_uri() const {
   CUSTODY_ASSIGN(auto doc, get_json(url_, url_text_, "application/json"));
   // OpenID Connect Discovery 1.0 §4.3: the issuer the document names MUST be the one whose
@@ -106,9 +118,8 @@ Result<std::pair<net::EndpointUrl, std::string>> RemoteJwks::discover_jwks_uri()
   std::string text = doc["jwks_uri"].get<std::string>();
   auto url = net::parse_endpoint_url(text);
   if (!url.ok()) return Error::unavailable(url_text_ + ": jwks_uri: " + url.error().message);
-  if (!url->server.tls && !url->server.is_loopback())
-    return Error::unavailable(url_text_ + ": its jwks_uri " + text +
-                              " is not https (http only to a loopback address)");
+  if (Status allowed = discovered_jwks_uri_allowed(url_, *url, text); !allowed.ok())
+    return Error::unavailable(url_text_ + ": " + allowed.error().message);
   return std::pair{std::move(url).value(), std::move(text)};
 }
 

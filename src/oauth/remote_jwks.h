@@ -17,8 +17,8 @@
 //    exchange. The URL is https, or http to a loopback address (checked by the caller).
 //  - With `discovery`, the URL is the issuer's OpenID configuration
 //    (<issuer>/.well-known/openid-configuration): each fetch first reads it (same limits), which
-//    must name exactly this issuer (OpenID Connect Discovery 1.0 §4.3) and a jwks_uri that is
-//    https (or http to a loopback address), then fetches the keys from that jwks_uri.
+//    must name exactly this issuer (OpenID Connect Discovery 1.0 §4.3) and a jwks_uri that
+//    discovered_jwks_uri_allowed() accepts, then fetches the keys from that jwks_uri.
 //
 // Thread safety: every member may be called from any thread.
 #pragma once
@@ -63,6 +63,14 @@ class RemoteJwks {
   void start();
   // Stops the refresher thread (the destructor does it too).
   void stop();
+
+  // Whether a jwks_uri named by the OpenID configuration at `configuration` may be fetched:
+  // https; http only to a loopback address and only when the configuration itself was read over
+  // http from loopback. A remote provider must not steer custodyd to its own loopback services
+  // (whose answers would show in refusal texts).
+  static Status discovered_jwks_uri_allowed(const net::EndpointUrl& configuration,
+                                            const net::EndpointUrl& jwks_uri,
+                                            const std::string& jwks_uri_text);
 
   // The keys fetched last, unless there are none or they are older than max_age.
   Result<std::shared_ptr<const crypto::JwkSet>> current(Micros now) const;

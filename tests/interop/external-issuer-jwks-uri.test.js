@@ -54,7 +54,7 @@ async function signingKey(kid) {
 }
 
 describe('a trusted issuer whose keys come from its jwks_uri', () => {
-  let server, ids, cfgB, idp, stale, big, disc, liar, first;
+  let server, ids, cfgB, idp, stale, big, disc, liar, plain, first;
 
   // A token of `issuer` for custody, that B may exchange, signed with `key`.
   const external = (key, issuer = IDP) =>
@@ -97,6 +97,8 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     liar = await startIdp();
     liar.published = { keys: [first.jwk] };
     liar.discovery = { issuer: 'https://someone-else.example', jwks_uri: `${liar.base}/keys` };
+    plain = await startIdp();
+    plain.discovery = { issuer: plain.base, jwks_uri: 'http://keys.idp.example/jwks' };
     // Nothing listens on the "down" provider's port: a port taken, then released.
     const closed = await startIdp();
     const downUrl = closed.url;
@@ -110,6 +112,7 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
           { issuer: BIG, jwks_uri: big.url, jwks_max_bytes: 1024 },
           { issuer: disc.base, discovery: true },
           { issuer: liar.base, discovery: true },
+          { issuer: plain.base, discovery: true },
         ],
       },
       env: { CUSTODY_OAUTH_TRUSTED_ISSUERS_FILE: (paths) => paths['trusted-issuers.json'] },
@@ -125,6 +128,7 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     big?.server.close();
     disc?.server.close();
     liar?.server.close();
+    plain?.server.close();
   });
 
   test('the key it publishes verifies its tokens, fetched once at start-up', async () => {
@@ -187,6 +191,13 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     assertRefused(
       await refusal(async () => exchange(await external(first, liar.base))),
       /^subject_token refused: the keys of issuer http:\/\/127\.0\.0\.1:\d+ \(http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration\) have not been fetched: http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration names issuer "https:\/\/someone-else\.example", not http:\/\/127\.0\.0\.1:\d+$/,
+    );
+  });
+
+  test('discovery: a jwks_uri that is not https is not fetched', async () => {
+    assertRefused(
+      await refusal(async () => exchange(await external(first, plain.base))),
+      /^subject_token refused: the keys of issuer http:\/\/127\.0\.0\.1:\d+ .* have not been fetched: http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration: its jwks_uri http:\/\/keys\.idp\.example\/jwks is not https$/,
     );
   });
 

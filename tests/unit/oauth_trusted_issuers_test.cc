@@ -118,6 +118,27 @@ TEST(TrustedIssuers, DiscoveryReadsTheIssuersOpenIdConfiguration) {
                             "needs one of"));
 }
 
+TEST(RemoteJwks, ADiscoveredJwksUriIsHttpsOrLoopbackForALoopbackIssuerOnly) {
+  auto url = [](const char* text) { return net::parse_endpoint_url(text).value(); };
+  auto allowed = [&](const char* configuration, const char* jwks) {
+    return RemoteJwks::discovered_jwks_uri_allowed(url(configuration), url(jwks), jwks);
+  };
+  const char* remote = "https://idp.example/.well-known/openid-configuration";
+  const char* local = "http://127.0.0.1:8081/.well-known/openid-configuration";
+  EXPECT_TRUE(allowed(remote, "https://keys.idp.example/jwks").ok());
+  EXPECT_TRUE(allowed(local, "https://keys.idp.example/jwks").ok());
+  EXPECT_TRUE(allowed(local, "http://127.0.0.1:8082/jwks").ok());
+
+  Status to_loopback = allowed(remote, "http://127.0.0.1:6379/jwks");
+  ASSERT_FALSE(to_loopback.ok());
+  EXPECT_EQ(to_loopback.error().message,
+            "its jwks_uri http://127.0.0.1:6379/jwks is http to a loopback address, allowed only "
+            "for a loopback issuer");
+  Status plain = allowed(local, "http://keys.idp.example/jwks");
+  ASSERT_FALSE(plain.ok());
+  EXPECT_EQ(plain.error().message, "its jwks_uri http://keys.idp.example/jwks is not https");
+}
+
 // A loopback port that takes connections (the kernel completes them) but never answers.
 class SilentPort {
  public:
