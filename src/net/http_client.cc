@@ -103,20 +103,25 @@ Result<HttpResponse> exchange(asio::io_context& ioc, Stream& stream,
   http::response_parser<http::string_body> parser;
   parser.header_limit(64 * 1024);
   parser.body_limit(options.max_body_bytes);
+  auto read_failed = [&](const beast::error_code& e) {
+    return e == http::error::body_limit
+               ? too_large(options.max_body_bytes)
+               : step_error(e, "waiting for the response", options.io_timeout);
+  };
+  // The body limit can fail the header read already, when the body arrived with the header.
   ec = run_step(ioc, [&](auto handler) {
     http::async_read_header(stream, buffer, parser, std::move(handler));
   });
-  if (ec == http::error::body_limit) return too_large(options.max_body_bytes);
-  if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
-  // Beast 1.74 drops the body_limit error for a too-large Content-Length when parsing eagerly,
-  // so that case is checked here; chunked and close-delimited bodies are limited by the parser.
+  if (ec) return read_failed(ec);
+  // Beast 1.74 may also drop the body_limit error for a too-large Content-Length when parsing
+  // eagerly, so that case is checked here; chunked and close-delimited bodies are limited by the
+  // parser.
   if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
     return too_large(options.max_body_bytes);
   }
   ec = run_step(
       ioc, [&](auto handler) { http::async_read(stream, buffer, parser, std::move(handler)); });
-  if (ec == http::error::body_limit) return too_large(options.max_body_bytes);
-  if (ec) return step_error(ec, "waiting for the response", options.io_timeout);
+  if (ec) return read_failed(ec);
 
   auto& message = parser.get();
   HttpResponse response;

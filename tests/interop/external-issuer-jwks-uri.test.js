@@ -22,11 +22,11 @@ const BIG = 'https://idp.big.example';
 const now = () => Math.floor(Date.now() / 1000);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// An identity provider's JWKS endpoint on 127.0.0.1: serves `published` and counts the fetches;
-// `down` makes it answer 503. Its OpenID configuration, once set in `discovery`, is served at
+// An identity provider's JWKS endpoint on 127.0.0.1: serves `published` at any path, counts the
+// fetches and keeps their paths; `down` makes it answer 503. Its OpenID configuration, once set in `discovery`, is served at
 // /.well-known/openid-configuration; `idp.base` is its origin, usable as an issuer.
 async function startIdp() {
-  const idp = { published: { keys: [] }, fetches: 0, down: false, discovery: null };
+  const idp = { published: { keys: [] }, fetches: 0, paths: [], down: false, discovery: null };
   idp.server = createServer((req, res) => {
     if (idp.discovery && req.url === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -34,6 +34,7 @@ async function startIdp() {
       return;
     }
     idp.fetches += 1;
+    idp.paths.push(req.url);
     if (idp.down) {
       res.writeHead(503).end();
       return;
@@ -90,7 +91,8 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
     for (let i = 0; i < 8; i++) big.keys.push(await signingKey(`big-${i}`));
     big.published = { keys: big.keys.map((k) => k.jwk) };
     assert.ok(JSON.stringify(big.published).length > 1024);
-    // Issuers found by discovery: one whose configuration names it, one whose names another.
+    // Issuers found by discovery: one whose configuration names it, one whose configuration names
+    // another issuer, and one whose configuration names a plain-http jwks_uri.
     disc = await startIdp();
     disc.published = { keys: [first.jwk] };
     disc.discovery = { issuer: disc.base, jwks_uri: `${disc.base}/keys` };
@@ -180,6 +182,7 @@ describe('a trusted issuer whose keys come from its jwks_uri', () => {
 
   test('discovery: the jwks_uri its OpenID configuration names verifies its tokens', async () => {
     assert.ok(disc.fetches >= 1);
+    assert.deepEqual([...new Set(disc.paths)], ['/keys'], 'the keys came from the named jwks_uri');
     const c = claims((await exchange(await external(first, disc.base))).access_token);
     assert.equal(c.sub, 'user-7');
     const rec = await server.admin('GET', `/api/v1/delegations/${c.jti}`);
