@@ -4,7 +4,7 @@
 #   client_credentials  agent A, client_secret_basic, scope "read write", audience B
 #   token_exchange      agent B exchanges A's token (scope read); a fresh subject token per sample
 # Every issued token's delegation record and audit event are durable (group commit) before the
-# response. Prints req/s and p99 per endpoint and concurrency.
+# response. Prints req/s, p50 and p99 per endpoint and concurrency.
 # Usage: bench/load/token_load.sh [BUILD_DIR] (default build/release)
 #   env: DURATION [10s]  CONCURRENCY ["32 64"]  ENDPOINTS ["token_cc token_exchange jwks"]
 #        STORE (custodyd --store URL; default SQLite in a temp dir)
@@ -89,10 +89,11 @@ echo "custody $(git -C "$root" rev-parse --short HEAD), store $(grep -o '"store"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
-  printf '%-16s %4s %10s %9s %9s %8s %9s %7s %7s %s\n' endpoint conn req/s p99 cpu/req uploads \
+  printf '%-16s %4s %10s %9s %9s %9s %8s %9s %7s %7s %s\n' endpoint conn req/s p50 p99 cpu/req \
+    uploads \
     hits misses resets errors
 else
-  printf '%-16s %4s %10s %9s %9s %s\n' endpoint conn req/s p99 cpu/req errors
+  printf '%-16s %4s %10s %9s %9s %9s %s\n' endpoint conn req/s p50 p99 cpu/req errors
 fi
 for ep in $endpoints; do
   for c in $concurrency; do
@@ -123,15 +124,17 @@ for ep in $endpoints; do
         $(($(cache misses) - m0)) $(($(cache resets) - r0)))
     fi
     rps=$(awk '/Requests\/sec/ {print $2}' "$work/$ep.$c.txt")
+    p50=$(awk '$1=="50%" {print $2}' "$work/$ep.$c.txt")
     p99=$(awk '$1=="99%" {print $2}' "$work/$ep.$c.txt")
     errs=$(grep -E 'Non-2xx|Socket errors' "$work/$ep.$c.txt" | tr '\n' ' ' || true)
     requests=$(awk '/requests in/ {print $1}' "$work/$ep.$c.txt")
     cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" \
       'BEGIN { if (n > 0) printf "%.0fus", t / hz * 1e6 / n; else print "-" }')
     if [[ -n $extra ]]; then
-      printf '%-16s %4s %10s %9s %9s %s %s\n' "$ep" "$c" "$rps" "$p99" "$cpu" "$extra" "$errs"
+      printf '%-16s %4s %10s %9s %9s %9s %s %s\n' "$ep" "$c" "$rps" "$p50" "$p99" "$cpu" "$extra" \
+        "$errs"
     else
-      printf '%-16s %4s %10s %9s %9s %s\n' "$ep" "$c" "$rps" "$p99" "$cpu" "$errs"
+      printf '%-16s %4s %10s %9s %9s %9s %s\n' "$ep" "$c" "$rps" "$p50" "$p99" "$cpu" "$errs"
     fi
   done
 done

@@ -21,6 +21,7 @@
 #include "audit/index.h"
 #include "audit/log.h"
 #include "common/log.h"
+#include "crypto/ecdsa_presign.h"
 #include "device/compliance.h"
 #include "directory/admin_tokens.h"
 #include "gateway/gateway.h"
@@ -190,6 +191,21 @@ std::string store_metrics(const store::Store& store) {
   return out;
 }
 
+std::string presign_metrics() {
+  auto s = crypto::presign::stats();
+  std::string out;
+  out.append("# TYPE custody_es256_signatures_total counter\n");
+  out.append("custody_es256_signatures_total{nonce=\"precomputed\"} ")
+      .append(std::to_string(s.presigned))
+      .append("\n");
+  out.append("custody_es256_signatures_total{nonce=\"inline\"} ")
+      .append(std::to_string(s.fallback))
+      .append("\n");
+  out.append("# TYPE custody_es256_presigned_ready gauge\n");
+  out.append("custody_es256_presigned_ready ").append(std::to_string(s.ready)).append("\n");
+  return out;
+}
+
 }  // namespace
 
 Result<InitResult> init(const Config& config) {
@@ -318,6 +334,7 @@ int serve(const Config& config, const ServeOptions& options) {
 
   http::Metrics metrics;
   metrics.add_collector([&store] { return store_metrics(store); });
+  metrics.add_collector(presign_metrics);
   http::Router router;
   api::add_all_routes(router, api, metrics);
 
@@ -378,6 +395,7 @@ int serve(const Config& config, const ServeOptions& options) {
   }
   transmitter.start();
   notifier.start(oauth_service->settings().issuer);
+  crypto::presign::start(static_cast<std::size_t>(config.oauth.es256_presign));
   std::optional<Periodic> maintenance, pdp_refresh, stale_devices;
   maintenance.emplace(std::chrono::seconds(60),
                       [&keys, &store, &clock] { maintain_oauth(keys, store, clock); });
@@ -410,6 +428,7 @@ int serve(const Config& config, const ServeOptions& options) {
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop();
+  crypto::presign::stop();
   transmitter.stop();
   notifier.stop();
   audit_indexer.stop();

@@ -235,6 +235,7 @@ const std::vector<Key>& keys() {
          return ok_status();
        }},
       oauth_int("oauth.key_rotation_seconds", &OAuthConfig::key_rotation_seconds, 60, kMax),
+      oauth_int("oauth.es256_presign", &OAuthConfig::es256_presign, 0, 1'000'000),
       oauth_int("oauth.client_assertion_max_lifetime_seconds",
                 &OAuthConfig::client_assertion_max_lifetime_seconds, 10, 3600),
       oauth_bool("oauth.dpop_required", &OAuthConfig::dpop_required),

@@ -50,6 +50,9 @@ struct OAuthConfig {
   std::int64_t clock_skew_seconds = 60;
   std::string signing_alg = "ES256";  // ES256 | EdDSA | RS256
   std::int64_t key_rotation_seconds = 30LL * 24 * 3600;
+  // ES256 nonces precomputed on idle cores (crypto/ecdsa_presign.h); 0: every signature in one
+  // step.
+  std::int64_t es256_presign = 4096;
   std::int64_t client_assertion_max_lifetime_seconds = 300;
   bool dpop_required = false;  // every token request must carry a DPoP proof
   bool dpop_nonce = false;     // DPoP proofs must carry a server nonce (RFC 9449 §8)

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/ecdsa_presign.h"
 #include "crypto/jwk.h"
 #include "crypto/openssl_util.h"
 
@@ -51,6 +52,10 @@ struct Jwk::Data {
   // message itself through EVP_DigestSign and has no reusable pre-hash context).
   mutable PkeyCtxPool sign_contexts;
   mutable PkeyCtxPool verify_contexts;
+  // A private P-256 key's signer on precomputed nonces (crypto/ecdsa_presign.h), made on the
+  // first signature while precomputation is on; null when OpenSSL cannot provide it.
+  mutable std::once_flag presign_once;
+  mutable std::shared_ptr<const presign::Signer> presigner;
 };
 
 }  // namespace custody::crypto

@@ -138,6 +138,13 @@ Result<std::string> Jwk::sign(std::string_view input) const {
 
   unsigned char digest[kSha256Bytes];
   if (!sha256(input, digest)) return Error::internal("SHA-256 failed: " + ossl::drain_errors());
+  if (d_->type == KeyType::kEcP256 && presign::running()) {
+    std::call_once(d_->presign_once,
+                   [this] { d_->presigner = presign::Signer::for_key(d_->pkey.get()); });
+    if (d_->presigner) {
+      if (auto presigned = d_->presigner->sign_digest(digest)) return std::move(*presigned);
+    }
+  }
   ossl::PkeyCtx ctx = prehash_context(*d_, /*verify=*/false);
   if (!ctx) return Error::internal("OpenSSL could not start signing");
   std::string sig(static_cast<std::size_t>(EVP_PKEY_get_size(d_->pkey.get())), '\0');

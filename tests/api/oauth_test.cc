@@ -4,6 +4,11 @@
 // delegation subtree, trace, key rotation, and the audit events of all of it.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "crypto/jwk.h"
+#include "crypto/jws.h"
 #include "oauth_fixture.h"
 
 namespace custody::apitest {
@@ -351,6 +356,55 @@ TEST_F(OAuthTest, RotationActivatesThePrePublishedKey) {
             true);
   EXPECT_EQ(post_form("/oauth2/introspect", rs, {{"token", t}}).json()["active"], true);
   EXPECT_EQ(audit_events(admin(), "action=keys.rotate&target=" + upcoming).size(), 1u);
+}
+
+// A metric's value in the /metrics exposition (-1 when absent).
+double metric(const std::string& exposition, const std::string& name) {
+  auto at = exposition.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(exposition.substr(at + name.size() + 2));
+}
+
+// ES256 signatures take a precomputed nonce once the filler has made some (docs/oauth.md,
+// "Signing keys"): the token still verifies against the published JWKS, and the metrics say
+// which way it was signed.
+TEST_F(OAuthTest, TokensAreSignedWithPrecomputedNoncesAndVerify) {
+  Agent a = agent("presign-a"), b = agent("presign-b");
+  entitle(a, "read", b.id);
+  Client anonymous(server().port());
+  const std::string ready = "custody_es256_presigned_ready";
+  const std::string precomputed = R"(custody_es256_signatures_total{nonce="precomputed"})";
+  // The filler runs only on idle cores: give a busy test machine time.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string before;
+  do {
+    before = anonymous.get("/metrics").body;
+    if (metric(before, ready) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_GT(metric(before, ready), 0) << before;
+
+  Response r = client_credentials(a, b.id, "read");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  std::string after = anonymous.get("/metrics").body;
+  EXPECT_EQ(metric(after, precomputed), metric(before, precomputed) + 1) << after;
+
+  Response jwks = anonymous.get("/.well-known/jwks.json");
+  ASSERT_EQ(jwks.status, 200);
+  auto keys = crypto::JwkSet::parse(jwks.json());
+  ASSERT_TRUE(keys.ok());
+  crypto::VerifyPolicy policy;
+  policy.algorithms = {crypto::Alg::kES256};
+  std::string token = r.json()["access_token"];
+  auto verified = crypto::jws_verify(token, *keys, policy);
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  // One bit of the signature changed: refused.
+  std::string tampered = token;
+  char& last = tampered[tampered.size() - 2];
+  last = last == 'A' ? 'B' : 'A';
+  auto refused = crypto::jws_verify(tampered, *keys, policy);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "signature verification failed");
 }
 
 }  // namespace
