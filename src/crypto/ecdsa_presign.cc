@@ -112,7 +112,8 @@ class Pool {
     // ECDSA_sign_setup needs a P-256 EC_KEY with a private key, though the pair it computes
     // depends only on the curve: a throwaway key of the filler's own, never used to sign.
     EcKey scratch(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
-    if (!scratch || EC_KEY_generate_key(scratch.get()) != 1) {
+    std::unique_ptr<BN_CTX, ossl::Deleter<BN_CTX_free>> ctx(BN_CTX_secure_new());
+    if (!scratch || !ctx || EC_KEY_generate_key(scratch.get()) != 1) {
       ossl::drain_errors();
       return;  // nothing is precomputed; every signature takes one step
     }
@@ -125,7 +126,7 @@ class Pool {
       while (!stopping_ && ready_.size() < capacity_) {
         lock.unlock();
         Pair p;
-        const bool ok = ECDSA_sign_setup(scratch.get(), nullptr, &p.kinv, &p.r) == 1;
+        const bool ok = ECDSA_sign_setup(scratch.get(), ctx.get(), &p.kinv, &p.r) == 1;
         if (!ok) ossl::drain_errors();
         lock.lock();
         if (!ok) {
