@@ -22,13 +22,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
 #include "common/thread_name.h"
 #include "crypto/openssl_util.h"
 
 namespace custody::crypto::presign {
 namespace {
-
-constexpr int kHalf = 32;  // bytes of R and of S
 
 using EcKey = std::unique_ptr<EC_KEY, ossl::Deleter<EC_KEY_free>>;
 
@@ -114,8 +113,8 @@ class Pool {
     EcKey scratch(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
     std::unique_ptr<BN_CTX, ossl::Deleter<BN_CTX_free>> ctx(BN_CTX_secure_new());
     if (!scratch || !ctx || EC_KEY_generate_key(scratch.get()) != 1) {
-      ossl::drain_errors();
-      return;  // nothing is precomputed; every signature takes one step
+      give_up(ossl::drain_errors());
+      return;
     }
     std::unique_lock lock(mu_);
     while (!stopping_) {
@@ -127,15 +126,23 @@ class Pool {
         lock.unlock();
         Pair p;
         const bool ok = ECDSA_sign_setup(scratch.get(), ctx.get(), &p.kinv, &p.r) == 1;
-        if (!ok) ossl::drain_errors();
+        const std::string reason = ok ? "" : ossl::drain_errors();
         lock.lock();
         if (!ok) {
           wipe(p);
+          give_up(reason);
           return;
         }
         ready_.push_back(p);
       }
     }
+  }
+
+  // The filler stops for good; signatures take one step from now on, which the metrics show as
+  // "inline". Said once, so that an operator knows why.
+  static void give_up(const std::string& reason) {
+    log::warn("ES256 nonce precomputation stopped; every signature now takes one step",
+              {{"error", reason}});
   }
 
   // SCHED_IDLE (Linux, no privilege needed to lower one's own priority); failing that, nice 19.
@@ -186,7 +193,8 @@ Signer::~Signer() = default;
 std::shared_ptr<const Signer> Signer::for_key(EVP_PKEY* pkey) {
   EcKey ec(EVP_PKEY_get1_EC_KEY(pkey));
   if (!ec || EC_KEY_get0_private_key(ec.get()) == nullptr) {
-    ossl::drain_errors();
+    log::warn("an ES256 key cannot use precomputed nonces; it signs in one step",
+              {{"error", ossl::drain_errors()}});
     return nullptr;
   }
   auto key = std::make_unique<Key>();
@@ -204,12 +212,8 @@ std::optional<Result<std::string>> Signer::sign_digest(const unsigned char (&dig
     return Result<std::string>(Error::internal("OpenSSL could not sign with a precomputed nonce: " +
                                                ossl::drain_errors()));
   }
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::string raw(2 * kHalf, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  if (BN_bn2binpad(r, out, kHalf) != kHalf || BN_bn2binpad(s, out + kHalf, kHalf) != kHalf) {
+  std::string raw = ossl::ecdsa_p256_raw(sig.get());
+  if (raw.empty()) {
     return Result<std::string>(
         Error::internal("OpenSSL returned an ECDSA signature too long for P-256"));
   }

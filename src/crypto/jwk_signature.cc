@@ -50,15 +50,8 @@ Result<std::string> der_to_raw(std::string_view der) {
     return Error::internal("OpenSSL returned an unreadable ECDSA signature: " +
                            ossl::drain_errors());
   }
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::string raw(kEs256Bytes, '\0');
-  unsigned char* out = bytes_of(raw);
-  if (BN_bn2binpad(r, out, kEs256Half) != kEs256Half ||
-      BN_bn2binpad(s, out + kEs256Half, kEs256Half) != kEs256Half) {
-    return Error::internal("OpenSSL returned an ECDSA signature too long for P-256");
-  }
+  std::string raw = ossl::ecdsa_p256_raw(sig.get());
+  if (raw.empty()) return Error::internal("OpenSSL returned an ECDSA signature too long for P-256");
   return raw;
 }
 

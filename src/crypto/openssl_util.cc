@@ -24,4 +24,16 @@ void wipe(std::string& secret) {
   secret.clear();
 }
 
+std::string ecdsa_p256_raw(const ECDSA_SIG* sig) {
+  constexpr int kHalf = 32;
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(sig, &r, &s);
+  std::string raw(2 * kHalf, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(raw.data());
+  if (BN_bn2binpad(r, out, kHalf) != kHalf || BN_bn2binpad(s, out + kHalf, kHalf) != kHalf)
+    return {};
+  return raw;
+}
+
 }  // namespace custody::crypto::ossl

@@ -41,4 +41,8 @@ std::string drain_errors();
 // it.
 void wipe(std::string& secret);
 
+// An ECDSA P-256 signature as JWS carries it: R||S, 32 bytes each (RFC 7518 §3.4); empty when a
+// half does not fit.
+std::string ecdsa_p256_raw(const ECDSA_SIG* sig);
+
 }  // namespace custody::crypto::ossl

@@ -575,11 +575,10 @@ TEST_F(DiscoveryIngest, SeeingARegisteredComponentAgainKeepsTheTokenCacheAndDrif
   auto token = [&] { return client_credentials(client, audience); };
   auto cache_counter = [&](const std::string& name) -> long long {
     Client c(server().port());
-    const std::string text = c.get("/metrics").body;
-    const std::string key = "\ncustody_store_read_cache_" + name + "_total ";  // not # HELP
-    const auto at = text.find(key);
-    EXPECT_NE(at, std::string::npos) << name << " is not in /metrics";
-    return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size()));
+    const double value =
+        metric_value(c.get("/metrics").body, "custody_store_read_cache_" + name + "_total");
+    EXPECT_GE(value, 0) << name << " is not in /metrics";
+    return static_cast<long long>(value);
   };
   ASSERT_EQ(token().status, 200);  // fills the cache with the client's rows
 

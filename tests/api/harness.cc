@@ -118,6 +118,12 @@ std::string backend_skip_reason() {
   return {};
 }
 
+double metric_value(const std::string& exposition, const std::string& name) {
+  const std::string key = "\n" + name + " ";  // a sample line, not a # TYPE line
+  const auto at = exposition.find(key);
+  return at == std::string::npos ? -1 : std::stod(exposition.substr(at + key.size()));
+}
+
 std::string random_hex(std::size_t bytes) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kDigits[] = "0123456789abcdef";

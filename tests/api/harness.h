@@ -42,6 +42,9 @@ std::string test_backend();
 std::string backend_skip_reason();
 // Random lowercase hex of 2*bytes characters.
 std::string random_hex(std::size_t bytes);
+// The value of the unlabelled-or-labelled sample `name` (e.g. `x_total` or `x{k="v"}`) in a
+// Prometheus exposition such as /metrics returns; -1 when it is not there.
+double metric_value(const std::string& exposition, const std::string& name);
 // Seconds since the epoch now, as JWT times (iat, exp) count them.
 inline std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(

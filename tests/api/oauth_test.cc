@@ -358,13 +358,6 @@ TEST_F(OAuthTest, RotationActivatesThePrePublishedKey) {
   EXPECT_EQ(audit_events(admin(), "action=keys.rotate&target=" + upcoming).size(), 1u);
 }
 
-// A metric's value in the /metrics exposition (-1 when absent).
-double metric(const std::string& exposition, const std::string& name) {
-  auto at = exposition.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(exposition.substr(at + name.size() + 2));
-}
-
 // ES256 signatures take a precomputed nonce once the filler has made some (docs/oauth.md,
 // "Signing keys"): the token still verifies against the published JWKS, and the metrics say
 // which way it was signed.
@@ -379,15 +372,15 @@ TEST_F(OAuthTest, TokensAreSignedWithPrecomputedNoncesAndVerify) {
   std::string before;
   do {
     before = anonymous.get("/metrics").body;
-    if (metric(before, ready) > 0) break;
+    if (metric_value(before, ready) > 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   } while (std::chrono::steady_clock::now() < deadline);
-  ASSERT_GT(metric(before, ready), 0) << before;
+  ASSERT_GT(metric_value(before, ready), 0) << before;
 
   Response r = client_credentials(a, b.id, "read");
   ASSERT_EQ(r.status, 200) << r.describe();
   std::string after = anonymous.get("/metrics").body;
-  EXPECT_EQ(metric(after, precomputed), metric(before, precomputed) + 1) << after;
+  EXPECT_EQ(metric_value(after, precomputed), metric_value(before, precomputed) + 1) << after;
 
   Response jwks = anonymous.get("/.well-known/jwks.json");
   ASSERT_EQ(jwks.status, 200);
