@@ -33,6 +33,7 @@
 #include "policy/defaults.h"
 #include "policy/pdp.h"
 #include "ssf/transmitter.h"
+#include "store/sqlite/wal_append_buffer.h"
 #include "store/store.h"
 
 namespace custody::app {
@@ -188,6 +189,12 @@ std::string store_metrics(const store::Store& store) {
   counter("custody_store_read_cache_hits_total", std::to_string(s.read_cache_hits));
   counter("custody_store_read_cache_misses_total", std::to_string(s.read_cache_misses));
   counter("custody_store_read_cache_resets_total", std::to_string(s.read_cache_resets));
+  if (store.backend() == "sqlite") {
+    const auto wal = store::wal_append_buffer_stats();
+    counter("custody_store_wal_appends_total", std::to_string(wal.appends));
+    counter("custody_store_wal_block_writes_total", std::to_string(wal.block_writes));
+    counter("custody_store_wal_block_write_failures_total", std::to_string(wal.block_failures));
+  }
   return out;
 }
 

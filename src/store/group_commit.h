@@ -101,7 +101,8 @@ class GroupCommitStore final : public Store {
   // SQLite checkpointer.
   void checkpointer_loop();
   std::mutex ckpt_mu_;
-  std::condition_variable ckpt_cv_;
+  std::condition_variable ckpt_cv_;       // the writer: a commit happened
+  std::condition_variable ckpt_stop_cv_;  // close(): stop now
   bool ckpt_stop_ = false;
   std::thread checkpointer_thread_;
 

@@ -121,14 +121,16 @@ std::string TrackedCache::key_of(std::string_view sql, std::span<const Value> pa
 std::shared_ptr<const Rows> TrackedCache::find(std::int64_t version, std::string_view sql,
                                                std::span<const Value> params) {
   const std::string key = key_of(sql, params);
-  std::lock_guard lk(mu_);
-  if (version == version_) {
-    if (auto it = entries_.find(key); it != entries_.end()) {
-      ++stats_.hits;
-      return it->second;
+  {
+    std::shared_lock lk(mu_);
+    if (version == version_) {
+      if (auto it = entries_.find(key); it != entries_.end()) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return it->second;
+      }
     }
   }
-  ++stats_.misses;
+  misses_.fetch_add(1, std::memory_order_relaxed);
   return nullptr;
 }
 
@@ -136,10 +138,10 @@ void TrackedCache::put(std::int64_t version, std::string_view sql, std::span<con
                        Rows rows) {
   auto entry = std::make_shared<const Rows>(std::move(rows));
   std::string key = key_of(sql, params);
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   if (version < version_) return;  // an older snapshot: its rows may be outdated already
   if (version > version_ || entries_.size() >= max_entries_) {
-    if (!entries_.empty()) ++stats_.resets;
+    if (!entries_.empty()) resets_.fetch_add(1, std::memory_order_relaxed);
     entries_.clear();
     version_ = version;
   }
@@ -147,8 +149,11 @@ void TrackedCache::put(std::int64_t version, std::string_view sql, std::span<con
 }
 
 TrackedCache::Stats TrackedCache::stats() const {
-  std::lock_guard lk(mu_);
-  return stats_;
+  Stats s;
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.resets = resets_.load(std::memory_order_relaxed);
+  return s;
 }
 
 Result<Rows> TrackedReadTx::query_tracked(std::string_view sql, std::span<const Value> params) {

@@ -26,10 +26,12 @@
 // Thread safety: all members may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,10 +80,13 @@ class TrackedCache {
   static std::string key_of(std::string_view sql, std::span<const Value> params);
 
   const std::size_t max_entries_;
-  mutable std::mutex mu_;
+  // Every token request looks up several entries from each io thread: lookups share the lock,
+  // so that they never queue behind one another (on two cores an exclusive lock held by a
+  // preempted thread sent the other to sleep in the kernel), and count with atomics.
+  mutable std::shared_mutex mu_;
   std::int64_t version_ = -1;  // the newest version seen; entries are all of it
   std::unordered_map<std::string, std::shared_ptr<const Rows>> entries_;
-  Stats stats_;
+  std::atomic<std::uint64_t> hits_{0}, misses_{0}, resets_{0};
 };
 
 // The Tx a read() work gets when the store has a cache: statements go to `inner`, and

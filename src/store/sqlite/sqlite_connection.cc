@@ -5,6 +5,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "store/sqlite/wal_append_buffer.h"
+
 namespace custody::store {
 namespace {
 
@@ -228,9 +230,15 @@ Result<std::unique_ptr<Connection>> open_sqlite_connection(const std::string& pa
   // something have initialized it earlier, SQLite keeps its default and nothing else changes.
   static const bool memstatus_off [[maybe_unused]] =
       sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  // The writer appends to the WAL through wal_append_buffer.h: one write(2) per commit
+  // instead of two per changed page. Readers and the checkpointer never append.
+  const char* vfs = nullptr;
+  if (role == ConnectionRole::kWriter) {
+    CUSTODY_ASSIGN(vfs, wal_append_buffer_vfs());
+  }
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
