@@ -8,6 +8,8 @@
 # Usage: bench/load/token_load.sh [BUILD_DIR] (default build/release)
 #   env: DURATION [10s]  CONCURRENCY ["32 64"]  ENDPOINTS ["token_cc token_exchange jwks"]
 #        STORE (custodyd --store URL; default SQLite in a temp dir)
+#        PROFILE=1: after each run, custodyd's CPU per request by thread (from /proc) and, where
+#          perf can count tracepoints, its system calls and context switches per request
 #        DISCOVERY_INTERVAL (seconds): meanwhile an enrolled device uploads a discovery scan of
 #          tests/discovery/fixtures/root (custody-agent scan --upload, 20+ findings seen again)
 #          every so often, as a fleet's reports would; the output then also counts the uploads
@@ -88,6 +90,21 @@ echo "custody $(git -C "$root" rev-parse --short HEAD), store $(grep -o '"store"
 # custodyd's CPU time (user + system, from /proc) per request during each run.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
+# PROFILE=1: CPU ticks per thread name ("name ticks" lines), and perf's syscall counters.
+thread_ticks() {
+  for t in /proc/$pid/task/*; do
+    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+  done | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+}
+syscalls=
+for s in futex fcntl pread64 pwrite64 fdatasync recvmsg sendmsg epoll_wait getpid; do
+  syscalls+="syscalls:sys_enter_$s,"
+done
+syscalls+=context-switches
+perf_ok=
+if [[ -n ${PROFILE:-} ]] && perf stat -e "$syscalls" -o /dev/null true >/dev/null 2>&1; then
+  perf_ok=1
+fi
 if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
   printf '%-16s %4s %10s %9s %9s %9s %8s %9s %7s %7s %s\n' endpoint conn req/s p50 p99 cpu/req \
     uploads \
@@ -115,8 +132,22 @@ for ep in $endpoints; do
       report_loop & reporter=$!
     fi
     before=$(cpu_ticks)
+    if [[ -n ${PROFILE:-} ]]; then
+      thread_ticks >"$work/threads0"
+      if [[ -n $perf_ok ]]; then
+        perf stat -x, -e "$syscalls" -p "$pid" -o "$work/perf.csv" &
+        perf_pid=$!
+      fi
+    fi
     WRK_BODY=$body wrk "${args[@]}" "$url$path" >"$work/$ep.$c.txt" 2>&1
     after=$(cpu_ticks)
+    if [[ -n ${PROFILE:-} ]]; then
+      thread_ticks >"$work/threads1"
+      if [[ -n $perf_ok ]]; then
+        kill -INT "$perf_pid"
+        wait "$perf_pid" 2>/dev/null || true
+      fi
+    fi
     extra=
     if [[ -n ${DISCOVERY_INTERVAL:-} ]]; then
       cleanup_reporter
@@ -135,6 +166,13 @@ for ep in $endpoints; do
         "$errs"
     else
       printf '%-16s %4s %10s %9s %9s %9s %s\n' "$ep" "$c" "$rps" "$p50" "$p99" "$cpu" "$errs"
+    fi
+    if [[ -n ${PROFILE:-} && ${requests:-0} -gt 0 ]]; then
+      join "$work/threads0" "$work/threads1" | awk -v hz="$hz" -v n="$requests" '
+        { us = ($3 - $2) / hz * 1e6 / n; if (us >= 0.05) printf "    cpu/req %-16s %7.1fus\n", $1, us }'
+      [[ -n $perf_ok ]] && awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ {
+          name = $3; sub("syscalls:sys_enter_", "", name)
+          printf "    per req %-16s %7.2f\n", name, $1 / n }' "$work/perf.csv"
     fi
   done
 done

@@ -85,9 +85,10 @@ int buffered_write(sqlite3_file* f, const void* data, int n, sqlite3_int64 offse
     return SQLITE_OK;
   }
   const bool continues = !w->run.empty() && offset == run_end;
-  if (!continues || w->run.size() + size > kMaxRun) {
+  if (!continues || w->run.size() + size > kMaxRun || size > kMaxPiece) {
     if (const int rc = flush(w); rc != SQLITE_OK) return rc;
   }
+  // Larger than one piece (SQLite's pages are at most 64 KiB, so never in practice): as is.
   if (size > kMaxPiece) return real_methods(w).xWrite(w->real, data, n, offset);
   if (w->run.empty()) w->run_offset = offset;
   try {

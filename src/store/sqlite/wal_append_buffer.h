@@ -1,11 +1,11 @@
 // A SQLite VFS that turns a transaction's WAL appends into one write(2).
 //
-// SQLite writes each WAL frame with two pwrite(2) calls (24-byte frame header, then the page),
-// so a group commit of ~20 changed pages made ~40 system calls before its fsync; on a
-// paravirtualized kernel each costs ~16 us, a fifth of the writer's cycle. This VFS wraps the
-// default one ("unix") and, for WAL files only, keeps appends that continue one another in
-// memory, and writes the run with one write(2) per 124 KiB (the most SQLite's unix VFS writes at
-// once; a commit of ~20 pages is one write):
+// SQLite writes each WAL frame with two pwrite(2) calls (24-byte frame header, then the page):
+// under token load the group-commit writer made 55 of them per commit, a third of its thread's
+// time (docs/benchmarks.md, "The writer's system calls"). custody opens the writer connection
+// through this VFS, which wraps the default one ("unix") and, for WAL files only, keeps appends
+// that continue one another in memory, and writes the run with one write(2) per 124 KiB (the
+// most SQLite's unix VFS writes at once; a commit of ~20 pages is one write):
 //  - before every xSync (with synchronous=FULL SQLite syncs the WAL at each commit, before it
 //    publishes the commit in the wal-index, so readers and the checkpointer only ever look for
 //    frames that are on the file: durability and visibility are unchanged);
@@ -20,8 +20,8 @@
 // Database, journal and other files pass straight to the wrapped VFS, unwrapped.
 //
 // One file object is used by one thread at a time (SQLite's contract for a connection), so the
-// buffer has no lock. Registration is process-wide, once, thread-safe; the wrapped VFS is the
-// default at the time of the first call.
+// buffer has no lock. It keeps its capacity between commits (at most the 16 MiB cap). Registration
+// is process-wide, once, thread-safe; the wrapped VFS is the default at the time of the first call.
 #pragma once
 
 #include <cstdint>
