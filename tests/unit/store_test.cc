@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -982,6 +983,55 @@ TEST(StoreOpen, PlainPathOpensSqlite) {
 }
 
 // A writer process killed mid-stream loses nothing it had been told was committed.
+// The SQLite checkpointer gathers commits for 20 ms before it checkpoints; the commits of
+// those 20 ms must not wake it (it once waited for them on the condition the writer signals
+// after every commit: a wake-up and a context switch per commit). Its voluntary context
+// switches are counted while a writer commits as fast as the file system lets it: on /dev/shm
+// that is dozens of commits per delay, against a handful of switches per checkpoint round.
+TEST(StoreCheckpointer, CommitsDuringItsDelayDoNotWakeIt) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "needs /dev/shm for fast commits";
+  std::string tmpl = "/dev/shm/custody-ckpt-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const fs::path dir = tmpl;
+  StoreOptions o;
+  o.url = "sqlite:" + (dir / "custody.db").string();
+  auto s = open_store(o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto switches_of = [](const std::string& thread) -> std::optional<long> {
+    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name != thread) continue;
+      std::ifstream status(task.path() / "status");
+      for (std::string line; std::getline(status, line);)
+        if (line.starts_with("voluntary_ctxt_switches:")) return std::stol(line.substr(24));
+    }
+    return std::nullopt;
+  };
+  const auto before = switches_of("store-ckpt");
+  ASSERT_TRUE(before.has_value()) << "no store-ckpt thread";
+  const std::uint64_t commits_before = (*s)->stats().batches;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(400); ++i) {
+    const std::string key = "ckpt_" + std::to_string(i);
+    Status st = (*s)->write_sync([&](Tx& tx) -> Status {
+      CUSTODY_TRY(tx.exec("INSERT INTO meta (key, value) VALUES ($1, $1)", {key}));
+      return ok_status();
+    });
+    ASSERT_TRUE(st.ok()) << describe(st);
+  }
+  const auto after = switches_of("store-ckpt");
+  const std::uint64_t commits = (*s)->stats().batches - commits_before;
+  (*s)->close();
+  fs::remove_all(dir);
+  ASSERT_TRUE(after.has_value());
+  const long woken = *after - *before;
+  ASSERT_GE(commits, 100u) << "too few commits to tell (slow machine?)";
+  EXPECT_LT(static_cast<std::uint64_t>(woken), commits / 4)
+      << woken << " checkpointer context switches for " << commits << " commits";
+}
+
 TEST(StoreDurability, SqliteAcknowledgedWritesSurviveSigkill) {
   const SqliteDb db;
   constexpr int kRows = 100000;  // far more than it can write before the kill
