@@ -993,6 +993,13 @@ TEST(StoreCheckpointer, CommitsDuringItsDelayDoNotWakeIt) {
   std::string tmpl = "/dev/shm/custody-ckpt-test-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
   const fs::path dir = tmpl;
+  struct RemoveDir {  // also when an assertion returns early
+    fs::path path;
+    ~RemoveDir() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } remove_dir{dir};
   StoreOptions o;
   o.url = "sqlite:" + (dir / "custody.db").string();
   auto s = open_store(o);
@@ -1024,7 +1031,6 @@ TEST(StoreCheckpointer, CommitsDuringItsDelayDoNotWakeIt) {
   const auto after = switches_of("store-ckpt");
   const std::uint64_t commits = (*s)->stats().batches - commits_before;
   (*s)->close();
-  fs::remove_all(dir);
   ASSERT_TRUE(after.has_value());
   const long woken = *after - *before;
   ASSERT_GE(commits, 100u) << "too few commits to tell (slow machine?)";
