@@ -8,8 +8,11 @@
 # Usage: bench/load/token_load.sh [BUILD_DIR] (default build/release)
 #   env: DURATION [10s]  CONCURRENCY ["32 64"]  ENDPOINTS ["token_cc token_exchange jwks"]
 #        STORE (custodyd --store URL; default SQLite in a temp dir)
-#        PROFILE=1: after each run, custodyd's CPU per request by thread (from /proc) and, where
-#          perf can count tracepoints, its system calls and context switches per request
+#        PROFILE=1: after each run, custodyd's CPU per request by thread (from /proc), where
+#          perf can count tracepoints its system calls and context switches per request, and
+#          where a request's time went inside custodyd (/metrics histograms over the run: the
+#          request, its write's wait for the group commit, the commit, the answer's wait for
+#          its io thread; mean and the bucket bound that holds the 99th percentile)
 #        DISCOVERY_INTERVAL (seconds): meanwhile an enrolled device uploads a discovery scan of
 #          tests/discovery/fixtures/root (custody-agent scan --upload, 20+ findings seen again)
 #          every so often, as a fleet's reports would; the output then also counts the uploads
@@ -96,6 +99,37 @@ thread_ticks() {
     printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
   done | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
 }
+# PROFILE=1: the latency histograms of /metrics ("name{labels} value" lines) ...
+stage_histograms() {
+  curl -sf "$url/metrics" | grep -E '^custody_(http_request_duration|store_write_wait|store_commit_duration|http_answer_wait)_seconds_(bucket|sum|count)'
+}
+# ... and, from two such snapshots, each stage's mean and 99th-percentile bucket over the run.
+stage_report() {
+  awk -v route="$3" '
+    FNR == NR { before[$1] = $2; next }
+    {
+      name = $1; sub(/_(bucket|sum|count)([{].*)?$/, "", name); sub(/^custody_/, "", name)
+      if ($1 ~ /route=/ && index($1, "route=\"" route "\"") == 0) next
+      d = $2 - before[$1]
+      if ($1 ~ /_sum/) sum[name] = d
+      else if ($1 ~ /_count/) count[name] = d
+      else if ($1 !~ /le="\+Inf"/) {
+        le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+        n[name]++; bound[name, n[name]] = le; cum[name, n[name]] = d
+      }
+    }
+    END {
+      split("http_request_duration_seconds store_write_wait_seconds store_commit_duration_seconds http_answer_wait_seconds", order)
+      split("request write-wait commit answer-wait", label)
+      for (i = 1; i <= 4; i++) {
+        k = order[i]
+        if (count[k] <= 0) continue
+        p99 = "> 2.5 s"
+        for (j = 1; j <= n[k]; j++) if (cum[k, j] >= 0.99 * count[k]) { p99 = sprintf("<= %g ms", bound[k, j] * 1000); break }
+        printf "    stage   %-16s mean %6.2f ms, p99 %s (%d)\n", label[i], sum[k] / count[k] * 1000, p99, count[k]
+      }
+    }' "$1" "$2"
+}
 syscalls=
 for s in futex fcntl pread64 pwrite64 fdatasync recvmsg sendmsg epoll_wait getpid; do
   syscalls+="syscalls:sys_enter_$s,"
@@ -133,6 +167,7 @@ for ep in $endpoints; do
     fi
     before=$(cpu_ticks)
     if [[ -n ${PROFILE:-} ]]; then
+      stage_histograms >"$work/stages0"
       thread_ticks >"$work/threads0"
       if [[ -n $perf_ok ]]; then
         perf stat -x, -e "$syscalls" -p "$pid" -o "$work/perf.csv" &
@@ -142,6 +177,7 @@ for ep in $endpoints; do
     WRK_BODY=$body wrk "${args[@]}" "$url$path" >"$work/$ep.$c.txt" 2>&1
     after=$(cpu_ticks)
     if [[ -n ${PROFILE:-} ]]; then
+      stage_histograms >"$work/stages1"
       thread_ticks >"$work/threads1"
       if [[ -n $perf_ok ]]; then
         kill -INT "$perf_pid"
@@ -170,6 +206,7 @@ for ep in $endpoints; do
     if [[ -n ${PROFILE:-} && ${requests:-0} -gt 0 ]]; then
       join "$work/threads0" "$work/threads1" | awk -v hz="$hz" -v n="$requests" '
         { us = ($3 - $2) / hz * 1e6 / n; if (us >= 0.05) printf "    cpu/req %-16s %7.1fus\n", $1, us }'
+      stage_report "$work/stages0" "$work/stages1" "$path"
       [[ -n $perf_ok ]] && awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ {
           name = $3; sub("syscalls:sys_enter_", "", name)
           printf "    per req %-16s %7.2f\n", name, $1 / n }' "$work/perf.csv"

@@ -20,6 +20,7 @@
 #include "audit/events.h"
 #include "audit/index.h"
 #include "audit/log.h"
+#include "common/latency_histogram.h"
 #include "common/log.h"
 #include "crypto/ecdsa_presign.h"
 #include "device/compliance.h"
@@ -189,6 +190,13 @@ std::string store_metrics(const store::Store& store) {
   counter("custody_store_read_cache_hits_total", std::to_string(s.read_cache_hits));
   counter("custody_store_read_cache_misses_total", std::to_string(s.read_cache_misses));
   counter("custody_store_read_cache_resets_total", std::to_string(s.read_cache_resets));
+  append_histogram_header(out, "custody_store_write_wait_seconds",
+                          "Time a write waited in the group-commit queue for its transaction "
+                          "to begin.");
+  append_histogram_series(out, "custody_store_write_wait_seconds", "", s.write_wait);
+  append_histogram_header(out, "custody_store_commit_duration_seconds",
+                          "Time of a group commit from BEGIN to durable COMMIT.");
+  append_histogram_series(out, "custody_store_commit_duration_seconds", "", s.commit);
   if (store.backend() == "sqlite") {
     const auto wal = store::wal_append_buffer_stats();
     counter("custody_store_wal_appends_total", std::to_string(wal.appends));

@@ -7,13 +7,9 @@ namespace custody::http {
 void Metrics::record(std::string_view route, std::string_view method, int status, double seconds) {
   std::lock_guard lock(mu_);
   ++counts_[{std::string(route), std::string(method), status}];
-  auto it = latency_.find(std::string(route));
-  if (it == latency_.end()) it = latency_.emplace(std::string(route), Histogram{}).first;
-  Histogram& h = it->second;
-  for (size_t i = 0; i < kBuckets.size(); ++i)
-    if (seconds <= kBuckets[i]) ++h.buckets[i];
-  ++h.count;
-  h.sum += seconds;
+  auto it = latency_.find(route);
+  if (it == latency_.end()) it = latency_.try_emplace(std::string(route)).first;
+  it->second.observe(seconds);
 }
 
 void Metrics::connection_opened() {
@@ -47,23 +43,15 @@ std::string Metrics::exposition() const {
           "custody_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n", route,
           method, status, n);
     }
-    out +=
-        "# HELP custody_http_request_duration_seconds Time from request read to response "
-        "written.\n";
-    out += "# TYPE custody_http_request_duration_seconds histogram\n";
-    for (const auto& [route, h] : latency_) {
-      for (size_t i = 0; i < kBuckets.size(); ++i)
-        out += fmt::format(
-            "custody_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n", route,
-            kBuckets[i], h.buckets[i]);
-      out += fmt::format(
-          "custody_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n", route,
-          h.count);
-      out += fmt::format("custody_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route,
-                         h.sum);
-      out += fmt::format("custody_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,
-                         h.count);
-    }
+    append_histogram_header(out, "custody_http_request_duration_seconds",
+                            "Time from request read to response written.");
+    for (const auto& [route, h] : latency_)
+      append_histogram_series(out, "custody_http_request_duration_seconds",
+                              fmt::format("route=\"{}\"", route), h.snapshot());
+    append_histogram_header(out, "custody_http_answer_wait_seconds",
+                            "Time an answer made off its connection's io thread (after a group "
+                            "commit) waited for that thread to start sending it.");
+    append_histogram_series(out, "custody_http_answer_wait_seconds", "", answer_wait_.snapshot());
     out += "# TYPE custody_http_open_connections gauge\n";
     out += fmt::format("custody_http_open_connections {}\n", open_connections_);
     out += "# TYPE custody_http_refused_connections_total counter\n";

@@ -218,7 +218,7 @@ void GroupCommitStore::write(Work work, Done done) {
     std::lock_guard lk(queue_mu_);
     full = queue_.size() >= max_queued_;
     if (accepting_ && !full) {
-      queue_.push_back(Item{std::move(work), std::move(done)});
+      queue_.push_back(Item{std::move(work), std::move(done), std::chrono::steady_clock::now()});
       queue_cv_.notify_one();
       return;
     }
@@ -315,6 +315,8 @@ Status GroupCommitStore::run_one(Item& item, bool last, BatchStates& states, Sta
 
 void GroupCommitStore::run_batch(std::vector<Item>& batch, const CommitHook& hook) {
   const auto t0 = std::chrono::steady_clock::now();
+  for (const Item& item : batch)
+    write_wait_.observe(std::chrono::duration<double>(t0 - item.queued).count());
   std::vector<Status> results(batch.size());
   std::size_t ran = 0;
   BatchStates states;
@@ -341,7 +343,9 @@ void GroupCommitStore::run_batch(std::vector<Item>& batch, const CommitHook& hoo
   if (fatal.ok()) {
     batches_.fetch_add(1, std::memory_order_relaxed);
     if (checkpointer_thread_.joinable()) ckpt_cv_.notify_one();
-    commit_micros_.fetch_add(micros_since(t0), std::memory_order_relaxed);
+    const std::uint64_t micros = micros_since(t0);
+    commit_micros_.fetch_add(micros, std::memory_order_relaxed);
+    commit_.observe(static_cast<double>(micros) / 1e6);
     if (hook) {
       try {
         TrackingTx tx(*writer_, states);
@@ -455,6 +459,8 @@ StoreStats GroupCommitStore::stats() const {
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
   s.read_micros = read_micros_.load(std::memory_order_relaxed);
   s.commit_micros = commit_micros_.load(std::memory_order_relaxed);
+  s.write_wait = write_wait_.snapshot();
+  s.commit = commit_.snapshot();
   const TrackedCache::Stats cache = tracked_cache_.stats();
   s.read_cache_hits = cache.hits;
   s.read_cache_misses = cache.misses;

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -57,6 +58,7 @@ class GroupCommitStore final : public Store {
   struct Item {
     Work work;
     Done done;
+    std::chrono::steady_clock::time_point queued;  // for write_wait_
   };
 
   GroupCommitStore(std::string backend, ConnectionFactory factory,
@@ -111,6 +113,8 @@ class GroupCommitStore final : public Store {
 
   std::atomic<std::uint64_t> reads_{0}, writes_{0}, batches_{0}, write_errors_{0}, read_micros_{0},
       commit_micros_{0};
+  LatencyHistogram write_wait_;  // write() to its transaction's BEGIN, per work
+  LatencyHistogram commit_;      // BEGIN to durable COMMIT, per committed batch
 };
 
 }  // namespace custody::store

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/latency_histogram.h"
 #include "common/result.h"
 #include "store/value.h"
 
@@ -121,6 +122,10 @@ struct StoreStats {
   std::uint64_t read_cache_hits = 0;    // tracked statements answered from the cache
   std::uint64_t read_cache_misses = 0;  // ... and run
   std::uint64_t read_cache_resets = 0;  // times a tracked-table change (or a full cache) emptied it
+  // Where a write's time goes: waiting in the queue for its transaction to begin (per work),
+  // and the transaction from BEGIN to durable COMMIT (per committed batch).
+  LatencyHistogram::Snapshot write_wait;
+  LatencyHistogram::Snapshot commit;
 };
 
 class Store {

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
@@ -356,6 +358,28 @@ TEST_F(OAuthTest, RotationActivatesThePrePublishedKey) {
             true);
   EXPECT_EQ(post_form("/oauth2/introspect", rs, {{"token", t}}).json()["active"], true);
   EXPECT_EQ(audit_events(admin(), "action=keys.rotate&target=" + upcoming).size(), 1u);
+}
+
+// /metrics tells where a token's time went (docs/api.md, "Metrics"): its write waited in the
+// group-commit queue, was committed, and its answer, made on the writer thread, waited for the
+// connection's io thread. Each histogram counts the token and its +Inf bucket equals its count.
+TEST_F(OAuthTest, MetricsShowTheTokensWaitCommitAndAnswerWait) {
+  Agent a = agent("stages-a"), b = agent("stages-b");
+  entitle(a, "read", b.id);
+  Client anonymous(server().port());
+  const std::vector<std::string> histograms = {"custody_store_write_wait_seconds",
+                                               "custody_store_commit_duration_seconds",
+                                               "custody_http_answer_wait_seconds"};
+  const std::string before = anonymous.get("/metrics").body;
+  Response r = client_credentials(a, b.id, "read");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  const std::string after = anonymous.get("/metrics").body;
+  for (const auto& h : histograms) {
+    const double count = metric_value(after, h + "_count");
+    EXPECT_GE(count, metric_value(before, h + "_count") + 1) << h << "\n" << after;
+    EXPECT_EQ(metric_value(after, h + "_bucket{le=\"+Inf\"}"), count) << h;
+    EXPECT_GT(metric_value(after, h + "_sum"), 0) << h;
+  }
 }
 
 // ES256 signatures take a precomputed nonce once the filler has made some (docs/oauth.md,

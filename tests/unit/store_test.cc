@@ -530,6 +530,39 @@ TEST_P(StoreTest, FullWriteQueueRefusesAtOnce) {
   EXPECT_TRUE(queued[1].get_future().get().ok());
 }
 
+// The latency histograms (/metrics) measure what they name: two works queued while the writer
+// is held for 60 ms waited at least that long for their transaction, and the held batch took
+// that long from BEGIN to COMMIT; one observation per work and per committed batch.
+TEST_P(StoreTest, WriteWaitAndCommitHistogramsMeasureTheQueueAndTheTransaction) {
+  auto s = open(options());
+  ASSERT_TRUE(s);
+  // The count of observations above 25 ms: buckets whose lower bound is at least 0.025.
+  auto above_25ms = [](const LatencyHistogram::Snapshot& h) {
+    std::uint64_t n = 0;
+    for (std::size_t i = 1; i < h.counts.size(); ++i)
+      if (LatencyHistogram::kBounds[i - 1] >= 0.025) n += h.counts[i];
+    return n;
+  };
+  {
+    test_support::BatchGate gate(*s, 3);
+    gate.queue(1, insert_identity_work("agt_wait1"));
+    gate.queue(2, insert_identity_work("agt_wait2"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    gate.release();
+    ASSERT_TRUE(gate.result(0).ok());
+    ASSERT_TRUE(gate.result(1).ok());
+    ASSERT_TRUE(gate.result(2).ok());
+  }
+  const StoreStats stats = s->stats();
+  EXPECT_EQ(stats.write_wait.count(), stats.writes);
+  EXPECT_EQ(stats.commit.count(), stats.batches);
+  EXPECT_EQ(stats.write_wait.count(), 3u);
+  EXPECT_EQ(above_25ms(stats.write_wait), 2u);  // the two queued behind the held work
+  EXPECT_GE(stats.write_wait.sum_seconds, 0.1);
+  EXPECT_EQ(above_25ms(stats.commit), 1u);  // the held batch; the next one is quick
+  EXPECT_GE(stats.commit.sum_seconds, 0.06);
+}
+
 // One batch holding works that succeed, fail in different ways, and succeed again: each failure
 // is rolled back alone, the rest commit together.
 TEST_P(StoreTest, FailingWorkInBatchRollsBackAlone) {
