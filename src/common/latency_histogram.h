@@ -2,10 +2,10 @@
 // 100 us to 2.5 s, observed from any thread without a lock.
 //
 // Contract: observe() costs a few relaxed atomic adds (its bucket, the sum) and never blocks.
-// snapshot() reads the buckets one by one, so a snapshot taken while others observe may hold
-// an observation's bucket but not yet its share of the sum: the counts (and the +Inf bucket,
-// which is their total) are always consistent with each other, the sum at most a few
-// observations behind. Prometheus tolerates that; nothing else reads a histogram.
+// snapshot() reads the buckets one by one and then the sum, so a snapshot taken while others
+// observe is not one instant: the counts (and the +Inf bucket, which is their total) are
+// consistent with each other, but the sum may include or miss the few observations made during
+// the snapshot. Prometheus tolerates that; nothing else reads a histogram.
 #pragma once
 
 #include <array>

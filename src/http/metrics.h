@@ -3,6 +3,7 @@
 // request takes one short mutex-protected map update, an answer's wait none.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,9 +18,11 @@ namespace custody::http {
 class Metrics {
  public:
   void record(std::string_view route, std::string_view method, int status, double seconds);
-  // An answer produced off its connection's io thread (e.g. by the store writer after a group
-  // commit) waited this long for that thread to start sending it.
-  void record_answer_wait(double seconds) { answer_wait_.observe(seconds); }
+  // An answer produced off its connection's io thread at `made` (e.g. by the store writer after
+  // a group commit) is about to be sent by that thread.
+  void record_answer_wait(std::chrono::steady_clock::time_point made) {
+    answer_wait_.observe_since(made);
+  }
   void connection_opened();
   void connection_closed();
   void connection_refused();

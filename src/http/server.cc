@@ -315,16 +315,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Responder responder([self, executor, request_id](Response r) {
       // An answer from another thread (the store writer after a group commit) waits for this
       // connection's io thread: /metrics shows how long (custody_http_answer_wait_seconds).
-      if (executor.running_in_this_thread()) {
-        net::post(executor, [self, r = std::move(r), request_id]() mutable {
-          self->send(std::move(r), request_id);
-        });
-        return;
-      }
-      net::post(executor, [self, r = std::move(r), request_id,
+      const bool off_thread = !executor.running_in_this_thread();
+      net::post(executor, [self, r = std::move(r), request_id, off_thread,
                            made = std::chrono::steady_clock::now()]() mutable {
-        self->server_.metrics.record_answer_wait(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - made).count());
+        if (off_thread) self->server_.metrics.record_answer_wait(made);
         self->send(std::move(r), request_id);
       });
     });

@@ -214,11 +214,12 @@ void GroupCommitStore::write(Work work, Done done) {
     return;
   }
   bool full = false;
+  const auto queued = std::chrono::steady_clock::now();  // read outside the writer's lock
   {
     std::lock_guard lk(queue_mu_);
     full = queue_.size() >= max_queued_;
     if (accepting_ && !full) {
-      queue_.push_back(Item{std::move(work), std::move(done), std::chrono::steady_clock::now()});
+      queue_.push_back(Item{std::move(work), std::move(done), queued});
       queue_cv_.notify_one();
       return;
     }
