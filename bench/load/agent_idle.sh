@@ -5,6 +5,8 @@
 # Usage: bench/load/agent_idle.sh [BUILD_DIR] (default build/release)   env: DURATION [60]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/load/wait_ready.sh
+source "$root/bench/load/wait_ready.sh"
 build=${1:-$root/build/release}
 duration=${DURATION:-60}
 custodyd=$build/src/custodyd
@@ -22,7 +24,7 @@ trap cleanup EXIT
 CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$admin CUSTODY_ACCESS_LOG=false CUSTODY_LOG_LEVEL=warn \
   "$custodyd" --listen 127.0.0.1:$port --data-dir "$work/data" 2>>"$work/log" >/dev/null &
 pids+=($!)
-until curl -sf "$url/readyz" >/dev/null 2>&1; do sleep 0.05; done
+wait_ready "$url" "${pids[-1]}" "$work/log" 0.05
 api() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
 human=$(api -d '{"kind":"human","display_name":"Bench owner","state":"active"}' "$url/api/v1/identities" | jq -r .id)
 token=$(api -d "{\"owner\":\"$human\"}" "$url/api/v1/devices/enrolment-tokens" | jq -r .token)

@@ -9,6 +9,8 @@
 #   env: DURATION [10s]  CONCURRENCY ["32"]  ENDPOINTS ["evaluation evaluations"]  BATCH [100]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/load/wait_ready.sh
+source "$root/bench/load/wait_ready.sh"
 build=${1:-$root/build/release}
 duration=${DURATION:-10s}
 concurrency=${CONCURRENCY:-"32"}
@@ -30,7 +32,7 @@ trap cleanup EXIT
 CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$admin CUSTODY_ACCESS_LOG=false CUSTODY_LOG_LEVEL=warn \
   "$custodyd" --listen 127.0.0.1:$port --data-dir "$work/data" 2>>"$work/log" >/dev/null &
 pid=$!
-until curl -sf "$url/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready "$url" "$pid" "$work/log"
 
 api() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
 identity() { api -d "$1" "$url/api/v1/identities" | jq -r .id; }

@@ -8,6 +8,8 @@
 # Usage: bench/load/directory_load.sh [BUILD_DIR] (default build/release). Loopback only; bounded.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/load/wait_ready.sh
+source "$root/bench/load/wait_ready.sh"
 build=${1:-$root/build/release}
 count=${BULK_COUNT:-100000}
 duration=${DURATION:-10s}
@@ -30,7 +32,7 @@ start() {
   t0=$(date +%s%N)
   "$custodyd" --listen 127.0.0.1:$port --data-dir "$work/data" 2>>"$work/log" >/dev/null &
   pid=$!
-  until curl -sf "$url/readyz" >/dev/null 2>&1; do sleep 0.002; done
+  wait_ready "$url" "$pid" "$work/log" 0.002
   t1=$(date +%s%N)
   startup_ms=$(( (t1 - t0) / 1000000 ))
 }

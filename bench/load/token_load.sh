@@ -12,13 +12,17 @@
 #          perf can count tracepoints its system calls and context switches per request, and
 #          where a request's time went inside custodyd (/metrics histograms over the run: the
 #          request, its write's wait for the group commit, the commit, the answer's wait for
-#          its io thread; mean and the bucket bound that holds the 99th percentile)
+#          its io thread; mean and the bucket bound that holds the 99th percentile), and how
+#          long the machine itself stood still (bench/vm_freeze_probe, when built and allowed
+#          SCHED_FIFO: a VM's host pausing every vCPU, which no thread inside can see)
 #        DISCOVERY_INTERVAL (seconds): meanwhile an enrolled device uploads a discovery scan of
 #          tests/discovery/fixtures/root (custody-agent scan --upload, 20+ findings seen again)
 #          every so often, as a fleet's reports would; the output then also counts the uploads
 #          and the store read cache's hits, misses and resets over each run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=bench/load/wait_ready.sh
+source "$root/bench/load/wait_ready.sh"
 build=${1:-$root/build/release}
 duration=${DURATION:-10s}
 concurrency=${CONCURRENCY:-"32 64"}
@@ -47,7 +51,7 @@ CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$admin CUSTODY_ACCESS_LOG=false CUSTODY_LOG_LEVEL=
   "$custodyd" --listen 127.0.0.1:$port --data-dir "$work/data" "${store_args[@]}" \
   2>>"$work/log" >/dev/null &
 pid=$!
-until curl -sf "$url/readyz" >/dev/null 2>&1; do sleep 0.01; done
+wait_ready "$url" "$pid" "$work/log"
 
 api() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
 human=$(api -d '{"kind":"human","display_name":"Bench owner","state":"active"}' "$url/api/v1/identities" | jq -r .id)
@@ -173,6 +177,11 @@ for ep in $endpoints; do
         perf stat -x, -e "$syscalls" -p "$pid" -o "$work/perf.csv" &
         perf_pid=$!
       fi
+      freeze_pid=
+      if [[ -x $build/bench/vm_freeze_probe ]]; then
+        "$build/bench/vm_freeze_probe" >"$work/freeze.txt" 2>&1 &
+        freeze_pid=$!
+      fi
     fi
     WRK_BODY=$body wrk "${args[@]}" "$url$path" >"$work/$ep.$c.txt" 2>&1
     after=$(cpu_ticks)
@@ -182,6 +191,10 @@ for ep in $endpoints; do
       if [[ -n $perf_ok ]]; then
         kill -INT "$perf_pid"
         wait "$perf_pid" 2>/dev/null || true
+      fi
+      if [[ -n $freeze_pid ]]; then
+        kill -INT "$freeze_pid" 2>/dev/null || true
+        wait "$freeze_pid" 2>/dev/null || true
       fi
     fi
     extra=
@@ -207,6 +220,7 @@ for ep in $endpoints; do
       join "$work/threads0" "$work/threads1" | awk -v hz="$hz" -v n="$requests" '
         { us = ($3 - $2) / hz * 1e6 / n; if (us >= 0.05) printf "    cpu/req %-16s %7.1fus\n", $1, us }'
       stage_report "$work/stages0" "$work/stages1" "$path"
+      [[ -n $freeze_pid ]] && printf '    machine %s\n' "$(cat "$work/freeze.txt")"
       [[ -n $perf_ok ]] && awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ {
           name = $3; sub("syscalls:sys_enter_", "", name)
           printf "    per req %-16s %7.2f\n", name, $1 / n }' "$work/perf.csv"
