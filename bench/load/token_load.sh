@@ -39,6 +39,7 @@ url=http://127.0.0.1:$port
 pid=
 cleanup() {
   [[ -n ${reporter:-} ]] && kill "$reporter" 2>/dev/null
+  [[ -n ${freeze_pid:-} ]] && kill "$freeze_pid" 2>/dev/null
   [[ -n $pid ]] && kill "$pid" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$work"
