@@ -118,7 +118,7 @@ const std::string_view kEventColumns =
     "seq, id, time, actor, action, target, outcome, request_id, details, chain_root, "
     "delegation_id, leaf_index, leaf_hash";
 
-Result<Event> event_from_row(const store::Row& row) {
+Event event_without_details(const store::Row& row) {
   Event e;
   e.seq = row.integer(0);
   e.id = row.text(1);
@@ -128,9 +128,6 @@ Result<Event> event_from_row(const store::Row& row) {
   e.target = row.text(5);
   e.outcome = row.text(6);
   e.request_id = row.text(7);
-  e.details = json::parse(row.text(8), nullptr, /*allow_exceptions=*/false);
-  if (e.details.is_discarded())
-    return Error::internal("audit event " + e.id + " has broken details");
   e.chain_root = row.text(9);
   e.delegation_id = row.text(10);
   e.leaf_index = row.opt_integer(11).value_or(-1);
@@ -138,6 +135,14 @@ Result<Event> event_from_row(const store::Row& row) {
     // A stored hash that is not hex is kept as its text so that verify reports the mismatch.
     e.leaf_hash = hex_decode(*hex).value_or(*hex);
   }
+  return e;
+}
+
+Result<Event> event_from_row(const store::Row& row) {
+  Event e = event_without_details(row);
+  e.details = json::parse(row.text(8), nullptr, /*allow_exceptions=*/false);
+  if (e.details.is_discarded())
+    return Error::internal("audit event " + e.id + " has broken details");
   return e;
 }
 

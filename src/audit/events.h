@@ -107,6 +107,8 @@ Result<Event> get_by_seq(store::Tx& tx, std::int64_t seq);
 extern const std::string_view kEventColumns;
 // An Event from a row of kEventColumns (leaf_index -1 and leaf_hash "" when NULL).
 Result<Event> event_from_row(const store::Row& row);
+// The same with details left null, for readers that use column 8's text as it is stored.
+Event event_without_details(const store::Row& row);
 
 // The API form: RFC 3339 time, leaf hash in hex, leaf_index null when unassigned.
 nlohmann::json to_json(const Event& event);

@@ -149,7 +149,7 @@ class Verifier {
                                    " FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
                                {after, kChunk}));
       for (const auto& row : rows) {
-        Event e = without_details(row);
+        Event e = event_without_details(row);
         after = e.seq;
         CUSTODY_TRY(check_one(e, row.text(8), prev));
         if (report_.problem) return ok_status();
@@ -157,24 +157,6 @@ class Verifier {
       }
       if (rows.size() < static_cast<std::size_t>(kChunk)) return ok_status();
     }
-  }
-
-  // The event of a kEventColumns row with details left unparsed (column 8 holds their text).
-  static Event without_details(const store::Row& row) {
-    Event e;
-    e.seq = row.integer(0);
-    e.id = row.text(1);
-    e.time = row.integer(2);
-    e.actor = row.text(3);
-    e.action = row.text(4);
-    e.target = row.text(5);
-    e.outcome = row.text(6);
-    e.request_id = row.text(7);
-    e.chain_root = row.text(9);
-    e.delegation_id = row.text(10);
-    e.leaf_index = row.opt_integer(11).value_or(-1);
-    if (auto hex = row.opt_text(12)) e.leaf_hash = hex_decode(*hex).value_or(*hex);
-    return e;
   }
 
   // The leaf hash of the stored row. Fast path: custody stores details in canonical form, so

@@ -199,22 +199,7 @@ bool Evaluator::eval_bool_uncached(const Expr& e) const {
       Value s0, s1;
       const Value& a = ref(k[0], s0);
       const Value& b = ref(k[1], s1);
-      switch (e.kind) {
-        case ExprKind::kEq:
-          return a == b;
-        case ExprKind::kNe:
-          return !(a == b);
-        case ExprKind::kLt:
-          return compare_ordered(a, b) < 0;
-        case ExprKind::kLe:
-          return compare_ordered(a, b) <= 0;
-        case ExprKind::kGt:
-          return compare_ordered(a, b) > 0;
-        case ExprKind::kGe:
-          return compare_ordered(a, b) >= 0;
-        default:
-          return in(a, b);
-      }
+      return relation(e.kind, a, b);
     }
     default: {
       Value scratch;
@@ -373,7 +358,7 @@ Value Evaluator::eval(const Expr& e) const {
   fail("unknown expression");
 }
 
-Value Evaluator::binary(ExprKind kind, const Value& a, const Value& b) const {
+bool Evaluator::relation(ExprKind kind, const Value& a, const Value& b) const {
   switch (kind) {
     case ExprKind::kEq:
       return a == b;
@@ -387,14 +372,29 @@ Value Evaluator::binary(ExprKind kind, const Value& a, const Value& b) const {
       return compare_ordered(a, b) > 0;
     case ExprKind::kGe:
       return compare_ordered(a, b) >= 0;
+    case ExprKind::kIn:
+      return in(a, b);
+    default:
+      fail("not a comparison");
+  }
+}
+
+Value Evaluator::binary(ExprKind kind, const Value& a, const Value& b) const {
+  switch (kind) {
+    case ExprKind::kEq:
+    case ExprKind::kNe:
+    case ExprKind::kLt:
+    case ExprKind::kLe:
+    case ExprKind::kGt:
+    case ExprKind::kGe:
+    case ExprKind::kIn:
+      return relation(kind, a, b);
     case ExprKind::kAdd:
       return overflow_checked(checked_add(as_long(a), as_long(b)), "addition");
     case ExprKind::kSub:
       return overflow_checked(checked_sub(as_long(a), as_long(b)), "subtraction");
     case ExprKind::kMul:
       return overflow_checked(checked_mul(as_long(a), as_long(b)), "multiplication");
-    case ExprKind::kIn:
-      return in(a, b);
     default:
       fail("not a binary operator");
   }

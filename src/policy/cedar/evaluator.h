@@ -85,6 +85,8 @@ class Evaluator {
   EvaluationMemo* memo_;
   Value call(const Expr& e) const;
   Value binary(ExprKind kind, const Value& a, const Value& b) const;
+  // ==, !=, <, <=, >, >= and in: the operators whose value is a boolean of two operands.
+  bool relation(ExprKind kind, const Value& a, const Value& b) const;
   bool in(const Value& lhs, const Value& rhs) const;
 
   const Request& request_;
