@@ -64,6 +64,7 @@ Result<Opened> open_everything(const Config& config) {
   options.read_connections = static_cast<int>(config.store_read_connections);
   options.statement_timeout_ms = static_cast<int>(config.store_statement_timeout_ms);
   options.max_queued_writes = static_cast<int>(config.store_max_queued_writes);
+  options.commit_interval_us = static_cast<int>(config.store_commit_interval_us);
   options.read_cache_entries = static_cast<std::size_t>(config.store_read_cache_entries);
   CUSTODY_ASSIGN(auto store, store::open_store(options));
   CUSTODY_TRY(audit::assign_missing_leaves(*store));

@@ -190,6 +190,7 @@ const std::vector<Key>& keys() {
       int_key("store_read_connections", &Config::store_read_connections, 1, 256),
       int_key("store_statement_timeout_ms", &Config::store_statement_timeout_ms, 0, 3'600'000),
       int_key("store_max_queued_writes", &Config::store_max_queued_writes, 1, 10'000'000),
+      int_key("store_commit_interval_us", &Config::store_commit_interval_us, 0, 1'000'000),
       int_key("store_read_cache_entries", &Config::store_read_cache_entries, 0, 10'000'000),
       {"tls.cert_file",
        [](Config& c, const std::string& t) {

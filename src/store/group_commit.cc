@@ -105,6 +105,7 @@ GroupCommitStore::GroupCommitStore(std::string backend, ConnectionFactory factor
     : backend_(std::move(backend)),
       factory_(std::move(factory)),
       max_batch_(std::max(1, options.max_batch)),
+      commit_interval_(std::max(0, options.commit_interval_us)),
       max_queued_(static_cast<std::size_t>(std::max(1, options.max_queued_writes))),
       tracked_cache_(options.read_cache_entries),
       writer_(std::move(writer)) {
@@ -237,17 +238,31 @@ void GroupCommitStore::writer_loop() {
   tls_writer_of = this;
   std::vector<Item> batch;
   CommitHook hook;
+  std::chrono::steady_clock::time_point last_begin;  // when the previous batch was taken
+  std::size_t last_size = 0;                         // and how many works it held
   for (;;) {
     {
       std::unique_lock lk(queue_mu_);
       queue_cv_.wait(lk, [&] { return !queue_.empty() || !accepting_; });
       if (queue_.empty()) break;  // closing and drained
+      if (last_size >= static_cast<std::size_t>(kPacedBatch) && commit_interval_.count() > 0) {
+        const auto due = last_begin + commit_interval_;
+        // Sleeping, not waiting on queue_cv_: every write() would wake a waiter for nothing.
+        // close() waits at most one interval longer.
+        if (accepting_ && std::chrono::steady_clock::now() < due) {
+          lk.unlock();
+          std::this_thread::sleep_until(due);
+          lk.lock();
+        }
+      }
+      last_begin = std::chrono::steady_clock::now();
       const std::size_t n = std::min(queue_.size(), static_cast<std::size_t>(max_batch_));
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
       hook = commit_hook_;
     }
+    last_size = batch.size();
     run_batch(batch, hook);
     batch.clear();
   }

@@ -12,6 +12,12 @@
 //    A work that returns OK but swallowed a failed statement is rolled back and fails with
 //    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
 //    so refusing it on both keeps the backends' behaviour identical.
+//    Pacing: after a batch of at least kPacedBatch works, the next transaction begins no sooner
+//    than commit_interval after that batch began; the writer sleeps unlocked meanwhile and the
+//    works arriving then join the next batch. Fewer, larger commits cost less per work (one
+//    WAL append, one sync, one wake-up of the readers' caches per batch) and, on a virtual
+//    machine whose host charges its I/O work to the guest's CPU quota, keep the host from
+//    pausing the whole guest (docs/benchmarks.md, "Pacing the group commit").
 //  - SQLite: a checkpointer thread with its own connection copies the WAL into the database
 //    file (PRAGMA wal_checkpoint(PASSIVE)) some milliseconds after commits, so that the writer,
 //    the one serial thread every write waits for, no longer does it after every thousand pages.
@@ -80,6 +86,7 @@ class GroupCommitStore final : public Store {
   const std::string backend_;
   const ConnectionFactory factory_;
   const int max_batch_;
+  const std::chrono::microseconds commit_interval_;  // StoreOptions::commit_interval_us
   const std::size_t max_queued_;
   TrackedCache tracked_cache_;  // answers read()s' query_tracked
 

@@ -55,9 +55,10 @@ Status Store::write_sync(Work work) {
 
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
   if (options.read_connections < 1 || options.max_batch < 1 || options.busy_timeout_ms < 0 ||
-      options.statement_timeout_ms < 0) {
+      options.statement_timeout_ms < 0 || options.commit_interval_us < 0) {
     return Error::invalid(
-        "store options: read_connections and max_batch must be positive, timeouts not negative");
+        "store options: read_connections and max_batch must be positive, timeouts and the "
+        "commit interval not negative");
   }
   const std::string& url = options.url;
   const int timeout = options.busy_timeout_ms;

@@ -95,12 +95,21 @@ class Tx {
 // names the constraint), foreign-key violations → kUnprocessable, connection loss or "database is
 // locked" beyond the busy timeout → kUnavailable, anything else → kInternal.
 
+// A group commit of at least this many works means the writer is busy: the next commit is then
+// paced by StoreOptions::commit_interval_us. Below it (an idle or lightly loaded store) commits
+// follow each other at once, so a lone write never waits for the interval.
+inline constexpr int kPacedBatch = 4;
+
 struct StoreOptions {
   // "sqlite:PATH", a plain file path (SQLite), or "postgres://..." / "postgresql://..." (libpq).
   std::string url;
   int read_connections = 4;    // pooled read connections
   int busy_timeout_ms = 5000;  // SQLite busy timeout; PostgreSQL connect timeout
   int max_batch = 512;         // most works in one group commit
+  // While the writer is busy (its last batch held at least kPacedBatch works), the least time
+  // between the starts of two group commits, in microseconds; 0: the next commit starts as
+  // soon as the previous one ends. An idle or lightly loaded store never waits for it.
+  int commit_interval_us = 2000;
   // Most works waiting for the writer. Beyond it write() refuses at once with kUnavailable
   // (503 at the API) instead of letting memory and latency grow without bound.
   int max_queued_writes = 100000;

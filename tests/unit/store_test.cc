@@ -563,6 +563,68 @@ TEST_P(StoreTest, WriteWaitAndCommitHistogramsMeasureTheQueueAndTheTransaction) 
   EXPECT_GE(stats.commit.sum_seconds, 0.06);
 }
 
+// Pacing (StoreOptions::commit_interval_us): after a batch of kPacedBatch works or more, the
+// next transaction begins no sooner than the interval after that batch began; after a smaller
+// batch the next one begins at once, and 0 turns pacing off.
+namespace {
+
+// Holds the writer, queues `queued` works behind it, releases them as one batch and then writes
+// one more work; returns the time from the release to that work's commit.
+std::chrono::steady_clock::duration time_to_commit_after_batch(Store& s, std::size_t queued,
+                                                               const std::string& prefix) {
+  test_support::BatchGate gate(s, queued + 1);
+  for (std::size_t i = 1; i <= queued; ++i)
+    gate.queue(i, insert_identity_work(prefix + std::to_string(i)));
+  const auto released = std::chrono::steady_clock::now();
+  gate.release();
+  for (std::size_t i = 0; i <= queued; ++i) EXPECT_TRUE(gate.result(i).ok()) << i;
+  EXPECT_TRUE(s.write_sync(insert_identity_work(prefix + "after")).ok());
+  return std::chrono::steady_clock::now() - released;
+}
+
+}  // namespace
+
+TEST_P(StoreTest, BusyWriterPacesTheNextCommitByTheInterval) {
+  StoreOptions o = options();
+  o.commit_interval_us = 1'000'000;
+  auto s = open(o);
+  ASSERT_TRUE(s);
+  const auto busy = static_cast<std::size_t>(kPacedBatch);
+  // The batch of `busy` works begins after the release, so the next one begins a second later.
+  EXPECT_GE(time_to_commit_after_batch(*s, busy, "agt_paced"), std::chrono::seconds(1));
+}
+
+TEST_P(StoreTest, LightlyLoadedWriterDoesNotWaitForTheInterval) {
+  StoreOptions o = options();
+  o.commit_interval_us = 1'000'000;
+  auto s = open(o);
+  ASSERT_TRUE(s);
+  const auto light = static_cast<std::size_t>(kPacedBatch) - 1;
+  EXPECT_LT(time_to_commit_after_batch(*s, light, "agt_light"), std::chrono::milliseconds(900));
+  // A lone write after idle time is not paced either.
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(s->write_sync(insert_identity_work("agt_lone")).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
+}
+
+TEST_P(StoreTest, ZeroCommitIntervalTurnsPacingOff) {
+  StoreOptions o = options();
+  o.commit_interval_us = 0;
+  auto s = open(o);
+  ASSERT_TRUE(s);
+  const auto busy = static_cast<std::size_t>(kPacedBatch) + 4;
+  EXPECT_LT(time_to_commit_after_batch(*s, busy, "agt_unpaced"), std::chrono::milliseconds(900));
+}
+
+TEST_P(StoreTest, NegativeCommitIntervalIsRefused) {
+  StoreOptions o = options();
+  o.commit_interval_us = -1;
+  auto r = open_store(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Code::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("commit interval"), std::string::npos) << r.error().message;
+}
+
 // One batch holding works that succeed, fail in different ways, and succeed again: each failure
 // is rolled back alone, the rest commit together.
 TEST_P(StoreTest, FailingWorkInBatchRollsBackAlone) {
