@@ -103,6 +103,22 @@ TEST_F(ConfigTest, DefaultsFileThenEnvironment) {
   EXPECT_EQ(c->store_url(), "sqlite:./var/custody.db");  // derived from data_dir
 }
 
+// The group commit's pacing interval: 2 ms unless set, 0 turns it off, a negative value or one
+// over a second is refused naming the key.
+TEST_F(ConfigTest, StoreCommitIntervalDefaultsRangeAndEnvironment) {
+  auto defaults = load_config(std::nullopt, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->store_commit_interval_us, 2000);
+  auto off = load_config(std::nullopt, {{"CUSTODY_STORE_COMMIT_INTERVAL_US", "0"}});
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->store_commit_interval_us, 0);
+  for (const char* bad : {"-1", "1000001", "2ms"}) {
+    auto refused = load_config(std::nullopt, {{"CUSTODY_STORE_COMMIT_INTERVAL_US", bad}});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().field, "store_commit_interval_us") << bad;
+  }
+}
+
 TEST_F(ConfigTest, ErrorsNameTheKey) {
   auto unknown = load_config(write("limits:\n  max_bodybytes: 1\n"), {});
   ASSERT_FALSE(unknown.ok());
