@@ -248,8 +248,10 @@ void GroupCommitStore::writer_loop() {
       if (last_size >= static_cast<std::size_t>(kPacedBatch) && commit_interval_.count() > 0) {
         const auto due = last_begin + commit_interval_;
         // Sleeping, not waiting on queue_cv_: every write() would wake a waiter for nothing.
-        // close() waits at most one interval longer.
-        if (accepting_ && std::chrono::steady_clock::now() < due) {
+        // close() waits at most one interval longer. A full batch already queued gains nothing
+        // by waiting.
+        if (accepting_ && queue_.size() < static_cast<std::size_t>(max_batch_) &&
+            std::chrono::steady_clock::now() < due) {
           lk.unlock();
           std::this_thread::sleep_until(due);
           lk.lock();

@@ -607,6 +607,26 @@ TEST_P(StoreTest, LightlyLoadedWriterDoesNotWaitForTheInterval) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
 }
 
+// A backlog of a full batch or more gains nothing by waiting: it commits at once.
+TEST_P(StoreTest, FullBatchAlreadyQueuedIsNotPaced) {
+  StoreOptions o = options();
+  o.commit_interval_us = 1'000'000;
+  o.max_batch = kPacedBatch;
+  auto s = open(o);
+  ASSERT_TRUE(s);
+  const auto works = static_cast<std::size_t>(2 * kPacedBatch);
+  const std::uint64_t batches_before = s->stats().batches;
+  test_support::BatchGate gate(*s, works + 1);
+  for (std::size_t i = 1; i <= works; ++i)
+    gate.queue(i, insert_identity_work("agt_backlog" + std::to_string(i)));
+  const auto released = std::chrono::steady_clock::now();
+  gate.release();
+  // Two full batches follow the holding one; the second is not held back by the first.
+  for (std::size_t i = 0; i <= works; ++i) EXPECT_TRUE(gate.result(i).ok()) << i;
+  EXPECT_LT(std::chrono::steady_clock::now() - released, std::chrono::milliseconds(900));
+  EXPECT_EQ(s->stats().batches - batches_before, 3u);
+}
+
 TEST_P(StoreTest, ZeroCommitIntervalTurnsPacingOff) {
   StoreOptions o = options();
   o.commit_interval_us = 0;
