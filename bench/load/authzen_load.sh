@@ -26,7 +26,8 @@ port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 admin="cst_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 url=http://127.0.0.1:$port
 pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# set +e: under set -e a failed kill (custodyd already gone) would end the trap before rm.
+cleanup() { set +e; [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$admin CUSTODY_ACCESS_LOG=false CUSTODY_LOG_LEVEL=warn \

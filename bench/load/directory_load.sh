@@ -24,7 +24,8 @@ export CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$CUSTODY_TOKEN CUSTODY_ACCESS_LOG=false
 url=http://127.0.0.1:$port
 pid=
 startup_ms=0
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# set +e: under set -e a failed kill (custodyd already gone) would end the trap before rm.
+cleanup() { set +e; [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 start() {

@@ -37,7 +37,10 @@ port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 admin="cst_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 url=http://127.0.0.1:$port
 pid=
+# Under `set -e` a failed `kill` (of a helper already reaped) would end the trap there and leave
+# custodyd running, so the trap runs without it and stops every process it knows of.
 cleanup() {
+  set +e
   [[ -n ${reporter:-} ]] && kill "$reporter" 2>/dev/null
   [[ -n ${freeze_pid:-} ]] && kill "$freeze_pid" 2>/dev/null
   [[ -n $pid ]] && kill "$pid" 2>/dev/null
