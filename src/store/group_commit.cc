@@ -245,19 +245,7 @@ void GroupCommitStore::writer_loop() {
       std::unique_lock lk(queue_mu_);
       queue_cv_.wait(lk, [&] { return !queue_.empty() || !accepting_; });
       if (queue_.empty()) break;  // closing and drained
-      if (last_size >= static_cast<std::size_t>(kPacedBatch) && commit_interval_.count() > 0) {
-        const auto due = last_begin + commit_interval_;
-        // Sleeping, not waiting on queue_cv_: every write() would wake a waiter for nothing.
-        // close() waits at most one interval longer. A full batch already queued gains nothing
-        // by waiting.
-        if (accepting_ && queue_.size() < static_cast<std::size_t>(max_batch_) &&
-            std::chrono::steady_clock::now() < due) {
-          lk.unlock();
-          std::this_thread::sleep_until(due);
-          lk.lock();
-        }
-      }
-      last_begin = std::chrono::steady_clock::now();
+      last_begin = pace(lk, last_begin, last_size);
       const std::size_t n = std::min(queue_.size(), static_cast<std::size_t>(max_batch_));
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -269,6 +257,22 @@ void GroupCommitStore::writer_loop() {
     batch.clear();
   }
   tls_writer_of = nullptr;
+}
+
+std::chrono::steady_clock::time_point GroupCommitStore::pace(
+    std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point last_begin,
+    std::size_t last_size) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool busy = last_size >= static_cast<std::size_t>(kPacedBatch);
+  const bool full = queue_.size() >= static_cast<std::size_t>(max_batch_);  // nothing to gain
+  const auto due = last_begin + commit_interval_;
+  if (!busy || full || !accepting_ || commit_interval_.count() == 0 || now >= due) return now;
+  // Sleeping, not waiting on queue_cv_: every write() would wake a waiter for nothing. close()
+  // waits at most one interval longer.
+  lk.unlock();
+  std::this_thread::sleep_until(due);
+  lk.lock();
+  return std::chrono::steady_clock::now();
 }
 
 Status GroupCommitStore::ensure_writer() {

@@ -77,6 +77,12 @@ class GroupCommitStore final : public Store {
 
   // Writer thread.
   void writer_loop();
+  // Called with queue_mu_ held (lk) before taking a batch: sleeps, unlocked, until
+  // commit_interval_ after last_begin when the last batch held kPacedBatch works or more (see
+  // the header comment); returns the time the next batch begins.
+  std::chrono::steady_clock::time_point pace(std::unique_lock<std::mutex>& lk,
+                                             std::chrono::steady_clock::time_point last_begin,
+                                             std::size_t last_size);
   void run_batch(std::vector<Item>& batch, const CommitHook& hook);
   Status ensure_writer();
   // Runs one work inside the open savepoint, then rolls back to it (failure) or opens the next
