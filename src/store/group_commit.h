@@ -12,12 +12,12 @@
 //    A work that returns OK but swallowed a failed statement is rolled back and fails with
 //    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
 //    so refusing it on both keeps the backends' behaviour identical.
-//    Pacing: after a batch of at least kPacedBatch works, the next transaction begins no sooner
-//    than commit_interval after that batch began (unless a full batch is already queued); the
-//    writer sleeps unlocked meanwhile and the works arriving then join the next batch. Fewer,
-//    larger commits cost less per work (one WAL append, one sync, one reset of the readers'
-//    page caches per batch) and, on a virtual machine whose host charges its I/O work to the
-//    guest's CPU quota, keep the host from pausing the whole guest (docs/benchmarks.md,
+//    Pacing (off unless commit_interval > 0): after a batch of at least kPacedBatch works, the next
+//    transaction begins no sooner than commit_interval after that batch began (unless a full batch
+//    is already queued); the writer sleeps unlocked meanwhile and the works arriving then join the
+//    next batch. Fewer, larger commits cost less per work (one WAL append, one sync, one reset of
+//    the readers' page caches per batch) and, on a virtual machine whose host charges its I/O work
+//    to the guest's CPU quota, keep the host from pausing the whole guest (docs/benchmarks.md,
 //    "Pacing the group commit").
 //  - SQLite: a checkpointer thread with its own connection copies the WAL into the database
 //    file (PRAGMA wal_checkpoint(PASSIVE)) some milliseconds after commits, so that the writer,

@@ -108,8 +108,9 @@ struct StoreOptions {
   int max_batch = 512;         // most works in one group commit
   // While the writer is busy (its last batch held at least kPacedBatch works), the least time
   // between the starts of two group commits, in microseconds; 0: the next commit starts as
-  // soon as the previous one ends. An idle or lightly loaded store never waits for it.
-  int commit_interval_us = 2000;
+  // soon as the previous one ends (the default: a few closed-loop writers would fill batches
+  // of kPacedBatch and then wait out every interval; docs/benchmarks.md, "Pacing").
+  int commit_interval_us = 0;
   // Most works waiting for the writer. Beyond it write() refuses at once with kUnavailable
   // (503 at the API) instead of letting memory and latency grow without bound.
   int max_queued_writes = 100000;

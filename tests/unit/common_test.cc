@@ -103,12 +103,12 @@ TEST_F(ConfigTest, DefaultsFileThenEnvironment) {
   EXPECT_EQ(c->store_url(), "sqlite:./var/custody.db");  // derived from data_dir
 }
 
-// The group commit's pacing interval: 2 ms unless set, 0 turns it off, a negative value or one
+// The group commit's pacing interval: off (0) unless set, a negative value or one
 // over a second is refused naming the key.
 TEST_F(ConfigTest, StoreCommitIntervalDefaultsRangeAndEnvironment) {
   auto defaults = load_config(std::nullopt, {});
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
-  EXPECT_EQ(defaults->store_commit_interval_us, 2000);
+  EXPECT_EQ(defaults->store_commit_interval_us, 0);
   auto off = load_config(std::nullopt, {{"CUSTODY_STORE_COMMIT_INTERVAL_US", "0"}});
   ASSERT_TRUE(off.ok()) << off.error().message;
   EXPECT_EQ(off->store_commit_interval_us, 0);
