@@ -155,8 +155,9 @@ struct Config {
   // PostgreSQL: statements running longer are cancelled (the request fails with 503); 0: none.
   std::int64_t store_statement_timeout_ms = 30'000;
   std::int64_t store_max_queued_writes = 100000;  // 503 beyond this many waiting writes
-  // While busy, the least time between the starts of two group commits (store.h); 0: off.
-  std::int64_t store_commit_interval_us = 0;
+  // While busy, how long the writer gathers arriving works before the next group commit
+  // (store.h, StoreOptions::commit_interval_us); 0: off.
+  std::int64_t store_commit_interval_us = 2000;
   // Cached directory reads (store/tracked_cache.h); 0 turns the cache off.
   std::int64_t store_read_cache_entries = 10000;
   TlsConfig tls;

@@ -262,17 +262,30 @@ void GroupCommitStore::writer_loop() {
 std::chrono::steady_clock::time_point GroupCommitStore::pace(
     std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point last_begin,
     std::size_t last_size) {
-  const auto now = std::chrono::steady_clock::now();
-  const bool busy = last_size >= static_cast<std::size_t>(kPacedBatch);
-  const bool full = queue_.size() >= static_cast<std::size_t>(max_batch_);  // nothing to gain
+  auto now = std::chrono::steady_clock::now();
+  if (last_size < static_cast<std::size_t>(kPacedBatch) || commit_interval_.count() == 0)
+    return now;
   const auto due = last_begin + commit_interval_;
-  if (!busy || full || !accepting_ || commit_interval_.count() == 0 || now >= due) return now;
+  const auto quiet = commit_interval_ / kPaceQuietDivisor;
   // Sleeping, not waiting on queue_cv_: every write() would wake a waiter for nothing. close()
   // waits at most one interval longer.
-  lk.unlock();
-  std::this_thread::sleep_until(due);
-  lk.lock();
-  return std::chrono::steady_clock::now();
+  while (!queue_.empty() && queue_.size() < static_cast<std::size_t>(max_batch_) && accepting_ &&
+         now < due) {
+    // `queued` is read before write() locks, so the back's is the latest arrival but for
+    // microseconds; that only moves the end of the wait by as much.
+    auto wake = queue_.back().queued + quiet;
+    if (now >= wake) {
+      // Quiet. Fewer works than last time may only mean the rest are on their way (the io
+      // threads are busy answering the last batch): stop only once as many are back.
+      if (queue_.size() >= last_size) break;
+      wake = now + quiet;
+    }
+    lk.unlock();
+    std::this_thread::sleep_until(std::min(due, wake));
+    lk.lock();
+    now = std::chrono::steady_clock::now();
+  }
+  return now;
 }
 
 Status GroupCommitStore::ensure_writer() {

@@ -12,13 +12,16 @@
 //    A work that returns OK but swallowed a failed statement is rolled back and fails with
 //    kInternal: PostgreSQL aborts the transaction after a failed statement and SQLite does not,
 //    so refusing it on both keeps the backends' behaviour identical.
-//    Pacing (off unless commit_interval > 0): after a batch of at least kPacedBatch works, the next
-//    transaction begins no sooner than commit_interval after that batch began (unless a full batch
-//    is already queued); the writer sleeps unlocked meanwhile and the works arriving then join the
-//    next batch. Fewer, larger commits cost less per work (one WAL append, one sync, one reset of
-//    the readers' page caches per batch) and, on a virtual machine whose host charges its I/O work
-//    to the guest's CPU quota, keep the host from pausing the whole guest (docs/benchmarks.md,
-//    "Pacing the group commit").
+//    Pacing (StoreOptions::commit_interval_us; 0 turns it off): after a batch of at least
+//    kPacedBatch works the writer gathers the works still arriving before it begins the next
+//    transaction: it begins when commit_interval has passed since that batch began, or when a
+//    full batch (max_batch) is queued, or when at least as many works as that batch held are
+//    queued and none has arrived for commit_interval / kPaceQuietDivisor (the writers have
+//    stopped: a few closed-loop clients are all queued), whichever comes first. It sleeps
+//    unlocked meanwhile. Fewer, larger commits cost less per work (one WAL append, one sync, one
+//    reset of the readers' page caches per batch) and, on a virtual
+//    machine whose host charges its I/O work to the guest's CPU quota, keep the host from
+//    pausing the whole guest (docs/benchmarks.md, "Pacing the group commit").
 //  - SQLite: a checkpointer thread with its own connection copies the WAL into the database
 //    file (PRAGMA wal_checkpoint(PASSIVE)) some milliseconds after commits, so that the writer,
 //    the one serial thread every write waits for, no longer does it after every thousand pages.
@@ -77,9 +80,9 @@ class GroupCommitStore final : public Store {
 
   // Writer thread.
   void writer_loop();
-  // Called with queue_mu_ held (lk) before taking a batch: sleeps, unlocked, until
-  // commit_interval_ after last_begin when the last batch held kPacedBatch works or more (see
-  // the header comment); returns the time the next batch begins.
+  // Called with queue_mu_ held (lk) and the queue not empty, before taking a batch: after a
+  // batch of kPacedBatch works or more, waits (unlocked) for arriving works as the header
+  // comment says; returns the time the next batch begins.
   std::chrono::steady_clock::time_point pace(std::unique_lock<std::mutex>& lk,
                                              std::chrono::steady_clock::time_point last_begin,
                                              std::size_t last_size);

@@ -97,8 +97,12 @@ class Tx {
 
 // A group commit of at least this many works means the writer is busy: the next commit is then
 // paced by StoreOptions::commit_interval_us. Below it (an idle or lightly loaded store) commits
-// follow each other at once, so a lone write never waits for the interval.
+// follow each other at once, so a lone write never waits.
 inline constexpr int kPacedBatch = 4;
+// A paced writer stops waiting once as many works as its last batch held are queued and none
+// has arrived for commit_interval_us divided by this (125 µs at the default 2 ms): the writers
+// have stopped, waiting longer gains nothing.
+inline constexpr int kPaceQuietDivisor = 16;
 
 struct StoreOptions {
   // "sqlite:PATH", a plain file path (SQLite), or "postgres://..." / "postgresql://..." (libpq).
@@ -106,11 +110,12 @@ struct StoreOptions {
   int read_connections = 4;    // pooled read connections
   int busy_timeout_ms = 5000;  // SQLite busy timeout; PostgreSQL connect timeout
   int max_batch = 512;         // most works in one group commit
-  // While the writer is busy (its last batch held at least kPacedBatch works), the least time
-  // between the starts of two group commits, in microseconds; 0: the next commit starts as
-  // soon as the previous one ends (the default: a few closed-loop writers would fill batches
-  // of kPacedBatch and then wait out every interval; docs/benchmarks.md, "Pacing").
-  int commit_interval_us = 0;
+  // While the writer is busy (its last batch held at least kPacedBatch works), how long it
+  // gathers arriving works before the next group commit, in microseconds: the next commit
+  // begins this long after the previous one began, or sooner once a full batch is queued or
+  // as many works as the last batch held are and none has arrived for commit_interval_us /
+  // kPaceQuietDivisor. 0: the next commit starts as soon as the previous one ends.
+  int commit_interval_us = 2000;
   // Most works waiting for the writer. Beyond it write() refuses at once with kUnavailable
   // (503 at the API) instead of letting memory and latency grow without bound.
   int max_queued_writes = 100000;

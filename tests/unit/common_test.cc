@@ -108,7 +108,7 @@ TEST_F(ConfigTest, DefaultsFileThenEnvironment) {
 TEST_F(ConfigTest, StoreCommitIntervalDefaultsRangeAndEnvironment) {
   auto defaults = load_config(std::nullopt, {});
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
-  EXPECT_EQ(defaults->store_commit_interval_us, 0);
+  EXPECT_EQ(defaults->store_commit_interval_us, 2000);
   auto off = load_config(std::nullopt, {{"CUSTODY_STORE_COMMIT_INTERVAL_US", "0"}});
   ASSERT_TRUE(off.ok()) << off.error().message;
   EXPECT_EQ(off->store_commit_interval_us, 0);
