@@ -103,7 +103,7 @@ TEST_F(ConfigTest, DefaultsFileThenEnvironment) {
   EXPECT_EQ(c->store_url(), "sqlite:./var/custody.db");  // derived from data_dir
 }
 
-// The group commit's pacing interval: off (0) unless set, a negative value or one
+// The group commit's pacing interval: 2 ms unless set, 0 turns it off, a negative value or one
 // over a second is refused naming the key.
 TEST_F(ConfigTest, StoreCommitIntervalDefaultsRangeAndEnvironment) {
   auto defaults = load_config(std::nullopt, {});
