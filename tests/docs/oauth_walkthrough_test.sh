@@ -9,7 +9,7 @@
 # the block, and the checks between them see the variables the blocks set ($planner, $t0, ...).
 #
 #   env: CUSTODYD, CUSTODY_CLI (the binaries; ctest sets both)
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions and sourced blocks
 here=$(cd "$(dirname "$0")" && pwd)
 doc=$here/../../docs/oauth.md
 fail() {
@@ -55,20 +55,31 @@ awk '/^## Walk-through/ { in_section = 1; next } /^## / { in_section = 0 } in_se
   awk -v dir="$work" '
     /^```sh/ { n++; file = sprintf("%s/block%d.sh", dir, n); inside = 1; next }
     /^```/   { inside = 0; next }
-    inside   { print > file }' 
+    inside   { print > file }'
 blocks=("$work"/block*.sh)
 [[ ${#blocks[@]} -eq 5 ]] ||
   fail "the walk-through has ${#blocks[@]} shell blocks; this test checks 5: update it with the doc"
 sed -i "s#http://127.0.0.1:8080#$url#g" "$work"/block*.sh
 
+# A command of a block that fails ends the test (set -e), and the trap names the block. (Not
+# `source ... || fail`: on the left of || the shell would ignore failures inside the block.)
+# The trap runs inside the block's redirection, so it writes to fd 3, the test's own stderr.
+exec 3>&2
+current_block=
+on_error() {
+  [[ -n $current_block ]] || return 0
+  cat "$work/out$current_block" >&3
+  echo "docs.oauth-walkthrough: block $current_block of the walk-through failed (above: its output)" >&3
+}
+trap on_error ERR
 run_block() {  # N: sources block N here, its output to $work/outN
-  local n=$1
+  current_block=$1
   # shellcheck disable=SC1090
-  source "$work/block$n.sh" >"$work/out$n" 2>&1 ||
-    { cat "$work/out$n" >&2; fail "block $n of the walk-through failed"; }
+  source "$work/block$1.sh" >"$work/out$1" 2>&1
+  current_block=
 }
 is_jwt() { [[ $2 =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || fail "$1 is not a JWT: '$2'"; }
-payload() { python3 -c 'import sys,base64,json; p=sys.argv[1].split(".")[1]; print(base64.urlsafe_b64decode(p+"="*(-len(p)%4)).decode())' "$1"; }
+payload() { python3 -c 'import sys,base64; p=sys.argv[1].split(".")[1]; print(base64.urlsafe_b64decode(p+"="*(-len(p)%4)).decode())' "$1"; }
 introspect() {  # t0|t1|t2 → the "active" member, asked by the token's client (a party to it)
   local client
   case $1 in t0) client=planner ;; t1) client=researcher ;; t2) client=fetcher ;; esac
