@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the load scripts: wait_ready URL PID LOG [INTERVAL]
+# Sourced by the load scripts and tests/docs/: wait_ready URL PID LOG [INTERVAL]
 # Polls URL/readyz every INTERVAL seconds (default 0.01) until custodyd answers ready. If the
 # process PID exits first (a bad flag, a store it cannot open), prints the end of LOG and exits
 # the script with status 1 instead of polling forever.

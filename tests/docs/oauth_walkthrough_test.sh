@@ -37,12 +37,9 @@ admin="cst_walkthrough_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 CUSTODY_BOOTSTRAP_ADMIN_TOKEN=$admin "$CUSTODYD" --listen "127.0.0.1:$port" \
   --data-dir "$work/data" >"$work/custodyd.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 500); do
-  curl -sf "$url/readyz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { tail -5 "$work/custodyd.log" >&2; fail "custodyd exited"; }
-  sleep 0.02
-done
-curl -sf "$url/readyz" >/dev/null || fail "custodyd was not ready within 10 s"
+# shellcheck source=bench/load/wait_ready.sh
+source "$here/../../bench/load/wait_ready.sh"
+wait_ready "$url" "$pid" "$work/custodyd.log"  # ctest's TIMEOUT bounds it
 
 # What the quickstart has the reader set up before the walk-through.
 export CUSTODY_TOKEN=$admin CUSTODY_SERVER=$url
@@ -56,6 +53,7 @@ awk '/^## Walk-through/ { in_section = 1; next } /^## / { in_section = 0 } in_se
     /^```sh/ { n++; file = sprintf("%s/block%d.sh", dir, n); inside = 1; next }
     /^```/   { inside = 0; next }
     inside   { print > file }'
+shopt -s nullglob
 blocks=("$work"/block*.sh)
 [[ ${#blocks[@]} -eq 5 ]] ||
   fail "the walk-through has ${#blocks[@]} shell blocks; this test checks 5: update it with the doc"
